@@ -1,0 +1,279 @@
+/**
+ * Configuration: command-line flags and VAULT_* environment variables, read
+ * here and nowhere else, validated once and frozen. Flags win over the
+ * environment; nothing secret has a default value (key files are generated on
+ * first start, never defaulted to a constant).
+ */
+import { isAbsolute, join, resolve } from "node:path";
+
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export type Role = "all" | "keeper" | "app";
+export type Endpoint =
+  | { kind: "tcp"; host: string; port: number }
+  | { kind: "unix"; path: string };
+export type KeeperAddress = { kind: "unix"; path: string } | { kind: "https"; host: string; port: number };
+
+export interface Config {
+  dataDir: string;
+  role: Role;
+  listen: Endpoint;
+  tlsCertFile: string | undefined;
+  tlsKeyFile: string | undefined;
+  tlsMin: "1.2" | "1.3";
+  behindProxy: boolean;
+  publicUrl: string;
+  /** Where the app reaches the keeper. */
+  keeper: KeeperAddress;
+  /** Where a keeper listens: its unix socket, or TCP with mutual TLS 1.3. */
+  keeperListen: Endpoint;
+  keeperTlsCertFile: string | undefined;
+  keeperTlsKeyFile: string | undefined;
+  keeperTlsCaFile: string | undefined;
+  rootKeyFile: string;
+  appKeyFile: string;
+  keeperTokenFile: string;
+  appDb: string;
+  vaultDb: string;
+  appDbAuthTokenFile: string | undefined;
+  vaultDbAuthTokenFile: string | undefined;
+  rotateMinMs: number;
+  rotateMaxMs: number;
+  /** Seals allowed under one term before it is rotated (far below the GCM random-nonce limit of 2^32). */
+  rotateCap: number;
+  resealBatch: number;
+  gcGraceMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+  logFormat: "json" | "pretty";
+}
+
+export type Flags = Record<string, string | boolean | undefined>;
+export type Env = Record<string, string | undefined>;
+
+/** Every flag the configuration knows, with its environment variable and help. */
+export const CONFIG_FLAGS = {
+  data: { env: "VAULT_DATA_DIR", help: "data directory (default ./vault-data)" },
+  role: { env: "VAULT_ROLE", help: "all | keeper | app (default all: a supervisor running both)" },
+  listen: { env: "VAULT_LISTEN", help: "public listener HOST:PORT or unix:PATH (default 127.0.0.1:8750)" },
+  "tls-cert": { env: "VAULT_TLS_CERT", help: "PEM certificate file for HTTPS" },
+  "tls-key": { env: "VAULT_TLS_KEY", help: "PEM private key file for HTTPS" },
+  "tls-min": { env: "VAULT_TLS_MIN", help: "lowest TLS version accepted: 1.2 (default) or 1.3" },
+  "behind-proxy": { env: "VAULT_BEHIND_PROXY", help: "allow plain HTTP on a non-loopback address (TLS ends at a proxy)" },
+  "public-url": { env: "VAULT_PUBLIC_URL", help: "this server's URL as clients see it (written into .env.vault)" },
+  keeper: { env: "VAULT_KEEPER", help: "where the app reaches the keeper: unix:PATH or https://HOST:PORT" },
+  "keeper-listen": { env: "VAULT_KEEPER_LISTEN", help: "where a keeper listens: unix:PATH or HOST:PORT (mutual TLS 1.3)" },
+  "keeper-tls-cert": { env: "VAULT_KEEPER_TLS_CERT", help: "certificate for keeper mutual TLS" },
+  "keeper-tls-key": { env: "VAULT_KEEPER_TLS_KEY", help: "private key for keeper mutual TLS" },
+  "keeper-tls-ca": { env: "VAULT_KEEPER_TLS_CA", help: "CA that signs the other side of keeper mutual TLS" },
+  "root-key-file": { env: "VAULT_ROOT_KEY_FILE", help: "root key file (default DATA/keeper/root.key)" },
+  "app-key-file": { env: "VAULT_APP_KEY_FILE", help: "app key file (default DATA/app/app.key)" },
+  "keeper-token-file": { env: "VAULT_KEEPER_TOKEN_FILE", help: "keeper token file (default DATA/app/keeper.token)" },
+  "app-db": { env: "VAULT_APP_DB", help: "app database: a file path or a libsql:// / https:// URL" },
+  "vault-db": { env: "VAULT_VAULT_DB", help: "vault database: a file path or a libsql:// / https:// URL" },
+  "app-db-auth-token-file": { env: "VAULT_APP_DB_AUTH_TOKEN_FILE", help: "auth token file for a remote app database" },
+  "vault-db-auth-token-file": { env: "VAULT_VAULT_DB_AUTH_TOKEN_FILE", help: "auth token file for a remote vault database" },
+  "rotate-min": { env: "VAULT_ROTATE_MIN", help: "earliest data-key rotation after the last one (default 7d)" },
+  "rotate-max": { env: "VAULT_ROTATE_MAX", help: "latest data-key rotation after the last one (default 30d)" },
+  "rotate-cap": { env: "VAULT_ROTATE_CAP", help: "seals under one data key before it rotates (default 100000000)" },
+  "reseal-batch": { env: "VAULT_RESEAL_BATCH", help: "values re-sealed per transaction after a rotation (default 500)" },
+  "gc-grace": { env: "VAULT_GC_GRACE", help: "age before an unreferenced value is collected (default 1h)" },
+  "log-level": { env: "VAULT_LOG_LEVEL", help: "debug | info | warn | error (default info)" },
+  "log-format": { env: "VAULT_LOG_FORMAT", help: "json | pretty (default pretty on a terminal, json otherwise)" },
+} as const;
+
+export type ConfigFlag = keyof typeof CONFIG_FLAGS;
+
+const DURATION = /^(\d+)(ms|s|m|h|d)$/;
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+export function parseDuration(flag: string, text: string): number {
+  const m = DURATION.exec(text.trim());
+  if (!m) throw new ConfigError(`--${flag}: "${text}" is not a duration`, "use a number and a unit: 500ms, 30s, 15m, 12h, 7d");
+  return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
+}
+
+function parseInteger(flag: string, text: string, min: number, max: number): number {
+  if (!/^\d+$/.test(text.trim())) throw new ConfigError(`--${flag}: "${text}" is not a whole number`);
+  const n = Number(text);
+  if (n < min || n > max) throw new ConfigError(`--${flag}: ${n} is outside ${min}..${max}`);
+  return n;
+}
+
+const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
+
+export function parseEndpoint(flag: string, text: string): Endpoint {
+  if (text.startsWith("unix:")) {
+    const path = text.slice(5);
+    if (path.length === 0) throw new ConfigError(`--${flag}: "${text}" names no socket path`, "use unix:/path/to/socket");
+    return { kind: "unix", path: resolve(path) };
+  }
+  const m = HOST_PORT.exec(text);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port < 0 || port > 65535) {
+    throw new ConfigError(`--${flag}: "${text}" is not HOST:PORT`, "for example 127.0.0.1:8750, 0.0.0.0:443 or unix:/run/vault.sock");
+  }
+  return { kind: "tcp", host: m[1]!.replace(/^\[|\]$/g, ""), port };
+}
+
+function parseKeeperAddress(text: string): KeeperAddress {
+  if (text.startsWith("unix:")) {
+    const ep = parseEndpoint("keeper", text);
+    return ep as KeeperAddress;
+  }
+  const m = /^https:\/\/(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(text);
+  if (!m) throw new ConfigError(`--keeper: "${text}" is not unix:PATH or https://HOST:PORT`);
+  return { kind: "https", host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+function parseBool(flag: string, value: string | boolean): boolean {
+  if (typeof value === "boolean") return value;
+  if (/^(1|true|yes|on)$/i.test(value)) return true;
+  if (/^(0|false|no|off|)$/i.test(value)) return false;
+  throw new ConfigError(`--${flag}: "${value}" is not true or false`);
+}
+
+/**
+ * Builds the frozen Config from parsed flags and the environment.
+ * `cwd` resolves relative paths so that the result does not depend on a later chdir.
+ */
+export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()): Readonly<Config> {
+  const get = (flag: ConfigFlag): string | boolean | undefined => {
+    const v = flags[flag];
+    if (v !== undefined) return v;
+    return env[CONFIG_FLAGS[flag].env];
+  };
+  const str = (flag: ConfigFlag): string | undefined => {
+    const v = get(flag);
+    if (v === undefined) return undefined;
+    if (typeof v === "boolean") throw new ConfigError(`--${flag} needs a value`);
+    return v;
+  };
+  const path = (p: string) => (isAbsolute(p) ? p : resolve(cwd, p));
+  const file = (flag: ConfigFlag, fallback?: string): string | undefined => {
+    const v = str(flag);
+    return v === undefined ? fallback : path(v);
+  };
+
+  const dataDir = path(str("data") ?? "vault-data");
+  const roleText = str("role") ?? "all";
+  if (roleText !== "all" && roleText !== "keeper" && roleText !== "app") {
+    throw new ConfigError(`--role: "${roleText}" is not all, keeper or app`);
+  }
+  const role: Role = roleText;
+  const listen = parseEndpoint("listen", str("listen") ?? "127.0.0.1:8750");
+  const tlsCertFile = file("tls-cert");
+  const tlsKeyFile = file("tls-key");
+  if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
+    throw new ConfigError("--tls-cert and --tls-key go together", "give both files, or neither for plain HTTP on loopback");
+  }
+  const tlsMinText = str("tls-min") ?? "1.2";
+  if (tlsMinText === "1.0" || tlsMinText === "1.1") {
+    throw new ConfigError(`--tls-min: TLS ${tlsMinText} is never accepted`, "use 1.2 (the default) or 1.3");
+  }
+  if (tlsMinText !== "1.2" && tlsMinText !== "1.3") throw new ConfigError(`--tls-min: "${tlsMinText}" is not 1.2 or 1.3`);
+  const behindProxy = parseBool("behind-proxy", get("behind-proxy") ?? false);
+  if (listen.kind === "tcp" && !isLoopback(listen.host) && tlsCertFile === undefined && !behindProxy && role !== "keeper") {
+    throw new ConfigError(
+      `--listen: refusing plain HTTP on ${listen.host}, which is not a loopback address`,
+      "give --tls-cert and --tls-key, or --behind-proxy when a TLS proxy in front of vault terminates TLS",
+    );
+  }
+  const scheme = tlsCertFile ? "https" : "http";
+  const defaultPublicUrl =
+    listen.kind === "tcp"
+      ? `${scheme}://${listen.host.includes(":") ? `[${listen.host}]` : listen.host}:${listen.port}`
+      : "http://localhost";
+  const publicUrl = (str("public-url") ?? defaultPublicUrl).replace(/\/+$/, "");
+  if (!/^https?:\/\/[^\s/?#]+(\/[^\s?#]*)?$/.test(publicUrl)) {
+    throw new ConfigError(`--public-url: "${publicUrl}" is not an http(s) URL`);
+  }
+
+  const socketPath = join(dataDir, "keeper", "keeper.sock");
+  const keeperText = str("keeper");
+  const keeper: KeeperAddress = keeperText ? parseKeeperAddress(keeperText) : { kind: "unix", path: socketPath };
+  const keeperListenText = str("keeper-listen");
+  const keeperListen: Endpoint = keeperListenText
+    ? parseEndpoint("keeper-listen", keeperListenText)
+    : { kind: "unix", path: socketPath };
+  const keeperTlsCertFile = file("keeper-tls-cert");
+  const keeperTlsKeyFile = file("keeper-tls-key");
+  const keeperTlsCaFile = file("keeper-tls-ca");
+  const needsMutualTls =
+    (role === "keeper" && keeperListen.kind === "tcp") || (role === "app" && keeper.kind === "https");
+  if (needsMutualTls && (!keeperTlsCertFile || !keeperTlsKeyFile || !keeperTlsCaFile)) {
+    throw new ConfigError(
+      "a keeper over TCP needs mutual TLS 1.3",
+      "give --keeper-tls-cert, --keeper-tls-key and --keeper-tls-ca on both the keeper and the app",
+    );
+  }
+  if (role === "all" && (keeperText || keeperListenText)) {
+    throw new ConfigError("--keeper and --keeper-listen are for split hosts", "use them with --role keeper or --role app");
+  }
+
+  const rotateMinMs = parseDuration("rotate-min", str("rotate-min") ?? "7d");
+  const rotateMaxMs = parseDuration("rotate-max", str("rotate-max") ?? "30d");
+  if (rotateMinMs < 60_000) throw new ConfigError("--rotate-min: must be at least 1m");
+  if (rotateMaxMs <= rotateMinMs) {
+    throw new ConfigError("--rotate-max must be later than --rotate-min", "for example --rotate-min 7d --rotate-max 30d");
+  }
+  const rotateCap = parseInteger("rotate-cap", str("rotate-cap") ?? "100000000", 1, 2 ** 31);
+  const resealBatch = parseInteger("reseal-batch", str("reseal-batch") ?? "500", 1, 100_000);
+  const gcGraceMs = parseDuration("gc-grace", str("gc-grace") ?? "1h");
+
+  const logLevel = str("log-level") ?? "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError(`--log-level: "${logLevel}" is not debug, info, warn or error`);
+  }
+  const logFormat = str("log-format") ?? (process.stderr.isTTY ? "pretty" : "json");
+  if (logFormat !== "json" && logFormat !== "pretty") throw new ConfigError(`--log-format: "${logFormat}" is not json or pretty`);
+
+  const config: Config = {
+    dataDir,
+    role,
+    listen,
+    tlsCertFile,
+    tlsKeyFile,
+    tlsMin: tlsMinText,
+    behindProxy,
+    publicUrl,
+    keeper,
+    keeperListen,
+    keeperTlsCertFile,
+    keeperTlsKeyFile,
+    keeperTlsCaFile,
+    rootKeyFile: file("root-key-file", join(dataDir, "keeper", "root.key"))!,
+    appKeyFile: file("app-key-file", join(dataDir, "app", "app.key"))!,
+    keeperTokenFile: file("keeper-token-file", join(dataDir, "app", "keeper.token"))!,
+    appDb: remoteOrPath(str("app-db"), path) ?? join(dataDir, "app", "app.db"),
+    vaultDb: remoteOrPath(str("vault-db"), path) ?? join(dataDir, "keeper", "vault.db"),
+    appDbAuthTokenFile: file("app-db-auth-token-file"),
+    vaultDbAuthTokenFile: file("vault-db-auth-token-file"),
+    rotateMinMs,
+    rotateMaxMs,
+    rotateCap,
+    resealBatch,
+    gcGraceMs,
+    logLevel: logLevel as Config["logLevel"],
+    logFormat,
+  };
+  return Object.freeze(config);
+}
+
+function remoteOrPath(value: string | undefined, path: (p: string) => string): string | undefined {
+  if (value === undefined) return undefined;
+  if (/^(libsql|https?):\/\//.test(value)) return value;
+  if (/^[a-z]+:\/\//i.test(value)) throw new ConfigError(`"${value}" is not a file path or a libsql://, https:// or http:// URL`);
+  return path(value);
+}

@@ -1,0 +1,86 @@
+/**
+ * Opening a libsql database for either store.
+ *
+ * Both app.db and vault.db are opened here so that the at-rest rules are the
+ * same for both: local files are encrypted with a 32-byte key (libsql's
+ * `encryptionKey`), put in WAL mode, and refused with a clear error when the
+ * key does not open them. Remote URLs (libsql://, https://, http://) go to a
+ * libsql server, which then owns at-rest encryption.
+ */
+import { existsSync } from "node:fs";
+import { type Client, createClient } from "@libsql/client";
+
+export class DatabaseError extends Error {
+  constructor(
+    readonly code: "WRONG_KEY" | "OPEN_FAILED" | "BAD_URL",
+    message: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "DatabaseError";
+  }
+}
+
+export interface DatabaseOptions {
+  /** A path to a local file, or a libsql://, https:// or http:// URL. */
+  location: string;
+  /** The at-rest key for a local file (32 bytes). Ignored for remote URLs. */
+  atRestKey?: Uint8Array;
+  /** Auth token for a remote libsql server. */
+  authToken?: string;
+  /** A short name used in error messages ("app.db", "vault.db"). */
+  label: string;
+}
+
+export interface Database {
+  client: Client;
+  remote: boolean;
+  label: string;
+  close(): void;
+}
+
+const REMOTE = /^(libsql|https?):\/\//;
+
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  const remote = REMOTE.test(options.location);
+  let client: Client;
+  if (remote) {
+    client = createClient({ url: options.location, authToken: options.authToken });
+  } else {
+    if (!options.atRestKey || options.atRestKey.length !== 32) {
+      throw new DatabaseError("OPEN_FAILED", `${options.label}: a 32-byte at-rest key is required`);
+    }
+    const existed = existsSync(options.location);
+    client = createClient({
+      url: `file:${options.location}`,
+      encryptionKey: Buffer.from(options.atRestKey).toString("hex"),
+    });
+    try {
+      // Touch the schema: a wrong key fails here, before anything is written.
+      await client.execute("SELECT count(*) FROM sqlite_master");
+      await client.execute("PRAGMA journal_mode=WAL");
+      await client.execute("PRAGMA synchronous=NORMAL");
+      await client.execute("PRAGMA busy_timeout=5000");
+      await client.execute("PRAGMA foreign_keys=ON");
+    } catch (error) {
+      client.close();
+      const text = String((error as Error)?.message ?? error);
+      if (existed && /NOTADB|not a database|encrypted/i.test(text)) {
+        throw new DatabaseError(
+          "WRONG_KEY",
+          `${options.label}: the key does not open ${options.location} (wrong key, or not a vault database)`,
+          { cause: error },
+        );
+      }
+      throw new DatabaseError("OPEN_FAILED", `${options.label}: cannot open ${options.location}`, {
+        cause: error,
+      });
+    }
+  }
+  return {
+    client,
+    remote,
+    label: options.label,
+    close: () => client.close(),
+  };
+}
