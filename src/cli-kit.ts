@@ -47,7 +47,9 @@ export interface ParsedArgs {
 export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: string): ParsedArgs {
   const flags: ParsedArgs["flags"] = {};
   const positionals: string[] = [];
-  const shorts = new Map(Object.entries(specs).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])));
+  const shorts = new Map(
+    Object.entries(specs).flatMap(([name, s]) => (s.short ? [[s.short, name] as const] : [])),
+  );
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") return { flags, positionals, rest: argv.slice(i + 1) };
@@ -71,7 +73,8 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: st
     }
     if (!spec) throw usage(`unknown flag --${name}`, command);
     if (spec.type === "boolean") {
-      if (inline !== undefined && !/^(true|false)$/.test(inline)) throw usage(`--${name} takes no value`, command);
+      if (inline !== undefined && !/^(true|false)$/.test(inline))
+        throw usage(`--${name} takes no value`, command);
       flags[name] = inline === undefined ? true : inline === "true";
     } else {
       const value = inline ?? argv[++i];

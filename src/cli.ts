@@ -3,7 +3,15 @@
  * own files, and one table is what `--help`, `vault help CMD` and shell
  * completion all read.
  */
-import { type CliError as CliErrorType, CliError, type FlagSpecs, type Io, parseArgs, printError, usage } from "./cli-kit";
+import {
+  CliError,
+  type CliError as CliErrorType,
+  type FlagSpecs,
+  type Io,
+  parseArgs,
+  printError,
+  usage,
+} from "./cli-kit";
 import { CONFIG_FLAGS, ConfigError } from "./config";
 import { EXIT } from "./exit-codes";
 import { commit, version } from "./version";
@@ -29,7 +37,14 @@ export interface Command {
   run(ctx: CommandContext): Promise<number>;
 }
 
-const DATA_FLAGS = ["data", "root-key-file", "app-key-file", "keeper-token-file", "app-db", "vault-db"] as const;
+const DATA_FLAGS = [
+  "data",
+  "root-key-file",
+  "app-key-file",
+  "keeper-token-file",
+  "app-db",
+  "vault-db",
+] as const;
 
 function configFlagSpecs(which: "all" | "data"): FlagSpecs {
   const names = which === "all" ? (Object.keys(CONFIG_FLAGS) as (keyof typeof CONFIG_FLAGS)[]) : DATA_FLAGS;
@@ -45,6 +60,7 @@ export const COMMANDS: readonly Command[] = [
     name: "serve",
     summary: "run the server: the keeper and the app, supervised",
     config: "all",
+    flags: { supervised: { type: "boolean", help: "(internal) run as a child of the supervisor" } },
     run: async (ctx) => (await import("./commands/serve")).serve(ctx),
   },
   {
@@ -135,7 +151,10 @@ export function commandHelp(command: Command): string {
   const width = Math.max(...Object.keys(flags).map((n) => n.length)) + 4;
   const lines = Object.entries(flags).map(([name, spec]) => {
     const label = `--${name}${spec.type === "string" ? " V" : ""}`;
-    const env = command.config && name in CONFIG_FLAGS ? ` [${CONFIG_FLAGS[name as keyof typeof CONFIG_FLAGS].env}]` : "";
+    const env =
+      command.config && name in CONFIG_FLAGS
+        ? ` [${CONFIG_FLAGS[name as keyof typeof CONFIG_FLAGS].env}]`
+        : "";
     return `  ${label.padEnd(width + 2)}${spec.help}${env}`;
   });
   return [
@@ -194,14 +213,13 @@ function fail(io: Io, error: unknown): number {
 /** Every error that reaches the top becomes one `vault: error:` line: never a stack trace. */
 function toCliError(error: unknown): CliErrorType {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError) return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
+  if (error instanceof ConfigError)
+    return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
   const e = error as { name?: string; message?: string; code?: string; hint?: string };
   if (e && (e.name === "KeyFileError" || e.name === "DatabaseError" || e.name === "KeeperError")) {
     return new CliError(e.message ?? String(error), EXIT.server, e.hint ? [e.hint] : []);
   }
-  return new CliError(
-    `unexpected failure: ${e?.message ?? String(error)}`,
-    EXIT.failure,
-    ["this is a bug in vault; please report it with the command you ran"],
-  );
+  return new CliError(`unexpected failure: ${e?.message ?? String(error)}`, EXIT.failure, [
+    "this is a bug in vault; please report it with the command you ran",
+  ]);
 }

@@ -17,9 +17,7 @@ export class ConfigError extends Error {
 }
 
 export type Role = "all" | "keeper" | "app";
-export type Endpoint =
-  | { kind: "tcp"; host: string; port: number }
-  | { kind: "unix"; path: string };
+export type Endpoint = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
 export type KeeperAddress = { kind: "unix"; path: string } | { kind: "https"; host: string; port: number };
 
 export interface Config {
@@ -66,27 +64,60 @@ export const CONFIG_FLAGS = {
   "tls-cert": { env: "VAULT_TLS_CERT", help: "PEM certificate file for HTTPS" },
   "tls-key": { env: "VAULT_TLS_KEY", help: "PEM private key file for HTTPS" },
   "tls-min": { env: "VAULT_TLS_MIN", help: "lowest TLS version accepted: 1.2 (default) or 1.3" },
-  "behind-proxy": { env: "VAULT_BEHIND_PROXY", help: "allow plain HTTP on a non-loopback address (TLS ends at a proxy)" },
-  "public-url": { env: "VAULT_PUBLIC_URL", help: "this server's URL as clients see it (written into .env.vault)" },
+  "behind-proxy": {
+    env: "VAULT_BEHIND_PROXY",
+    help: "allow plain HTTP on a non-loopback address (TLS ends at a proxy)",
+  },
+  "public-url": {
+    env: "VAULT_PUBLIC_URL",
+    help: "this server's URL as clients see it (written into .env.vault)",
+  },
   keeper: { env: "VAULT_KEEPER", help: "where the app reaches the keeper: unix:PATH or https://HOST:PORT" },
-  "keeper-listen": { env: "VAULT_KEEPER_LISTEN", help: "where a keeper listens: unix:PATH or HOST:PORT (mutual TLS 1.3)" },
+  "keeper-listen": {
+    env: "VAULT_KEEPER_LISTEN",
+    help: "where a keeper listens: unix:PATH or HOST:PORT (mutual TLS 1.3)",
+  },
   "keeper-tls-cert": { env: "VAULT_KEEPER_TLS_CERT", help: "certificate for keeper mutual TLS" },
   "keeper-tls-key": { env: "VAULT_KEEPER_TLS_KEY", help: "private key for keeper mutual TLS" },
   "keeper-tls-ca": { env: "VAULT_KEEPER_TLS_CA", help: "CA that signs the other side of keeper mutual TLS" },
   "root-key-file": { env: "VAULT_ROOT_KEY_FILE", help: "root key file (default DATA/keeper/root.key)" },
   "app-key-file": { env: "VAULT_APP_KEY_FILE", help: "app key file (default DATA/app/app.key)" },
-  "keeper-token-file": { env: "VAULT_KEEPER_TOKEN_FILE", help: "keeper token file (default DATA/app/keeper.token)" },
+  "keeper-token-file": {
+    env: "VAULT_KEEPER_TOKEN_FILE",
+    help: "keeper token file (default DATA/app/keeper.token)",
+  },
   "app-db": { env: "VAULT_APP_DB", help: "app database: a file path or a libsql:// / https:// URL" },
   "vault-db": { env: "VAULT_VAULT_DB", help: "vault database: a file path or a libsql:// / https:// URL" },
-  "app-db-auth-token-file": { env: "VAULT_APP_DB_AUTH_TOKEN_FILE", help: "auth token file for a remote app database" },
-  "vault-db-auth-token-file": { env: "VAULT_VAULT_DB_AUTH_TOKEN_FILE", help: "auth token file for a remote vault database" },
-  "rotate-min": { env: "VAULT_ROTATE_MIN", help: "earliest data-key rotation after the last one (default 7d)" },
-  "rotate-max": { env: "VAULT_ROTATE_MAX", help: "latest data-key rotation after the last one (default 30d)" },
-  "rotate-cap": { env: "VAULT_ROTATE_CAP", help: "seals under one data key before it rotates (default 100000000)" },
-  "reseal-batch": { env: "VAULT_RESEAL_BATCH", help: "values re-sealed per transaction after a rotation (default 500)" },
+  "app-db-auth-token-file": {
+    env: "VAULT_APP_DB_AUTH_TOKEN_FILE",
+    help: "auth token file for a remote app database",
+  },
+  "vault-db-auth-token-file": {
+    env: "VAULT_VAULT_DB_AUTH_TOKEN_FILE",
+    help: "auth token file for a remote vault database",
+  },
+  "rotate-min": {
+    env: "VAULT_ROTATE_MIN",
+    help: "earliest data-key rotation after the last one (default 7d)",
+  },
+  "rotate-max": {
+    env: "VAULT_ROTATE_MAX",
+    help: "latest data-key rotation after the last one (default 30d)",
+  },
+  "rotate-cap": {
+    env: "VAULT_ROTATE_CAP",
+    help: "seals under one data key before it rotates (default 100000000)",
+  },
+  "reseal-batch": {
+    env: "VAULT_RESEAL_BATCH",
+    help: "values re-sealed per transaction after a rotation (default 500)",
+  },
   "gc-grace": { env: "VAULT_GC_GRACE", help: "age before an unreferenced value is collected (default 1h)" },
   "log-level": { env: "VAULT_LOG_LEVEL", help: "debug | info | warn | error (default info)" },
-  "log-format": { env: "VAULT_LOG_FORMAT", help: "json | pretty (default pretty on a terminal, json otherwise)" },
+  "log-format": {
+    env: "VAULT_LOG_FORMAT",
+    help: "json | pretty (default pretty on a terminal, json otherwise)",
+  },
 } as const;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
@@ -96,7 +127,11 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 
 export function parseDuration(flag: string, text: string): number {
   const m = DURATION.exec(text.trim());
-  if (!m) throw new ConfigError(`--${flag}: "${text}" is not a duration`, "use a number and a unit: 500ms, 30s, 15m, 12h, 7d");
+  if (!m)
+    throw new ConfigError(
+      `--${flag}: "${text}" is not a duration`,
+      "use a number and a unit: 500ms, 30s, 15m, 12h, 7d",
+    );
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
@@ -112,13 +147,17 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/;
 export function parseEndpoint(flag: string, text: string): Endpoint {
   if (text.startsWith("unix:")) {
     const path = text.slice(5);
-    if (path.length === 0) throw new ConfigError(`--${flag}: "${text}" names no socket path`, "use unix:/path/to/socket");
+    if (path.length === 0)
+      throw new ConfigError(`--${flag}: "${text}" names no socket path`, "use unix:/path/to/socket");
     return { kind: "unix", path: resolve(path) };
   }
   const m = HOST_PORT.exec(text);
   const port = m ? Number(m[2]) : Number.NaN;
   if (!m || port < 0 || port > 65535) {
-    throw new ConfigError(`--${flag}: "${text}" is not HOST:PORT`, "for example 127.0.0.1:8750, 0.0.0.0:443 or unix:/run/vault.sock");
+    throw new ConfigError(
+      `--${flag}: "${text}" is not HOST:PORT`,
+      "for example 127.0.0.1:8750, 0.0.0.0:443 or unix:/run/vault.sock",
+    );
   }
   return { kind: "tcp", host: m[1]!.replace(/^\[|\]$/g, ""), port };
 }
@@ -176,15 +215,25 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
   const tlsCertFile = file("tls-cert");
   const tlsKeyFile = file("tls-key");
   if ((tlsCertFile === undefined) !== (tlsKeyFile === undefined)) {
-    throw new ConfigError("--tls-cert and --tls-key go together", "give both files, or neither for plain HTTP on loopback");
+    throw new ConfigError(
+      "--tls-cert and --tls-key go together",
+      "give both files, or neither for plain HTTP on loopback",
+    );
   }
   const tlsMinText = str("tls-min") ?? "1.2";
   if (tlsMinText === "1.0" || tlsMinText === "1.1") {
     throw new ConfigError(`--tls-min: TLS ${tlsMinText} is never accepted`, "use 1.2 (the default) or 1.3");
   }
-  if (tlsMinText !== "1.2" && tlsMinText !== "1.3") throw new ConfigError(`--tls-min: "${tlsMinText}" is not 1.2 or 1.3`);
+  if (tlsMinText !== "1.2" && tlsMinText !== "1.3")
+    throw new ConfigError(`--tls-min: "${tlsMinText}" is not 1.2 or 1.3`);
   const behindProxy = parseBool("behind-proxy", get("behind-proxy") ?? false);
-  if (listen.kind === "tcp" && !isLoopback(listen.host) && tlsCertFile === undefined && !behindProxy && role !== "keeper") {
+  if (
+    listen.kind === "tcp" &&
+    !isLoopback(listen.host) &&
+    tlsCertFile === undefined &&
+    !behindProxy &&
+    role !== "keeper"
+  ) {
     throw new ConfigError(
       `--listen: refusing plain HTTP on ${listen.host}, which is not a loopback address`,
       "give --tls-cert and --tls-key, or --behind-proxy when a TLS proxy in front of vault terminates TLS",
@@ -202,7 +251,9 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
 
   const socketPath = join(dataDir, "keeper", "keeper.sock");
   const keeperText = str("keeper");
-  const keeper: KeeperAddress = keeperText ? parseKeeperAddress(keeperText) : { kind: "unix", path: socketPath };
+  const keeper: KeeperAddress = keeperText
+    ? parseKeeperAddress(keeperText)
+    : { kind: "unix", path: socketPath };
   const keeperListenText = str("keeper-listen");
   const keeperListen: Endpoint = keeperListenText
     ? parseEndpoint("keeper-listen", keeperListenText)
@@ -219,14 +270,20 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     );
   }
   if (role === "all" && (keeperText || keeperListenText)) {
-    throw new ConfigError("--keeper and --keeper-listen are for split hosts", "use them with --role keeper or --role app");
+    throw new ConfigError(
+      "--keeper and --keeper-listen are for split hosts",
+      "use them with --role keeper or --role app",
+    );
   }
 
   const rotateMinMs = parseDuration("rotate-min", str("rotate-min") ?? "7d");
   const rotateMaxMs = parseDuration("rotate-max", str("rotate-max") ?? "30d");
   if (rotateMinMs < 60_000) throw new ConfigError("--rotate-min: must be at least 1m");
   if (rotateMaxMs <= rotateMinMs) {
-    throw new ConfigError("--rotate-max must be later than --rotate-min", "for example --rotate-min 7d --rotate-max 30d");
+    throw new ConfigError(
+      "--rotate-max must be later than --rotate-min",
+      "for example --rotate-min 7d --rotate-max 30d",
+    );
   }
   const rotateCap = parseInteger("rotate-cap", str("rotate-cap") ?? "100000000", 1, 2 ** 31);
   const resealBatch = parseInteger("reseal-batch", str("reseal-batch") ?? "500", 1, 100_000);
@@ -237,7 +294,8 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     throw new ConfigError(`--log-level: "${logLevel}" is not debug, info, warn or error`);
   }
   const logFormat = str("log-format") ?? (process.stderr.isTTY ? "pretty" : "json");
-  if (logFormat !== "json" && logFormat !== "pretty") throw new ConfigError(`--log-format: "${logFormat}" is not json or pretty`);
+  if (logFormat !== "json" && logFormat !== "pretty")
+    throw new ConfigError(`--log-format: "${logFormat}" is not json or pretty`);
 
   const config: Config = {
     dataDir,
@@ -274,6 +332,7 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
 function remoteOrPath(value: string | undefined, path: (p: string) => string): string | undefined {
   if (value === undefined) return undefined;
   if (/^(libsql|https?):\/\//.test(value)) return value;
-  if (/^[a-z]+:\/\//i.test(value)) throw new ConfigError(`"${value}" is not a file path or a libsql://, https:// or http:// URL`);
+  if (/^[a-z]+:\/\//i.test(value))
+    throw new ConfigError(`"${value}" is not a file path or a libsql://, https:// or http:// URL`);
   return path(value);
 }

@@ -1,7 +1,90 @@
+/**
+ * `vault serve`: by default the supervisor with its two children; with
+ * `--role keeper` or `--role app` one role alone (split hosts, or a child of
+ * the supervisor when `--supervised`).
+ */
+import { existsSync, unlinkSync } from "node:fs";
 import type { CommandContext } from "../cli";
 import { CliError } from "../cli-kit";
+import { type Config, loadConfig } from "../config";
 import { EXIT } from "../exit-codes";
+import { createLogger } from "../log";
+import { runApp } from "../server";
+import {
+  acquireLock,
+  DataDirLockedError,
+  ensureKeeperToken,
+  prepareDataDir,
+  roleLifecycle,
+  runKeeper,
+  runSupervisor,
+} from "../supervisor";
 
-export async function serve(_ctx: CommandContext): Promise<number> {
-  throw new CliError("serve is not built yet", EXIT.failure);
+export async function serve(ctx: CommandContext): Promise<number> {
+  const { supervised, ...configFlags } = ctx.flags;
+  const config = loadConfig(configFlags, ctx.io.env, ctx.io.cwd);
+  const log = createLogger({ level: config.logLevel, format: config.logFormat }, { role: config.role });
+  prepareDataDir(config, config.role);
+
+  if (config.role === "all") {
+    let release: () => void;
+    try {
+      release = acquireLock(config.dataDir);
+    } catch (error) {
+      if (error instanceof DataDirLockedError) {
+        throw new CliError(error.message, EXIT.failure, ["stop it first, or use another --data directory"]);
+      }
+      throw error;
+    }
+    try {
+      ensureKeeperToken(config);
+      log.info("starting", summary(config));
+      return await runSupervisor({
+        args: forwardArgs(ctx),
+        log,
+        cleanup: (role) => {
+          if (
+            role === "keeper" &&
+            config.keeperListen.kind === "unix" &&
+            existsSync(config.keeperListen.path)
+          ) {
+            unlinkSync(config.keeperListen.path);
+          }
+        },
+      });
+    } finally {
+      release();
+    }
+  }
+
+  const lifecycle = roleLifecycle(supervised === true);
+  if (config.role === "keeper") {
+    ensureKeeperToken(config);
+    return runKeeper({ config, log, ready: lifecycle.ready, stopRequested: lifecycle.stopRequested });
+  }
+  return runApp({ config, log, ready: lifecycle.ready, stopRequested: lifecycle.stopRequested });
+}
+
+/** The serve flags as given, so that both children parse the same configuration. */
+function forwardArgs(ctx: CommandContext): string[] {
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(ctx.flags)) {
+    if (value === undefined || name === "role" || name === "supervised" || name === "help") continue;
+    if (value === true) args.push(`--${name}`);
+    else if (value === false) args.push(`--no-${name}`);
+    else args.push(`--${name}=${value}`);
+  }
+  return args;
+}
+
+function summary(config: Readonly<Config>) {
+  return {
+    data: config.dataDir,
+    listen:
+      config.listen.kind === "unix"
+        ? `unix:${config.listen.path}`
+        : `${config.listen.host}:${config.listen.port}`,
+    tls: config.tlsCertFile ? `>=${config.tlsMin}` : config.behindProxy ? "at the proxy" : "off (loopback)",
+    publicUrl: config.publicUrl,
+  };
 }

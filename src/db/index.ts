@@ -1,4 +1,3 @@
-export { openDatabase, type Database, type DatabaseOptions, DatabaseError } from "./open";
-export { migrate, type Migration } from "./migrate";
 export { hkdf32, KeyFileError, newKey, readKeyFile, writeKeyFile } from "./keys";
-export { appliedMigrations } from "./migrate";
+export { appliedMigrations, type Migration, migrate } from "./migrate";
+export { type Database, DatabaseError, type DatabaseOptions, openDatabase } from "./open";

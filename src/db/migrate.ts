@@ -28,7 +28,9 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
   const known = new Set(migrations.map((m) => m.name));
   for (const name of applied.keys()) {
     if (!known.has(name)) {
-      throw new Error(`${db.label}: the database has migration ${name}, which this binary does not know (newer schema?)`);
+      throw new Error(
+        `${db.label}: the database has migration ${name}, which this binary does not know (newer schema?)`,
+      );
     }
   }
   const ran: string[] = [];
@@ -36,7 +38,8 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
     const hash = createHash("sha256").update(migration.sql).digest("hex");
     const previous = applied.get(migration.name);
     if (previous !== undefined) {
-      if (previous !== hash) throw new Error(`${db.label}: migration ${migration.name} was changed after it was applied`);
+      if (previous !== hash)
+        throw new Error(`${db.label}: migration ${migration.name} was changed after it was applied`);
       continue;
     }
     const statements = migration.sql

@@ -47,7 +47,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   if (remote) {
     client = createClient({ url: options.location, authToken: options.authToken });
   } else {
-    if (!options.atRestKey || options.atRestKey.length !== 32) {
+    if (options.atRestKey?.length !== 32) {
       throw new DatabaseError("OPEN_FAILED", `${options.label}: a 32-byte at-rest key is required`);
     }
     const existed = existsSync(options.location);

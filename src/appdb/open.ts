@@ -1,0 +1,77 @@
+/**
+ * Opening app.db. `app.key` (32 random bytes, created on first start) derives
+ * two keys with HKDF, each under its own label: app.db's at-rest key, and the
+ * app's sealing key (values are sealed with it before they reach the keeper).
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import type { Config } from "../config";
+import {
+  type Database,
+  hkdf32,
+  KeyFileError,
+  migrate,
+  newKey,
+  openDatabase,
+  readKeyFile,
+  writeKeyFile,
+} from "../db";
+import { migrations } from "./migrations";
+import * as schema from "./schema";
+
+export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
+export const SEAL_LABEL = "vault/v1/app-seal";
+
+export type AppDrizzle = LibSQLDatabase<typeof schema>;
+
+export interface AppDb {
+  orm: AppDrizzle;
+  database: Database;
+  /** The app's sealing key, derived from app.key. */
+  sealKey: Uint8Array;
+  health(): Promise<boolean>;
+  close(): void;
+}
+
+export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenFile">;
+
+export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
+  const remote = /^(libsql|https?):\/\//.test(config.appDb);
+  if (!existsSync(config.appKeyFile)) {
+    if (!remote && existsSync(config.appDb)) {
+      throw new KeyFileError(
+        "MISSING",
+        `app key ${config.appKeyFile} is missing, but ${config.appDb} exists; restore the key file (without it the data cannot be read)`,
+      );
+    }
+    writeKeyFile(config.appKeyFile, newKey());
+  }
+  const appKey = readKeyFile(config.appKeyFile, "app key");
+  const database = await openDatabase({
+    location: config.appDb,
+    atRestKey: hkdf32(appKey, AT_REST_LABEL),
+    authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
+    label: "app.db",
+  });
+  try {
+    await migrate(database, migrations);
+  } catch (error) {
+    database.close();
+    throw error;
+  }
+  const orm = drizzle(database.client, { schema });
+  return {
+    orm,
+    database,
+    sealKey: hkdf32(appKey, SEAL_LABEL),
+    health: async () => {
+      try {
+        await database.client.execute("SELECT 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => database.close(),
+  };
+}

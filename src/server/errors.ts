@@ -1,0 +1,57 @@
+/**
+ * The one table from error code to HTTP status, and the one error shape of
+ * the native API: `{ "error": { "code", "message", "hint" } }`. HTTP status
+ * codes exist only in this module. No value, token, key or database error
+ * text ever reaches a message.
+ */
+
+export const ERROR_STATUS = {
+  INVALID_REQUEST: 400,
+  MALFORMED_JSON: 400,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  VERSION_CONFLICT: 409,
+  CONFLICT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  LOCKED: 423,
+  RATE_LIMITED: 429,
+  INTERNAL: 500,
+  NOT_READY: 503,
+  KEEPER_UNAVAILABLE: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+
+export class ApiError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.code];
+  }
+}
+
+export interface ErrorBody {
+  error: { code: ErrorCode; message: string; hint?: string };
+}
+
+export function errorBody(code: ErrorCode, message: string, hint?: string): ErrorBody {
+  return { error: hint === undefined ? { code, message } : { code, message, hint } };
+}
+
+export function errorResponse(error: ApiError): Response {
+  return Response.json(errorBody(error.code, error.message, error.hint), {
+    status: error.status,
+    headers: error.headers,
+  });
+}

@@ -1,0 +1,38 @@
+/**
+ * What a supervised child does for its parent: say "ready" once, and stop
+ * when the parent goes away (its stdin closes) or asks (SIGTERM). SIGINT from
+ * a terminal reaches the whole process group; a supervised child leaves it to
+ * the parent, which stops the children in order.
+ */
+export interface RoleLifecycle {
+  supervised: boolean;
+  ready(): void;
+  /** Resolves with the reason once the role should stop. */
+  stopRequested: Promise<string>;
+}
+
+export function roleLifecycle(supervised: boolean): RoleLifecycle {
+  let resolveStop!: (reason: string) => void;
+  const stopRequested = new Promise<string>((r) => {
+    resolveStop = r;
+  });
+  process.on("SIGTERM", () => resolveStop("SIGTERM"));
+  if (supervised) {
+    process.on("SIGINT", () => {});
+    (async () => {
+      for await (const _ of Bun.stdin.stream()) {
+        // The parent never writes; end of input means it is gone.
+      }
+      resolveStop("parent gone");
+    })().catch(() => resolveStop("parent gone"));
+  } else {
+    process.on("SIGINT", () => resolveStop("SIGINT"));
+  }
+  return {
+    supervised,
+    ready: () => {
+      if (supervised) process.stdout.write("ready\n");
+    },
+    stopRequested,
+  };
+}

@@ -1,0 +1,108 @@
+import { describe, expect, it } from "bun:test";
+import { ConfigError, loadConfig, parseDuration, parseEndpoint } from "../src/config";
+
+const load = (flags: Record<string, string | boolean> = {}, env: Record<string, string> = {}) =>
+  loadConfig(flags, env, "/srv");
+
+function errorOf(fn: () => unknown): ConfigError {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("config", () => {
+  it("defaults to a loopback listener and ./vault-data resolved against the working directory", () => {
+    const config = load();
+    expect(config.listen).toEqual({ kind: "tcp", host: "127.0.0.1", port: 8750 });
+    expect(config.dataDir).toBe("/srv/vault-data");
+    expect(config.rootKeyFile).toBe("/srv/vault-data/keeper/root.key");
+    expect(config.appKeyFile).toBe("/srv/vault-data/app/app.key");
+    expect(config.keeper).toEqual({ kind: "unix", path: "/srv/vault-data/keeper/keeper.sock" });
+    expect(config.rotateMinMs).toBe(7 * 86_400_000);
+    expect(config.rotateMaxMs).toBe(30 * 86_400_000);
+    expect(config.tlsMin).toBe("1.2");
+  });
+
+  it("is frozen", () => {
+    const config = load();
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("takes VAULT_* variables, and flags win over them", () => {
+    expect(load({}, { VAULT_DATA_DIR: "/d" }).dataDir).toBe("/d");
+    expect(load({ data: "/f" }, { VAULT_DATA_DIR: "/d" }).dataDir).toBe("/f");
+    expect(load({}, { VAULT_LISTEN: "127.0.0.2:9000" }).listen).toEqual({
+      kind: "tcp",
+      host: "127.0.0.2",
+      port: 9000,
+    });
+  });
+
+  it("says exactly what is wrong with a listener that is not HOST:PORT", () => {
+    expect(errorOf(() => load({ listen: "abc" })).message).toBe('--listen: "abc" is not HOST:PORT');
+    expect(errorOf(() => load({}, { VAULT_LISTEN: "1.2.3.4:99999" })).message).toContain("is not HOST:PORT");
+  });
+
+  it("refuses plain HTTP on a non-loopback address unless behind a proxy", () => {
+    const error = errorOf(() => load({ listen: "0.0.0.0:8750" }));
+    expect(error.message).toContain("not a loopback address");
+    expect(error.hint).toContain("--tls-cert");
+    expect(load({ listen: "0.0.0.0:8750", "behind-proxy": true }).behindProxy).toBe(true);
+    expect(load({ listen: "0.0.0.0:8750", "tls-cert": "c.pem", "tls-key": "k.pem" }).tlsCertFile).toBe(
+      "/srv/c.pem",
+    );
+  });
+
+  it("accepts unix:PATH for the public listener", () => {
+    expect(load({ listen: "unix:/run/vault.sock" }).listen).toEqual({
+      kind: "unix",
+      path: "/run/vault.sock",
+    });
+  });
+
+  it("never accepts TLS 1.0 or 1.1 as the floor", () => {
+    expect(errorOf(() => load({ "tls-min": "1.1" })).message).toContain("never accepted");
+    expect(errorOf(() => load({ "tls-min": "1.0" })).message).toContain("never accepted");
+    expect(load({ "tls-min": "1.3" }).tlsMin).toBe("1.3");
+  });
+
+  it("wants both TLS files or neither", () => {
+    expect(errorOf(() => load({ "tls-cert": "c.pem" })).message).toContain("go together");
+  });
+
+  it("parses durations with units and refuses a window that ends before it starts", () => {
+    expect(parseDuration("x", "500ms")).toBe(500);
+    expect(parseDuration("x", "12h")).toBe(12 * 3_600_000);
+    expect(errorOf(() => parseDuration("rotate-min", "7 days")).message).toBe(
+      '--rotate-min: "7 days" is not a duration',
+    );
+    expect(errorOf(() => load({ "rotate-min": "30d", "rotate-max": "7d" })).message).toContain("later than");
+  });
+
+  it("requires mutual TLS material for a keeper on TCP", () => {
+    const error = errorOf(() => load({ role: "keeper", "keeper-listen": "127.0.0.1:9443" }));
+    expect(error.message).toContain("mutual TLS");
+    const ok = load({
+      role: "app",
+      keeper: "https://keeper.internal:9443",
+      "keeper-tls-cert": "a",
+      "keeper-tls-key": "b",
+      "keeper-tls-ca": "c",
+    });
+    expect(ok.keeper).toEqual({ kind: "https", host: "keeper.internal", port: 9443 });
+  });
+
+  it("keeps remote database URLs as they are and resolves file paths", () => {
+    expect(load({ "app-db": "libsql://db.example.com" }).appDb).toBe("libsql://db.example.com");
+    expect(load({ "vault-db": "data/v.db" }).vaultDb).toBe("/srv/data/v.db");
+    expect(errorOf(() => load({ "app-db": "postgres://x" })).message).toContain("libsql://");
+  });
+
+  it("parses IPv6 loopback endpoints", () => {
+    expect(parseEndpoint("listen", "[::1]:8750")).toEqual({ kind: "tcp", host: "::1", port: 8750 });
+  });
+});
