@@ -83,6 +83,12 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await import("./commands/keeper")).keeperRotateRoot(ctx),
   },
   {
+    name: "selftest",
+    summary: "check that the parts a compiled binary needs are inside it",
+    hidden: true,
+    run: async (ctx) => (await import("./commands/selftest")).selftest(ctx),
+  },
+  {
     name: "version",
     summary: "print the version",
     run: async ({ io }) => {
