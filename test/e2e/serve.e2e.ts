@@ -1,0 +1,226 @@
+/**
+ * `vault serve` from the compiled binary: the supervisor, its two children
+ * (keeper and app), restarts, clean stops, the data directory's modes and
+ * encryption, and a wrong root key.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { hasStackTrace, type Installed, installBinary } from "../helpers/binary";
+import { isRunning, waitFor } from "../helpers/proc";
+import { type ServeProcess, startServe, stopAllServers } from "../helpers/serve";
+
+const SQLITE_HEADER = "SQLite format 3\0";
+
+let vault: Installed;
+let dataDirs = 0;
+
+beforeAll(() => {
+  vault = installBinary();
+});
+
+afterAll(async () => {
+  await stopAllServers();
+  vault?.remove();
+});
+
+function newDataDir(): string {
+  dataDirs += 1;
+  return join(vault.dir, `data-${dataDirs}`);
+}
+
+function mode(path: string): string {
+  return (statSync(path).mode & 0o777).toString(8).padStart(4, "0");
+}
+
+/** Every entry under a directory, recursively, as paths relative to it (directories end with "/"). */
+function entries(dir: string, sub = ""): string[] {
+  const out: string[] = [];
+  for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+    const rel = sub ? `${sub}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) out.push(`${rel}/`, ...entries(dir, rel));
+    else out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Every entry under a directory with its mode and, for files, a hash of its
+ * bytes. SQLite's `-shm` files are left out: the shared-memory WAL index holds
+ * no data and is rebuilt by every open, even one that then fails on a wrong key.
+ */
+function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const rel of entries(dir)) {
+    if (rel.endsWith("-shm")) continue;
+    const path = join(dir, rel);
+    const st = statSync(path);
+    out[rel] = st.isFile()
+      ? `${mode(path)} ${createHash("sha256").update(readFileSync(path)).digest("hex")}`
+      : `${mode(path)}${st.isDirectory() ? "" : " (special)"}`;
+  }
+  return out;
+}
+
+async function startReady(data: string): Promise<ServeProcess> {
+  const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
+  await server.waitReady();
+  return server;
+}
+
+describe("vault serve", () => {
+  let server: ServeProcess;
+  let data: string;
+
+  beforeAll(async () => {
+    data = newDataDir();
+    server = await startReady(data);
+  });
+
+  afterAll(async () => {
+    if (server && server.proc.exitCode === null) expect(await server.stop()).toBe(0);
+  });
+
+  it("answers /readyz 200 and /healthz 200 {status: ok}", async () => {
+    expect(await server.status("/readyz")).toBe(200);
+    const res = await server.get("/healthz");
+    expect(res?.status).toBe(200);
+    expect(await res?.json()).toEqual({ status: "ok" });
+  });
+
+  it("runs exactly two children: a keeper and an app", async () => {
+    const children = await server.waitChildren();
+    expect(children.all).toHaveLength(2);
+    expect(children.keeper).not.toBe(children.app);
+  });
+
+  it("keeps the keeper socket 0600 inside a 0700 directory", () => {
+    expect(statSync(join(data, "keeper/keeper.sock")).isSocket()).toBe(true);
+    expect(mode(join(data, "keeper/keeper.sock"))).toBe("0600");
+    expect(mode(join(data, "keeper"))).toBe("0700");
+  });
+
+  it("writes app.key, root.key and keeper.token with mode 0600", () => {
+    for (const file of ["app/app.key", "keeper/root.key", "app/keeper.token"]) {
+      expect({ file, mode: mode(join(data, file)) }).toEqual({ file, mode: "0600" });
+    }
+  });
+
+  it("lets neither group nor others into anything in the data directory", () => {
+    for (const path of entries(data)) {
+      const bits = statSync(join(data, path)).mode & 0o077;
+      expect({ path, groupOrOther: bits.toString(8) }).toEqual({ path, groupOrOther: "0" });
+    }
+    expect(mode(data)).toBe("0700");
+  });
+
+  it("encrypts app.db and vault.db at rest (no plain SQLite header)", () => {
+    for (const file of ["app/app.db", "keeper/vault.db"]) {
+      const header = readFileSync(join(data, file)).subarray(0, SQLITE_HEADER.length).toString("latin1");
+      expect({ file, plain: header === SQLITE_HEADER }).toEqual({ file, plain: false });
+    }
+  });
+
+  it("restarts the keeper after kill -9 and becomes ready again", async () => {
+    const before = await server.waitChildren();
+    process.kill(before.keeper, "SIGKILL");
+    const after = await waitFor(
+      "a new keeper",
+      () => {
+        const c = server.children();
+        return c.keeper && c.keeper !== before.keeper ? c : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(isRunning(before.keeper)).toBe(false);
+    expect(after.keeper).not.toBe(before.keeper);
+    await server.waitReady(15_000);
+    expect((await server.waitChildren()).all).toHaveLength(2);
+  });
+
+  it("restarts the app after kill -9 and becomes ready again", async () => {
+    const before = await server.waitChildren();
+    process.kill(before.app, "SIGKILL");
+    const after = await waitFor(
+      "a new app",
+      () => {
+        const c = server.children();
+        return c.app && c.app !== before.app ? c : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(after.app).not.toBe(before.app);
+    await server.waitReady(15_000);
+    expect((await server.waitChildren()).all).toHaveLength(2);
+  });
+});
+
+describe("stopping vault serve", () => {
+  afterEach(stopAllServers);
+
+  it("ends every child and removes the keeper socket on SIGTERM, with exit code 0", async () => {
+    const data = newDataDir();
+    const server = await startReady(data);
+    const children = await server.waitChildren();
+    expect(existsSync(join(data, "keeper/keeper.sock"))).toBe(true);
+
+    expect(await server.stop()).toBe(0);
+    await waitFor("both children to be gone", () => !isRunning(children.keeper) && !isRunning(children.app), {
+      timeoutMs: 5_000,
+    });
+    expect(existsSync(join(data, "keeper/keeper.sock"))).toBe(false);
+    expect(await server.status("/readyz")).toBeUndefined();
+  });
+
+  it("starts again on the same data directory after kill -9 of the whole tree (stale socket)", async () => {
+    const data = newDataDir();
+    const first = await startReady(data);
+    await first.waitChildren();
+    const killed = await first.killTree();
+    expect(killed).toHaveLength(3);
+    // Nobody was left to clean up: the next start must cope with the leftovers.
+    expect(existsSync(join(data, "keeper/keeper.sock"))).toBe(true);
+
+    const second = await startServe({ bin: vault.bin, cwd: vault.dir, data });
+    await second.waitReady();
+    expect((await second.waitChildren()).all).toHaveLength(2);
+    expect(await second.stop()).toBe(0);
+  });
+
+  it("leaves no child behind after kill -9 of the supervisor alone", async () => {
+    const server = await startReady(newDataDir());
+    const children = await server.waitChildren();
+    process.kill(server.pid, "SIGKILL");
+    await server.proc.exited;
+    await waitFor(
+      "the orphaned children to exit",
+      () => !isRunning(children.keeper) && !isRunning(children.app),
+      {
+        timeoutMs: 10_000,
+      },
+    );
+  });
+});
+
+describe("vault serve with a wrong root key", () => {
+  afterEach(stopAllServers);
+
+  it("exits non-zero with a `vault: error:` line, no stack trace, and changes no file", async () => {
+    const data = newDataDir();
+    const first = await startReady(data);
+    expect(await first.stop()).toBe(0);
+
+    const rootKey = join(data, "keeper/root.key");
+    writeFileSync(rootKey, `${randomBytes(32).toString("hex")}\n`, { mode: 0o600 });
+    expect(mode(rootKey)).toBe("0600");
+    const before = snapshot(data);
+
+    const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
+    const code = await server.exited(30_000);
+    expect(code).not.toBe(0);
+    expect(server.stderr).toMatch(/^vault: error: \S.*$/m);
+    expect(hasStackTrace(server.stderr)).toBe(false);
+    expect(snapshot(data)).toEqual(before);
+  });
+});
