@@ -30,6 +30,11 @@ export interface DatabaseOptions {
   authToken?: string;
   /** A short name used in error messages ("app.db", "vault.db"). */
   label: string;
+  /**
+   * Connections the client may open to a local file (default 20). vault.db
+   * uses 1: re-keying at rest needs the only connection to leave WAL mode.
+   */
+  concurrency?: number;
 }
 
 export interface Database {
@@ -54,6 +59,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     client = createClient({
       url: `file:${options.location}`,
       encryptionKey: Buffer.from(options.atRestKey).toString("hex"),
+      concurrency: options.concurrency,
     });
     try {
       // Touch the schema: a wrong key fails here, before anything is written.

@@ -1,0 +1,221 @@
+/**
+ * vault.db's physical layer: the few queries the keeper runs, nothing more.
+ * Every multi-statement write is one `batch` (one transaction). Rows are
+ * (ref, term, envelope, created_at); the keyring is one sealed row.
+ */
+import { and, asc, count, eq, gt, inArray, lt, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drizzle } from "drizzle-orm/libsql";
+import type { Database } from "../db";
+import { KeeperError } from "./errors";
+import { keyring, sealedValues, termCounters } from "./schema";
+
+/** Rows per statement, well under SQLite's limit on bound variables. */
+const CHUNK = 500;
+
+export interface NewValue {
+  ref: Uint8Array;
+  term: number;
+  blob: Uint8Array;
+}
+
+export interface ResealedValue {
+  ref: Uint8Array;
+  fromTerm: number;
+  blob: Uint8Array;
+}
+
+export type Store = ReturnType<typeof createStore>;
+
+export function createStore(db: Database) {
+  const d = drizzle(db.client);
+  const buf = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  const batch = async (items: BatchItem<"sqlite">[]) => {
+    if (items.length === 0) return [];
+    return d.batch(items as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+  };
+  const countSeals = (term: number, seals: number, resealed: number) =>
+    d
+      .insert(termCounters)
+      .values({ term, seals, resealed })
+      .onConflictDoUpdate({
+        target: termCounters.term,
+        set: {
+          seals: sql`${termCounters.seals} + ${seals}`,
+          resealed: sql`${termCounters.resealed} + ${resealed}`,
+        },
+      });
+
+  return {
+    async loadKeyring(): Promise<Uint8Array | null> {
+      const rows = await d.select({ sealed: keyring.sealed }).from(keyring).where(eq(keyring.id, 1));
+      return rows[0]?.sealed ?? null;
+    },
+
+    /** Saves the sealed keyring; `newTerm` also starts that term's counter in the same transaction. */
+    async saveKeyring(sealed: Uint8Array, now: number, newTerm?: number): Promise<void> {
+      const save = d
+        .insert(keyring)
+        .values({ id: 1, sealed: buf(sealed), updatedAt: now })
+        .onConflictDoUpdate({ target: keyring.id, set: { sealed: buf(sealed), updatedAt: now } });
+      await batch(newTerm === undefined ? [save] : [save, countSeals(newTerm, 0, 0)]);
+    },
+
+    /** Inserts new values and adds their seals to the counters, in one transaction. */
+    async insertValues(values: readonly NewValue[], now: number): Promise<void> {
+      const seals = new Map<number, number>();
+      const items: BatchItem<"sqlite">[] = [];
+      for (let i = 0; i < values.length; i += CHUNK) {
+        const rows = values.slice(i, i + CHUNK).map((v) => {
+          seals.set(v.term, (seals.get(v.term) ?? 0) + 1);
+          return { ref: buf(v.ref), term: v.term, blob: buf(v.blob), createdAt: now };
+        });
+        items.push(d.insert(sealedValues).values(rows));
+      }
+      for (const [term, n] of seals) items.push(countSeals(term, n, 0));
+      await batch(items);
+    },
+
+    /** The stored envelopes of the refs that exist, by ref (hex), read in one transaction. */
+    async getValues(refs: readonly Uint8Array[]): Promise<Map<string, Uint8Array>> {
+      const items: BatchItem<"sqlite">[] = [];
+      for (let i = 0; i < refs.length; i += CHUNK) {
+        const chunk = refs.slice(i, i + CHUNK).map(buf);
+        items.push(
+          d
+            .select({ ref: sealedValues.ref, blob: sealedValues.blob })
+            .from(sealedValues)
+            .where(inArray(sealedValues.ref, chunk)),
+        );
+      }
+      const found = new Map<string, Uint8Array>();
+      for (const rows of (await batch(items)) as { ref: Buffer; blob: Buffer }[][]) {
+        for (const row of rows) found.set(row.ref.toString("hex"), row.blob);
+      }
+      return found;
+    },
+
+    async deleteValues(refs: readonly Uint8Array[]): Promise<number> {
+      const items: BatchItem<"sqlite">[] = [];
+      for (let i = 0; i < refs.length; i += CHUNK) {
+        items.push(
+          d.delete(sealedValues).where(inArray(sealedValues.ref, refs.slice(i, i + CHUNK).map(buf))),
+        );
+      }
+      const results = (await batch(items)) as { rowsAffected: number }[];
+      return results.reduce((sum, r) => sum + r.rowsAffected, 0);
+    },
+
+    async listRefs(
+      createdBefore: number,
+      after: Uint8Array | undefined,
+      limit: number,
+    ): Promise<Uint8Array[]> {
+      const older = lt(sealedValues.createdAt, createdBefore);
+      const rows = await d
+        .select({ ref: sealedValues.ref })
+        .from(sealedValues)
+        .where(after === undefined ? older : and(older, gt(sealedValues.ref, buf(after))))
+        .orderBy(asc(sealedValues.ref))
+        .limit(limit);
+      return rows.map((r) => new Uint8Array(r.ref));
+    },
+
+    async valuesByTerm(): Promise<Map<number, number>> {
+      const rows = await d
+        .select({ term: sealedValues.term, n: count() })
+        .from(sealedValues)
+        .groupBy(sealedValues.term);
+      return new Map(rows.map((r) => [r.term, r.n]));
+    },
+
+    async valuesUnder(term: number): Promise<number> {
+      const rows = await d.select({ n: count() }).from(sealedValues).where(eq(sealedValues.term, term));
+      return rows[0]?.n ?? 0;
+    },
+
+    async counters(): Promise<Map<number, { seals: number; resealed: number }>> {
+      const rows = await d.select().from(termCounters);
+      return new Map(rows.map((r) => [r.term, { seals: r.seals, resealed: r.resealed }]));
+    },
+
+    /** Up to `limit` values sealed under terms older than the active one. */
+    async readStale(
+      activeTerm: number,
+      limit: number,
+    ): Promise<{ ref: Uint8Array; term: number; blob: Uint8Array }[]> {
+      return d
+        .select({ ref: sealedValues.ref, term: sealedValues.term, blob: sealedValues.blob })
+        .from(sealedValues)
+        .where(lt(sealedValues.term, activeTerm))
+        .orderBy(asc(sealedValues.term))
+        .limit(limit);
+    },
+
+    /**
+     * Writes re-sealed values in one transaction. Each update is guarded by the
+     * term it was read under, so a value deleted or changed meanwhile is left alone.
+     */
+    async writeResealed(values: readonly ResealedValue[], toTerm: number): Promise<number> {
+      const items: BatchItem<"sqlite">[] = values.map((v) =>
+        d
+          .update(sealedValues)
+          .set({ term: toTerm, blob: buf(v.blob) })
+          .where(and(eq(sealedValues.ref, buf(v.ref)), eq(sealedValues.term, v.fromTerm))),
+      );
+      items.push(countSeals(toTerm, values.length, values.length));
+      const results = (await batch(items)) as { rowsAffected: number }[];
+      return results.slice(0, values.length).reduce((sum, r) => sum + r.rowsAffected, 0);
+    },
+  };
+}
+
+/**
+ * Re-keys a local vault.db at rest. libsql cannot re-key in WAL mode, so the
+ * file leaves WAL for the re-key and goes back to it. Leaving WAL needs the
+ * only connection to the file: the keeper opens vault.db with concurrency 1.
+ */
+export async function rekeyAtRest(db: Database, atRestKey: Uint8Array): Promise<void> {
+  const { client } = db;
+  if (!(await leaveWal(db))) {
+    throw new KeeperError(
+      "INTERNAL",
+      "vault.db could not leave WAL mode to be re-keyed (is another process using it?)",
+    );
+  }
+  try {
+    // A pragma takes no bound parameters; the key is hex, so it cannot break out of the quotes.
+    await client.execute(`PRAGMA rekey='${Buffer.from(atRestKey).toString("hex")}'`);
+  } catch {
+    // The cause is dropped on purpose: the failed statement holds the new key.
+    throw new KeeperError("INTERNAL", "re-keying vault.db at rest failed");
+  } finally {
+    await client.execute("PRAGMA journal_mode=WAL");
+  }
+}
+
+/**
+ * Switches a local file out of WAL mode, which folds the WAL into the file
+ * and removes the -wal and -shm files. Used to re-key, and at close so that a
+ * stopped keeper leaves one file behind, which a later start with a wrong key
+ * can fail to open without rewriting anything.
+ *
+ * A libsql connection closed earlier in this process (a failed start-up
+ * attempt, a previous keeper in a test) keeps its lock on the file until its
+ * prepared statements are garbage-collected, so a busy answer is retried
+ * after a collection.
+ */
+export async function leaveWal(db: Database, attempts = 20): Promise<boolean> {
+  for (let attempt = 1; ; attempt++) {
+    let mode = "";
+    try {
+      mode = String((await db.client.execute("PRAGMA journal_mode=DELETE")).rows[0]?.[0]).toLowerCase();
+    } catch (error) {
+      if (!/BUSY|locked/i.test(String((error as Error)?.message))) throw error;
+    }
+    if (mode === "delete") return true;
+    if (attempt >= attempts) return false;
+    Bun.gc(true);
+    await Bun.sleep(25);
+  }
+}
