@@ -1,0 +1,25 @@
+/**
+ * The keeper module's only import surface. See README.md for the format,
+ * the keyring, rotation and the threat model.
+ */
+export { createKeeperClient, type KeeperClientOptions } from "./client";
+export { KeeperError, type KeeperErrorCode } from "./errors";
+export {
+  createKeeper,
+  type Keeper,
+  type KeeperEvent,
+  type KeeperOptions,
+  type RootKeyCustody,
+  type TickReport,
+} from "./keeper";
+export { type OpenKeeperOptions, openKeeper } from "./open";
+export {
+  type KeeperService,
+  type KeeperTls,
+  keeperRoutes,
+  type ServeKeeperOptions,
+  serveKeeper,
+} from "./service";
+export { startTicker, type Ticker } from "./ticker";
+export type { KeeperApi, KeeperHealth, KeeperStats, Ref, TermStats } from "./types";
+export { MAX_BATCH, MAX_BLOB_BYTES } from "./wire";

@@ -1,0 +1,179 @@
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createKeeperClient, type Keeper, type KeeperService, serveKeeper } from "../../src/vault";
+import { freshKeeper, tempDir, text, utf8 } from "./helpers";
+
+const token = randomBytes(32).toString("hex");
+
+describe("keeper socket", () => {
+  let keeper: Keeper;
+  let service: KeeperService;
+  let socket: string;
+  const requests: { method: string; path: string; status: number }[] = [];
+
+  beforeAll(async () => {
+    keeper = (await freshKeeper()).keeper;
+    socket = join(tempDir(), "run", "keeper.sock");
+    service = await serveKeeper({
+      keeper,
+      token,
+      listen: { kind: "unix", path: socket },
+      onRequest: (r) => requests.push(r),
+    });
+  });
+  afterAll(async () => {
+    await service.stop();
+    await keeper.close();
+  });
+
+  const client = () => createKeeperClient({ address: { kind: "unix", path: socket }, token });
+  const raw = (path: string, init: RequestInit & { auth?: string } = {}) =>
+    fetch(`http://localhost${path}`, {
+      ...init,
+      headers: { "content-type": "application/json", ...(init.auth ? { authorization: init.auth } : {}) },
+      unix: socket,
+    } as RequestInit);
+
+  it("is a 0600 socket inside a 0700 directory", () => {
+    expect(statSync(socket).isSocket()).toBe(true);
+    expect(statSync(socket).mode & 0o777).toBe(0o600);
+    expect(statSync(join(socket, "..")).mode & 0o777).toBe(0o700);
+  });
+
+  it("round-trips put, get, delete, list, stats and health through the client", async () => {
+    const c = client();
+    const refs = await c.put([utf8("one"), utf8(""), new Uint8Array([0, 255, 1])]);
+    expect(refs.every((r) => r.length === 16)).toBe(true);
+    const got = await c.get([...refs, new Uint8Array(16)]);
+    expect(got.slice(0, 2).map(text)).toEqual(["one", ""]);
+    expect(got[2]).toEqual(new Uint8Array([0, 255, 1]));
+    expect(got[3]).toBeNull();
+    const listed = await c.list({ createdBefore: Date.now() + 1000, limit: 100 });
+    expect(listed.length).toBeGreaterThanOrEqual(3);
+    expect(await c.delete([refs[0]!])).toBe(1);
+    expect((await c.health()).ok).toBe(true);
+    expect((await c.stats()).values).toBe((await keeper.stats()).values);
+  });
+
+  it("gets 100 refs in one request", async () => {
+    const c = client();
+    const refs = await c.put(Array.from({ length: 100 }, (_, i) => utf8(`v${i}`)));
+    const before = requests.length;
+    const values = await c.get(refs);
+    expect(values.map(text)).toEqual(refs.map((_, i) => `v${i}`));
+    expect(requests.slice(before)).toEqual([{ method: "POST", path: "/v1/get", status: 200 }]);
+  });
+
+  it("refuses calls without the token or with a wrong one, and changes nothing", async () => {
+    const stats = await keeper.stats();
+    const body = JSON.stringify({ blobs: [Buffer.from("x").toString("base64")] });
+    for (const auth of [undefined, `Bearer ${"0".repeat(64)}`, token, `Bearer ${token}x`, `Basic ${token}`]) {
+      for (const [path, method] of [
+        ["/v1/put", "POST"],
+        ["/v1/rotate", "POST"],
+        ["/v1/rotate-root", "POST"],
+        ["/v1/stats", "GET"],
+      ] as const) {
+        const response = await raw(path, { method, auth, body: method === "POST" ? body : undefined });
+        expect(response.status).toBe(401);
+        expect(await response.json()).toEqual({
+          error: { code: "UNAUTHORIZED", message: expect.any(String) },
+        });
+      }
+    }
+    expect(await keeper.stats()).toEqual(stats);
+    const wrong = createKeeperClient({ address: { kind: "unix", path: socket }, token: "f".repeat(64) });
+    expect(wrong.get([new Uint8Array(16)])).rejects.toMatchObject({ code: "UNAUTHORIZED" });
+  });
+
+  it("answers 400 with a code to malformed or oversized bodies", async () => {
+    const auth = `Bearer ${token}`;
+    const bad = [
+      "not json",
+      JSON.stringify({}),
+      JSON.stringify({ refs: ["short"] }),
+      JSON.stringify({ refs: ["!!!!!!!!!!!!!!!!!!!!!!=="] }),
+      JSON.stringify({ refs: Array.from({ length: 20_001 }, () => "AAAAAAAAAAAAAAAAAAAAAA==") }),
+    ];
+    for (const body of bad) {
+      const response = await raw("/v1/get", { method: "POST", auth, body });
+      expect(response.status).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("BAD_REQUEST");
+    }
+    const tooBig = JSON.stringify({ blobs: [Buffer.alloc(3 * 1024 * 1024 + 1).toString("base64")] });
+    const response = await raw("/v1/put", { method: "POST", auth, body: tooBig });
+    expect(response.status).toBe(400);
+    expect(client().put([new Uint8Array(3 * 1024 * 1024 + 1)])).rejects.toMatchObject({ code: "REFUSED" });
+  });
+
+  it("refuses to start while another keeper listens on the socket", async () => {
+    expect(serveKeeper({ keeper, token, listen: { kind: "unix", path: socket } })).rejects.toMatchObject({
+      code: "IN_USE",
+    });
+    await Bun.sleep(10);
+    expect((await client().health()).ok).toBe(true);
+  });
+});
+
+describe("keeper socket start-up", () => {
+  it("removes a stale socket left by a keeper killed with -9", async () => {
+    const { keeper } = await freshKeeper();
+    const dir = join(tempDir(), "run");
+    mkdirSync(dir, { mode: 0o700 });
+    const socket = join(dir, "keeper.sock");
+    const child = Bun.spawn(
+      [
+        process.execPath,
+        "-e",
+        `Bun.listen({ unix: ${JSON.stringify(socket)}, socket: { data() {} } }); console.log("up");`,
+      ],
+      { stdout: "pipe" },
+    );
+    const reader = child.stdout.getReader();
+    await reader.read();
+    child.kill(9);
+    await child.exited;
+    expect(existsSync(socket)).toBe(true);
+
+    const service = await serveKeeper({ keeper, token, listen: { kind: "unix", path: socket } });
+    const c = createKeeperClient({ address: { kind: "unix", path: socket }, token });
+    expect((await c.health()).ok).toBe(true);
+    await service.stop();
+    expect(existsSync(socket)).toBe(false);
+    expect(c.health()).rejects.toMatchObject({ code: "UNREACHABLE" });
+    await keeper.close();
+  });
+
+  it("refuses a socket directory that others may enter, and a file that is not a socket", async () => {
+    const { keeper } = await freshKeeper();
+    const open = join(tempDir(), "open");
+    mkdirSync(open);
+    chmodSync(open, 0o755);
+    expect(
+      serveKeeper({ keeper, token, listen: { kind: "unix", path: join(open, "k.sock") } }),
+    ).rejects.toMatchObject({
+      code: "SOCKET_DIR",
+    });
+    const dir = join(tempDir(), "run");
+    mkdirSync(dir, { mode: 0o700 });
+    writeFileSync(join(dir, "k.sock"), "not a socket");
+    expect(
+      serveKeeper({ keeper, token, listen: { kind: "unix", path: join(dir, "k.sock") } }),
+    ).rejects.toMatchObject({
+      code: "IN_USE",
+    });
+    await keeper.close();
+  });
+
+  it("refuses TCP without mutual TLS", async () => {
+    const { keeper } = await freshKeeper();
+    expect(
+      serveKeeper({ keeper, token, listen: { kind: "tcp", host: "127.0.0.1", port: 0 } }),
+    ).rejects.toMatchObject({
+      code: "UNSUPPORTED",
+    });
+    await keeper.close();
+  });
+});
