@@ -80,7 +80,7 @@ export function envelopeTerm(blob: Uint8Array): number {
     throw new KeeperError("UNKNOWN_VERSION", `envelope version ${blob[0]} is not known`);
   if (blob.length < V1_HEADER_BYTES + TAG_BYTES)
     throw new KeeperError("TRUNCATED", "the sealed value is too short");
-  return Buffer.from(blob.buffer, blob.byteOffset, blob.length).readUInt32BE(1);
+  return blob[1]! * 0x100_0000 + ((blob[2]! << 16) | (blob[3]! << 8) | blob[4]!);
 }
 
 function openV1(lookupKey: KeyLookup, ref: Uint8Array, blob: Uint8Array): Uint8Array {
@@ -94,13 +94,15 @@ function openV1(lookupKey: KeyLookup, ref: Uint8Array, blob: Uint8Array): Uint8A
   return gcmOpen(key, nonce, v1Aad(term, ref), body);
 }
 
+/** One AAD buffer, rewritten for each call: setAAD copies it synchronously, and nothing else holds it. */
+const v1AadScratch = Buffer.alloc(V1_LABEL.length + 1 + 4 + REF_BYTES);
+V1_LABEL.copy(v1AadScratch, 0);
+v1AadScratch[V1_LABEL.length] = ENVELOPE_V1;
+
 function v1Aad(term: number, ref: Uint8Array): Buffer {
-  const aad = Buffer.allocUnsafe(V1_LABEL.length + 1 + 4 + REF_BYTES);
-  V1_LABEL.copy(aad, 0);
-  aad[V1_LABEL.length] = ENVELOPE_V1;
-  aad.writeUInt32BE(term, V1_LABEL.length + 1);
-  aad.set(ref, V1_LABEL.length + 5);
-  return aad;
+  v1AadScratch.writeUInt32BE(term, V1_LABEL.length + 1);
+  v1AadScratch.set(ref, V1_LABEL.length + 5);
+  return v1AadScratch;
 }
 
 /** AES-256-GCM: writes ciphertext then tag into `out` from `offset`. Shared with the keyring's seal. */

@@ -16,13 +16,13 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "../config";
 import { type Database, hkdf32, migrate, newKey } from "../db";
-import { checkRef, type Random, REF_BYTES } from "./envelope";
+import { checkRef, type Random } from "./envelope";
 import { KeeperError } from "./errors";
 import { Keyring, openKeyring, sealKeyring } from "./keyring";
 import { Gate, Mutex } from "./lock";
 import { vaultMigrations } from "./migrations";
 import { createStore, leaveWal, type NewValue, rekeyAtRest } from "./store";
-import type { KeeperApi, KeeperHealth, KeeperStats, Ref } from "./types";
+import type { KeeperApi, KeeperHealth, KeeperStats } from "./types";
 
 /** vault.db's at-rest key: HKDF of the root key under a label of its own. */
 export const atRestKeyFor = (rootKey: Uint8Array): Uint8Array => hkdf32(rootKey, "vault/v1/at-rest");
@@ -166,16 +166,9 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
         });
       }
       return gate.shared(async () => {
-        const current = ring;
-        const refs: Ref[] = [];
-        const values: NewValue[] = [];
-        for (const plaintext of blobs) {
-          const ref = new Uint8Array(random(REF_BYTES));
-          const { term, blob } = current.seal(ref, plaintext, random);
-          refs.push(ref);
-          values.push({ ref, term, blob });
-        }
-        countSeals(current.activeTerm, values.length);
+        const { term, refs, blobs: sealed } = ring.sealNew(blobs, random);
+        const values: NewValue[] = refs.map((ref, i) => ({ ref, term, blob: sealed[i]! }));
+        countSeals(term, values.length);
         await store.insertValues(values, now());
         return refs;
       });

@@ -17,21 +17,27 @@
  * | retired (u64 ms, 0 while not retired) | has key (u8) | key (32, when has key)].
  *
  * The next rotation time is drawn with the CSPRNG inside the configured window
- * and lives only here, sealed. Nothing outside this file reads it except
- * `isDue`; it is never served, logged or counted in stats.
+ * (schedule.ts) and lives only here, sealed. The keeper asks only `isDue`; the
+ * time is never served, logged or counted in stats.
  */
 import { hkdf32 } from "../db";
-import { gcmOpen, gcmSealInto, KEY_BYTES, NONCE_BYTES, open, type Random, seal, TAG_BYTES } from "./envelope";
+import {
+  gcmOpen,
+  gcmSealInto,
+  KEY_BYTES,
+  NONCE_BYTES,
+  open,
+  type Random,
+  REF_BYTES,
+  seal,
+  TAG_BYTES,
+} from "./envelope";
 import { KeeperError } from "./errors";
+import { drawSchedule, type RotationWindow, type Schedule } from "./schedule";
 
 const KEYRING_LABEL = "vault/v1/keyring";
 const KEYRING_AAD = Buffer.concat([Buffer.from(KEYRING_LABEL, "utf8"), Buffer.from([0x01])]);
 const SERIAL_V1 = 0x01;
-
-export interface RotationWindow {
-  rotateMinMs: number;
-  rotateMaxMs: number;
-}
 
 export interface TermInfo {
   term: number;
@@ -45,11 +51,6 @@ interface Entry {
   createdAt: number;
   retiredAt: number | null;
   key: Uint8Array | null;
-}
-
-interface Schedule {
-  lastRotationAt: number;
-  nextRotationAt: number;
 }
 
 export class Keyring {
@@ -143,6 +144,36 @@ export class Keyring {
   seal(ref: Uint8Array, plaintext: Uint8Array, random: Random): { term: number; blob: Uint8Array } {
     const active = this.#active();
     return { term: active.term, blob: seal(active.key!, active.term, ref, plaintext, random) };
+  }
+
+  /**
+   * Seals a batch of new values under the active term, each under a fresh
+   * random ref. Refs and nonces come from one draw of the random source: one
+   * call per batch instead of two per value.
+   */
+  sealNew(
+    plaintexts: readonly Uint8Array[],
+    random: Random,
+  ): { term: number; refs: Uint8Array[]; blobs: Uint8Array[] } {
+    const active = this.#active();
+    const pool = random(plaintexts.length * (REF_BYTES + NONCE_BYTES));
+    if (pool.length !== plaintexts.length * (REF_BYTES + NONCE_BYTES)) {
+      throw new KeeperError("INTERNAL", "the random source returned too few bytes");
+    }
+    let at = 0;
+    const next: Random = (n) => {
+      const slice = pool.subarray(at, at + n);
+      at += n;
+      return slice;
+    };
+    const refs: Uint8Array[] = [];
+    const blobs: Uint8Array[] = [];
+    for (const plaintext of plaintexts) {
+      const ref = new Uint8Array(next(REF_BYTES));
+      refs.push(ref);
+      blobs.push(seal(active.key!, active.term, ref, plaintext, next));
+    }
+    return { term: active.term, refs, blobs };
   }
 
   /** Opens a value sealed under any term that still holds its key. */
@@ -247,28 +278,6 @@ export function openKeyring(rootKey: Uint8Array, sealed: Uint8Array): Keyring {
   } finally {
     plaintext.fill(0);
   }
-}
-
-/**
- * A uniform draw in [from + min, from + max] (whole milliseconds), by
- * rejection sampling over 48 random bits so that no instant is favoured.
- */
-export function drawUniform(min: number, max: number, random: Random): number {
-  const span = max - min + 1;
-  if (!Number.isSafeInteger(span) || span < 1 || span > 2 ** 48) {
-    throw new KeeperError("INTERNAL", "the rotation window is not a usable range");
-  }
-  const limit = Math.floor(2 ** 48 / span) * span;
-  for (;;) {
-    const b = random(6);
-    const x = ((((b[0]! * 256 + b[1]!) * 256 + b[2]!) * 256 + b[3]!) * 256 + b[4]!) * 256 + b[5]!;
-    if (x < limit) return min + (x % span);
-  }
-}
-
-function drawSchedule(from: number, window: RotationWindow, random: Random): Schedule {
-  const next = drawUniform(from + window.rotateMinMs, from + window.rotateMaxMs, random);
-  return { lastRotationAt: from, nextRotationAt: next };
 }
 
 function freshKey(random: Random): Uint8Array {

@@ -3,7 +3,8 @@ import { randomBytes } from "node:crypto";
 import { openDatabase, readKeyFile } from "../../src/db";
 import { KeeperError, openKeeper } from "../../src/vault";
 import { atRestKeyFor } from "../../src/vault/keeper";
-import { drawUniform, Keyring, openKeyring, sealKeyring } from "../../src/vault/keyring";
+import { Keyring, openKeyring, sealKeyring } from "../../src/vault/keyring";
+import { drawUniform } from "../../src/vault/schedule";
 import { createStore } from "../../src/vault/store";
 import { freshKeeper, type KeeperConfig, manualClock, text, utf8 } from "./helpers";
 
