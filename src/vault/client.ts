@@ -56,12 +56,14 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
     try {
       json = await response.json();
     } catch (error) {
-      throw new KeeperError("BAD_RESPONSE", `the keeper answered ${response.status} without JSON`, {
-        cause: error,
-      });
+      if (response.ok) {
+        throw new KeeperError("BAD_RESPONSE", `the keeper answered ${response.status} without JSON`, {
+          cause: error,
+        });
+      }
     }
     if (response.ok) return json as T;
-    const remote = (json as Partial<ErrorBody>)?.error;
+    const remote = (json as Partial<ErrorBody> | undefined)?.error;
     const code = typeof remote?.code === "string" ? remote.code : "INTERNAL";
     const message =
       typeof remote?.message === "string" ? remote.message : `the keeper answered ${response.status}`;

@@ -51,8 +51,8 @@ function fail(code: ErrorBody["error"]["code"], message: string): Response {
 }
 
 /** The routes, without a listener: `app.handle(request)` serves them in tests. */
-export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token" | "onRequest">) {
-  const { keeper, onRequest } = options;
+export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token">) {
+  const { keeper } = options;
   if (options.token.length < 32) throw new KeeperError("BAD_REQUEST", "the keeper token is too short");
   const expected = digest(options.token);
   const authorized = (header: string | null) => {
@@ -65,13 +65,6 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
       if (!authorized(request.headers.get("authorization"))) {
         return fail("UNAUTHORIZED", "a valid keeper token is required");
       }
-    })
-    .onAfterResponse(({ request, set }) => {
-      onRequest?.({
-        method: request.method,
-        path: new URL(request.url).pathname,
-        status: Number(set.status ?? 200),
-      });
     })
     .onError(({ code, error }) => {
       if (error instanceof KeeperError) return fail(error.code, error.message);
@@ -115,14 +108,20 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
 }
 
 export async function serveKeeper(options: ServeKeeperOptions): Promise<KeeperService> {
-  const { listen, tls } = options;
+  const { listen, tls, onRequest } = options;
   const app = keeperRoutes(options);
-  const serve = { maxRequestBodySize: MAX_BODY_BYTES, development: false };
+  const fetch = async (request: Request): Promise<Response> => {
+    const response = await app.handle(request);
+    onRequest?.({ method: request.method, path: new URL(request.url).pathname, status: response.status });
+    return response;
+  };
+  const common = { fetch, maxRequestBodySize: MAX_BODY_BYTES, development: false };
+  let server: ReturnType<typeof Bun.serve>;
   if (listen.kind === "unix") {
     await prepareSocketPath(listen.path);
     const previous = process.umask(0o177);
     try {
-      app.listen({ ...serve, unix: listen.path });
+      server = Bun.serve({ ...common, unix: listen.path });
     } finally {
       process.umask(previous);
     }
@@ -131,19 +130,18 @@ export async function serveKeeper(options: ServeKeeperOptions): Promise<KeeperSe
     if (tls === undefined) {
       throw new KeeperError("UNSUPPORTED", "a keeper on TCP needs mutual TLS 1.3 (certificate, key and CA)");
     }
-    app.listen({
-      ...serve,
+    server = Bun.serve({
+      ...common,
       hostname: listen.host,
       port: listen.port,
       reusePort: false,
       tls: { ...tls, requestCert: true, rejectUnauthorized: true, secureOptions: TLS13_ONLY },
     });
   }
-  const server = app.server;
   return {
-    port: listen.kind === "tcp" ? server?.port : undefined,
+    port: listen.kind === "tcp" ? server.port : undefined,
     async stop() {
-      await app.stop(true);
+      await server.stop(true);
       if (listen.kind === "unix" && existsSync(listen.path)) unlinkSync(listen.path);
     },
   };

@@ -191,7 +191,7 @@ describe("keeper over mutual TLS", () => {
         "-key",
         pki.paths.clientKey,
       ],
-      `GET /v1/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
+      `GET /v1/health HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`,
     );
     expect(ok.out).toMatch(/Protocol\s*:\s*TLSv1\.3|TLSv1\.3/);
     expect(ok.out).toMatch(/HTTP\/1\.1 200/);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createKeeperClient, type Keeper, type KeeperService, serveKeeper } from "../../src/vault";
 import { freshKeeper, tempDir, text, utf8 } from "./helpers";
@@ -11,10 +11,13 @@ describe("keeper socket", () => {
   let keeper: Keeper;
   let service: KeeperService;
   let socket: string;
+  let rootKeyFile: string;
   const requests: { method: string; path: string; status: number }[] = [];
 
   beforeAll(async () => {
-    keeper = (await freshKeeper()).keeper;
+    const fresh = await freshKeeper();
+    keeper = fresh.keeper;
+    rootKeyFile = fresh.config.rootKeyFile;
     socket = join(tempDir(), "run", "keeper.sock");
     service = await serveKeeper({
       keeper,
@@ -68,6 +71,8 @@ describe("keeper socket", () => {
 
   it("refuses calls without the token or with a wrong one, and changes nothing", async () => {
     const stats = await keeper.stats();
+    const rootKey = readFileSync(rootKeyFile, "utf8");
+    const logged = requests.length;
     const body = JSON.stringify({ blobs: [Buffer.from("x").toString("base64")] });
     for (const auth of [undefined, `Bearer ${"0".repeat(64)}`, token, `Bearer ${token}x`, `Basic ${token}`]) {
       for (const [path, method] of [
@@ -84,6 +89,8 @@ describe("keeper socket", () => {
       }
     }
     expect(await keeper.stats()).toEqual(stats);
+    expect(readFileSync(rootKeyFile, "utf8")).toBe(rootKey);
+    expect(requests.slice(logged).map((r) => r.status)).toEqual(Array(20).fill(401));
     const wrong = createKeeperClient({ address: { kind: "unix", path: socket }, token: "f".repeat(64) });
     expect(wrong.get([new Uint8Array(16)])).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
@@ -97,11 +104,13 @@ describe("keeper socket", () => {
       JSON.stringify({ refs: ["!!!!!!!!!!!!!!!!!!!!!!=="] }),
       JSON.stringify({ refs: Array.from({ length: 20_001 }, () => "AAAAAAAAAAAAAAAAAAAAAA==") }),
     ];
+    const logged = requests.length;
     for (const body of bad) {
       const response = await raw("/v1/get", { method: "POST", auth, body });
       expect(response.status).toBe(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("BAD_REQUEST");
     }
+    expect(requests.slice(logged).map((r) => r.status)).toEqual(Array(bad.length).fill(400));
     const tooBig = JSON.stringify({ blobs: [Buffer.alloc(3 * 1024 * 1024 + 1).toString("base64")] });
     const response = await raw("/v1/put", { method: "POST", auth, body: tooBig });
     expect(response.status).toBe(400);
