@@ -76,6 +76,8 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   const gate = new Gate();
   const ticks = new Mutex();
   let closed = false;
+  /** A root key written to `.next` by a rotation that has not finished. */
+  let staged: Uint8Array | null = null;
 
   await migrate(db, vaultMigrations);
   let ring = await loadKeyring();
@@ -246,13 +248,19 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
       if (custody === undefined)
         throw new KeeperError("UNSUPPORTED", "this keeper was started without a root key file");
       await gate.exclusive(async () => {
-        const next = newKey(random);
-        custody.stage(next);
-        // Order matters for recovery (root.ts): keyring first, then the file, then the rename.
+        // A rotation that failed after staging its key is finished with that key, never a new one:
+        // the keyring may already be sealed under it.
+        const next = staged ?? newKey(random);
+        if (staged === null) {
+          custody.stage(next);
+          staged = next;
+        }
+        // Order matters for recovery (open.ts): the keyring, then the file at rest, then the rename.
         await store.saveKeyring(sealKeyring(next, ring, random), now());
-        const previous = rootKey;
-        rootKey = next;
-        previous.fill(0);
+        if (rootKey !== next) {
+          rootKey.fill(0);
+          rootKey = next;
+        }
         if (!db.remote) {
           const atRestKey = atRestKeyFor(next);
           try {
@@ -262,6 +270,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
           }
         }
         custody.commit();
+        staged = null;
         log({ event: "keeper.root_rotated" });
       });
     },

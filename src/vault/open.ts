@@ -152,7 +152,10 @@ export function fileCustody(rootKeyFile: string): RootKeyCustody {
   const nextFile = `${rootKeyFile}.next`;
   return {
     stage(next) {
-      if (existsSync(nextFile)) unlinkSync(nextFile);
+      // Start-up always finishes or discards a `.next` it finds, so one here is not ours: leave it alone.
+      if (existsSync(nextFile)) {
+        throw new KeeperError("IN_USE", `${nextFile} exists: another root-key rotation is in progress`);
+      }
       writeKeyFile(nextFile, next);
       syncPath(nextFile);
       syncPath(dirname(nextFile));

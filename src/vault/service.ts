@@ -15,7 +15,15 @@ import { Elysia } from "elysia";
 import type { Endpoint } from "../config";
 import { KeeperError } from "./errors";
 import type { KeeperApi } from "./types";
-import { bodies, type ErrorBody, fromBase64, MAX_BODY_BYTES, statusOf, toBase64 } from "./wire";
+import {
+  bodies,
+  type ErrorBody,
+  fromBase64,
+  MAX_ANSWER_BYTES,
+  MAX_BODY_BYTES,
+  statusOf,
+  toBase64,
+} from "./wire";
 
 export type PemSource = string | Uint8Array | BunFile;
 
@@ -53,7 +61,9 @@ function fail(code: ErrorBody["error"]["code"], message: string): Response {
 /** The routes, without a listener: `app.handle(request)` serves them in tests. */
 export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token">) {
   const { keeper } = options;
-  if (options.token.length < 32) throw new KeeperError("BAD_REQUEST", "the keeper token is too short");
+  if (options.token.length < 32) {
+    throw new KeeperError("UNSUPPORTED", "the keeper token is too short (32 characters at least)");
+  }
   const expected = digest(options.token);
   const authorized = (header: string | null) => {
     const presented = header?.startsWith("Bearer ") ? header.slice(7) : "";
@@ -81,9 +91,17 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
     )
     .post(
       "/v1/get",
-      async ({ body }) => ({
-        blobs: (await keeper.get(body.refs.map(fromBase64))).map((b) => (b === null ? null : toBase64(b))),
-      }),
+      async ({ body }) => {
+        const blobs = await keeper.get(body.refs.map(fromBase64));
+        const bytes = blobs.reduce((sum, b) => sum + (b?.length ?? 0), 0);
+        if (bytes > MAX_ANSWER_BYTES) {
+          throw new KeeperError(
+            "TOO_LARGE",
+            `the answer would pass ${MAX_ANSWER_BYTES} bytes: ask for fewer refs`,
+          );
+        }
+        return { blobs: blobs.map((b) => (b === null ? null : toBase64(b))) };
+      },
       { body: bodies.refs },
     )
     .post("/v1/delete", async ({ body }) => ({ deleted: await keeper.delete(body.refs.map(fromBase64)) }), {

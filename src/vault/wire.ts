@@ -23,6 +23,8 @@ export const MAX_BATCH = 20_000;
 export const MAX_BLOB_BYTES = 3 * 1024 * 1024;
 /** Largest request body. */
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;
+/** Largest total of values in one get answer (before base64). */
+export const MAX_ANSWER_BYTES = 96 * 1024 * 1024;
 export const MAX_LIST = 10_000;
 
 const MAX_BLOB_BASE64 = 4 * Math.ceil(MAX_BLOB_BYTES / 3);

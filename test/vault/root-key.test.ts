@@ -180,6 +180,47 @@ describe("root key rotation", () => {
   });
 });
 
+describe("root key rotation, retried", () => {
+  it("finishes a failed rotation with the key it staged, never a new one", async () => {
+    const dir = tempDir();
+    const config = keeperConfig(dir);
+    await (await openKeeper({ config })).close();
+    const oldRoot = readKeyFile(config.rootKeyFile, "root key");
+    const real = fileCustody(config.rootKeyFile);
+    const staged: Uint8Array[] = [];
+    let commits = 0;
+    const flaky = {
+      stage(next: Uint8Array) {
+        staged.push(new Uint8Array(next));
+        real.stage(next);
+      },
+      commit() {
+        commits++;
+        if (commits === 1) throw new Error("simulated failure before the rename");
+        real.commit();
+      },
+    };
+    const db = await openDatabase({
+      location: config.vaultDb,
+      atRestKey: atRestKeyFor(oldRoot),
+      label: "vault.db",
+      concurrency: 1,
+    });
+    const keeper = await createKeeper({ db, rootKey: oldRoot, config, custody: flaky });
+    const [ref] = await keeper.put([utf8("v")]);
+    await keeper.rotateRoot().catch(() => {});
+    await keeper.rotateRoot();
+    expect(staged.length).toBe(1);
+    expect(text((await keeper.get([ref!]))[0]!)).toBe("v");
+    await keeper.close();
+    expect(readKeyFile(config.rootKeyFile, "root key")).toEqual(staged[0]!);
+
+    const reopened = await openKeeper({ config });
+    expect(text((await reopened.get([ref!]))[0]!)).toBe("v");
+    await reopened.close();
+  });
+});
+
 describe("at rest", () => {
   it("keeps plaintext out of vault.db and its WAL, and the file is not a plain SQLite file", async () => {
     const { keeper, config } = await freshKeeper();

@@ -2,7 +2,15 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createKeeperClient, type Keeper, type KeeperService, serveKeeper } from "../../src/vault";
+import {
+  createKeeperClient,
+  type Keeper,
+  type KeeperApi,
+  type KeeperService,
+  keeperRoutes,
+  MAX_BLOB_BYTES,
+  serveKeeper,
+} from "../../src/vault";
 import { freshKeeper, tempDir, text, utf8 } from "./helpers";
 
 const token = randomBytes(32).toString("hex");
@@ -123,6 +131,25 @@ describe("keeper socket", () => {
     });
     await Bun.sleep(10);
     expect((await client().health()).ok).toBe(true);
+  });
+});
+
+describe("keeper socket limits", () => {
+  it("refuses a get whose answer would be too large, instead of building it", async () => {
+    const big = new Uint8Array(MAX_BLOB_BYTES);
+    const refs = Array.from({ length: 40 }, () => Buffer.alloc(16, 1).toString("base64"));
+    // The keeper's answer is stood in for: the bound under test is the service's, not the store's.
+    const keeper = { get: async (r: readonly Uint8Array[]) => r.map(() => big) } as unknown as KeeperApi;
+    const app = keeperRoutes({ keeper, token });
+    const response = await app.handle(
+      new Request("http://localhost/v1/get", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify({ refs }),
+      }),
+    );
+    expect(response.status).toBe(413);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("TOO_LARGE");
   });
 });
 
