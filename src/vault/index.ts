@@ -4,14 +4,8 @@
  */
 export { createKeeperClient, type KeeperClientOptions } from "./client";
 export { KeeperError, type KeeperErrorCode } from "./errors";
-export {
-  createKeeper,
-  type Keeper,
-  type KeeperEvent,
-  type KeeperOptions,
-  type RootKeyCustody,
-  type TickReport,
-} from "./keeper";
+export { createKeeper } from "./keeper";
+export type { Keeper, KeeperEvent, KeeperOptions, RootKeyCustody, TickReport } from "./keeper-types";
 export { type OpenKeeperOptions, openKeeper } from "./open";
 export {
   type KeeperService,

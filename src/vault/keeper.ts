@@ -14,57 +14,15 @@
  *   carries it.
  */
 import { randomBytes } from "node:crypto";
-import type { Config } from "../config";
-import { type Database, hkdf32, migrate, newKey } from "../db";
-import { checkRef, type Random } from "./envelope";
+import { migrate, newKey } from "../db";
+import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
+import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";
 import { Keyring, openKeyring, sealKeyring } from "./keyring";
 import { Gate, Mutex } from "./lock";
 import { vaultMigrations } from "./migrations";
 import { createStore, leaveWal, type NewValue, rekeyAtRest } from "./store";
-import type { KeeperApi, KeeperHealth, KeeperStats } from "./types";
-
-/** vault.db's at-rest key: HKDF of the root key under a label of its own. */
-export const atRestKeyFor = (rootKey: Uint8Array): Uint8Array => hkdf32(rootKey, "vault/v1/at-rest");
-
-export type KeeperEvent =
-  | { event: "keeper.keyring_created"; term: number }
-  | { event: "keeper.rotated"; term: number; reason: "schedule" | "cap" | "forced" }
-  | { event: "keeper.resealed"; values: number }
-  | { event: "keeper.retired"; term: number }
-  | { event: "keeper.root_rotated" };
-
-/** Where the root key lives, so that a new one is durable before it is used (see root.ts). */
-export interface RootKeyCustody {
-  stage(next: Uint8Array): void;
-  commit(): void;
-}
-
-export interface KeeperOptions {
-  db: Database;
-  rootKey: Uint8Array;
-  config: Pick<Config, "rotateMinMs" | "rotateMaxMs" | "rotateCap" | "resealBatch">;
-  random?: Random;
-  now?: () => number;
-  log?: (event: KeeperEvent) => void;
-  /** Needed by rotateRoot(); openKeeper passes the root key file's custody. */
-  custody?: RootKeyCustody;
-}
-
-export interface TickReport {
-  rotated: boolean;
-  resealed: number;
-  retired: number[];
-  /** More re-sealing is waiting: tick again soon. */
-  pending: boolean;
-}
-
-export interface Keeper extends KeeperApi {
-  /** Runs the scheduled work that is due: rotation, one re-seal batch, retirement. */
-  tick(): Promise<TickReport>;
-  /** Waits for work in flight, closes vault.db and overwrites the keys in memory. */
-  close(): Promise<void>;
-}
+import type { KeeperHealth, KeeperStats } from "./types";
 
 export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   const { db, config, custody } = options;
@@ -79,10 +37,16 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   /** A root key written to `.next` by a rotation that has not finished. */
   let staged: Uint8Array | null = null;
 
-  await migrate(db, vaultMigrations);
-  let ring = await loadKeyring();
+  let ring: Keyring;
   const seals = new Map<number, number>();
-  for (const [term, c] of await store.counters()) seals.set(term, c.seals);
+  try {
+    await migrate(db, vaultMigrations);
+    ring = await loadKeyring();
+    for (const [term, c] of await store.counters()) seals.set(term, c.seals);
+  } catch (error) {
+    rootKey.fill(0);
+    throw error;
+  }
 
   async function loadKeyring(): Promise<Keyring> {
     const sealed = await store.loadKeyring();
@@ -128,7 +92,20 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
     const stale = await store.readStale(active, config.resealBatch);
     if (stale.length === 0) return [0, 0];
     const resealed = stale.map((row) => {
-      const plaintext = current.open(row.ref, row.blob);
+      let plaintext: Uint8Array;
+      try {
+        plaintext = current.open(row.ref, row.blob);
+      } catch (error) {
+        const code = error instanceof KeeperError ? error.code : "INTERNAL";
+        const ref = Buffer.from(row.ref).toString("hex");
+        throw new KeeperError(
+          code,
+          `re-seal stopped: the value at ref ${ref} (term ${row.term}) does not open`,
+          {
+            cause: error,
+          },
+        );
+      }
       try {
         return { ref: row.ref, fromTerm: row.term, blob: current.seal(row.ref, plaintext, random).blob };
       } finally {

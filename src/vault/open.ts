@@ -37,7 +37,8 @@ import {
 } from "../db";
 import type { Random } from "./envelope";
 import { KeeperError } from "./errors";
-import { atRestKeyFor, createKeeper, type Keeper, type KeeperEvent, type RootKeyCustody } from "./keeper";
+import { createKeeper } from "./keeper";
+import { atRestKeyFor, type Keeper, type KeeperEvent, type RootKeyCustody } from "./keeper-types";
 import { openKeyring, sealKeyring } from "./keyring";
 import { vaultMigrations } from "./migrations";
 import { createStore, rekeyAtRest } from "./store";

@@ -2,7 +2,7 @@
  * Runs a keeper's scheduled work on a timer: every `idleMs` while nothing is
  * pending, every `busyMs` while a re-seal is in progress. One tick at a time.
  */
-import type { Keeper } from "./keeper";
+import type { Keeper } from "./keeper-types";
 
 export interface Ticker {
   /** Stops the timer and waits for a tick in progress. */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { openDatabase, readKeyFile } from "../../src/db";
 import { KeeperError, openKeeper } from "../../src/vault";
-import { atRestKeyFor } from "../../src/vault/keeper";
+import { atRestKeyFor } from "../../src/vault/keeper-types";
 import { Keyring, openKeyring, sealKeyring } from "../../src/vault/keyring";
 import { drawUniform } from "../../src/vault/schedule";
 import { createStore } from "../../src/vault/store";
@@ -143,6 +143,38 @@ describe("rotation", () => {
     expect((await resumed.stats()).terms.map((t) => t.state)).toEqual(["retired", "active"]);
     expect((await resumed.get(refs)).map(text)).toEqual(refs.map((_, i) => `v${i}`));
     await resumed.close();
+  });
+
+  it("stops the re-seal at a value that does not open, and retires nothing until that ref is gone", async () => {
+    const { keeper, config } = await freshKeeper({ resealBatch: 10 });
+    const refs = await keeper.put([utf8("a"), utf8("b"), utf8("c")]);
+    const root = readKeyFile(config.rootKeyFile, "root key");
+    const db = await openDatabase({
+      location: config.vaultDb,
+      atRestKey: atRestKeyFor(root),
+      label: "vault.db",
+    });
+    const hex = Buffer.from(refs[1]!).toString("hex");
+    const row = await db.client.execute({
+      sql: "SELECT blob FROM sealed_values WHERE ref = ?",
+      args: [Buffer.from(refs[1]!)],
+    });
+    const tampered = new Uint8Array(row.rows[0]!.blob as ArrayBuffer);
+    tampered[20]! ^= 1;
+    await db.client.execute({
+      sql: "UPDATE sealed_values SET blob = ? WHERE ref = ?",
+      args: [tampered, Buffer.from(refs[1]!)],
+    });
+    db.close();
+    await keeper.rotate();
+    expect(keeper.tick()).rejects.toMatchObject({ code: "INTEGRITY", message: expect.stringContaining(hex) });
+    await keeper.tick().catch(() => {});
+    expect((await keeper.stats()).terms.map((t) => t.state)).toEqual(["draining", "active"]);
+    expect(await keeper.delete([refs[1]!])).toBe(1);
+    await drain(keeper);
+    expect((await keeper.stats()).terms.map((t) => t.state)).toEqual(["retired", "active"]);
+    expect((await keeper.get([refs[0]!, refs[2]!])).map(text)).toEqual(["a", "c"]);
+    await keeper.close();
   });
 
   it("keeps reads and writes working while a term drains", async () => {

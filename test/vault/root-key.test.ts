@@ -4,7 +4,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseError, newKey, openDatabase, readKeyFile, writeKeyFile } from "../../src/db";
 import { createKeeper, openKeeper } from "../../src/vault";
-import { atRestKeyFor } from "../../src/vault/keeper";
+import { atRestKeyFor } from "../../src/vault/keeper-types";
 import { openKeyring, sealKeyring } from "../../src/vault/keyring";
 import { fileCustody } from "../../src/vault/open";
 import { createStore } from "../../src/vault/store";

@@ -2,7 +2,7 @@ import { describe, expect, it } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { openDatabase, readKeyFile } from "../../src/db";
 import { createKeeperClient, type KeeperEvent, openKeeper, serveKeeper } from "../../src/vault";
-import { atRestKeyFor } from "../../src/vault/keeper";
+import { atRestKeyFor } from "../../src/vault/keeper-types";
 import { openKeyring, scheduleOf } from "../../src/vault/keyring";
 import { createStore } from "../../src/vault/store";
 import { freshKeeper, type KeeperConfig, keeperConfig, manualClock, tempDir, utf8 } from "./helpers";
