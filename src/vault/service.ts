@@ -43,6 +43,8 @@ export interface ServeKeeperOptions {
   tls?: KeeperTls;
   /** Called once per request after its answer (for access logs and tests); never given a body. */
   onRequest?: (info: { method: string; path: string; status: number }) => void;
+  /** Called with an unexpected failure (a KeeperError other than bad input, or anything else); its text is never sent. */
+  onError?: (error: unknown) => void;
 }
 
 export interface KeeperService {
@@ -59,8 +61,8 @@ function fail(code: ErrorBody["error"]["code"], message: string): Response {
 }
 
 /** The routes, without a listener: `app.handle(request)` serves them in tests. */
-export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token">) {
-  const { keeper } = options;
+export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token" | "onError">) {
+  const { keeper, onError } = options;
   if (options.token.length < 32) {
     throw new KeeperError("UNSUPPORTED", "the keeper token is too short (32 characters at least)");
   }
@@ -77,11 +79,16 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
       }
     })
     .onError(({ code, error }) => {
-      if (error instanceof KeeperError) return fail(error.code, error.message);
       if (code === "VALIDATION" || code === "PARSE")
         return fail("BAD_REQUEST", "the request body is not valid");
-      if (code === "NOT_FOUND")
+      if (code === "NOT_FOUND") {
         return Response.json({ error: { code: "NOT_FOUND", message: "no such route" } }, { status: 404 });
+      }
+      if (error instanceof KeeperError) {
+        if (statusOf(error.code) >= 500) onError?.(error);
+        return fail(error.code, error.message);
+      }
+      onError?.(error);
       return fail("INTERNAL", "the keeper failed to answer");
     })
     .post(

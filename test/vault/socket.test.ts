@@ -153,6 +153,26 @@ describe("keeper socket limits", () => {
   });
 });
 
+describe("keeper socket errors", () => {
+  it("answers 500 INTERNAL to an unexpected failure without echoing it, and reports it aside", async () => {
+    const reported: unknown[] = [];
+    const keeper = {
+      stats: async () => {
+        throw new Error("SQLITE_IOERR at /var/lib/vault/keeper/vault.db");
+      },
+    } as unknown as KeeperApi;
+    const app = keeperRoutes({ keeper, token, onError: (e) => reported.push(e) });
+    const response = await app.handle(
+      new Request("http://localhost/v1/stats", { headers: { authorization: `Bearer ${token}` } }),
+    );
+    expect(response.status).toBe(500);
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ error: { code: "INTERNAL", message: "the keeper failed to answer" } });
+    expect(body).not.toContain("SQLITE");
+    expect(reported.length).toBe(1);
+  });
+});
+
 describe("keeper socket start-up", () => {
   it("removes a stale socket left by a keeper killed with -9", async () => {
     const { keeper } = await freshKeeper();
