@@ -1,2 +1,20 @@
 export { type AppDb, type AppDbConfig, type AppDrizzle, openAppDb } from "./open";
+export {
+  type AuditEvent,
+  type AuditFilter,
+  type AuditRow,
+  GENESIS,
+  hashEvent,
+  type VerifyResult,
+} from "./repos/audit";
+export { defaultRandom, newId, type Random } from "./repos/ids";
+export type { Environment, Membership, Permission, Project } from "./repos/projects";
+export type { Token, TokenKind } from "./repos/tokens";
+export type { Role, User } from "./repos/users";
+export {
+  type NewVersion,
+  VersionConflictError,
+  type VersionRow,
+  type VersionSummary,
+} from "./repos/versions";
 export * as schema from "./schema";

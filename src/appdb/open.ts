@@ -17,6 +17,11 @@ import {
   writeKeyFile,
 } from "../db";
 import { migrations } from "./migrations";
+import { auditRepo } from "./repos/audit";
+import { projectsRepo } from "./repos/projects";
+import { tokensRepo } from "./repos/tokens";
+import { usersRepo } from "./repos/users";
+import { versionsRepo } from "./repos/versions";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
@@ -26,6 +31,11 @@ export type AppDrizzle = LibSQLDatabase<typeof schema>;
 
 export interface AppDb {
   orm: AppDrizzle;
+  users: ReturnType<typeof usersRepo>;
+  tokens: ReturnType<typeof tokensRepo>;
+  projects: ReturnType<typeof projectsRepo>;
+  versions: ReturnType<typeof versionsRepo>;
+  audit: ReturnType<typeof auditRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -62,6 +72,11 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const orm = drizzle(database.client, { schema });
   return {
     orm,
+    users: usersRepo(orm),
+    tokens: tokensRepo(orm),
+    projects: projectsRepo(orm),
+    versions: versionsRepo(orm),
+    audit: auditRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     health: async () => {

@@ -1,13 +1,171 @@
 /**
  * app.db: names, people and history. Never a value: values live in the
- * keeper, referenced by `ref`. The aggregates (users, projects, environments,
- * memberships, tokens, versions, audit) arrive with the application issue;
- * `meta` records facts about the instance itself.
+ * keeper, named by a random 16-byte `ref`. Times are milliseconds since the
+ * epoch; ids carry a prefix that says what they are (`usr_`, `vlt_`, `env_`,
+ * `tok_`).
  */
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const meta = sqliteTable("meta", {
   key: text("key").primaryKey(),
   value: text("value").notNull(),
   updatedAt: integer("updated_at").notNull(),
+});
+
+export const users = sqliteTable("users", {
+  id: text("id").primaryKey(),
+  email: text("email").notNull().unique(),
+  passwordHash: text("password_hash").notNull(),
+  role: text("role", { enum: ["owner", "admin", "member"] }).notNull(),
+  mustChangePassword: integer("must_change_password", { mode: "boolean" }).notNull(),
+  disabledAt: integer("disabled_at"),
+  failedLogins: integer("failed_logins").notNull().default(0),
+  failedWindowStart: integer("failed_window_start"),
+  lockedUntil: integer("locked_until"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/** Every bearer credential: user sessions, `me_` credentials and service tokens. Only hashes are kept. */
+export const tokens = sqliteTable(
+  "tokens",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["session", "me", "service"] }).notNull(),
+    hash: text("hash").notNull().unique(),
+    userId: text("user_id").references(() => users.id, { onDelete: "cascade" }),
+    projectId: text("project_id").references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name"),
+    canWrite: integer("can_write", { mode: "boolean" }).notNull().default(false),
+    /** Service tokens: JSON array of environment ids the token may use. */
+    environments: text("environments"),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+    lastUsedAt: integer("last_used_at"),
+  },
+  (t) => [index("tokens_project").on(t.projectId), index("tokens_user").on(t.userId)],
+);
+
+export const projects = sqliteTable("projects", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+});
+
+export const environments = sqliteTable(
+  "environments",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    isMain: integer("is_main", { mode: "boolean" }).notNull().default(false),
+    /** The latest version number; 0 before the first push. */
+    head: integer("head").notNull().default(0),
+    /** The environment's DOTENV_KEY, sealed in the keeper. */
+    dotenvKeyRef: blob("dotenv_key_ref", { mode: "buffer" }),
+    /** The key before the last rotation, kept so `DOTENV_KEY='<old>,<new>'` overlaps. */
+    previousDotenvKeyRef: blob("previous_dotenv_key_ref", { mode: "buffer" }),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("environments_project_name").on(t.projectId, t.name)],
+);
+
+export const memberships = sqliteTable(
+  "memberships",
+  {
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** A project owner manages members, tokens and keys of the project. */
+    role: text("role", { enum: ["owner", "member"] }).notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.projectId, t.userId] }), index("memberships_user").on(t.userId)],
+);
+
+/** Per-environment permission of a member; no row means `none` (deny by default). */
+export const grants = sqliteTable(
+  "grants",
+  {
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    permission: text("permission", { enum: ["read", "write"] }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.userId] }), index("grants_user").on(t.userId)],
+);
+
+/** An immutable snapshot: name -> ref, the sealed layout, and what changed. */
+export const versions = sqliteTable(
+  "versions",
+  {
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    /** JSON: [[name, ref hex], ...] in file order. */
+    entries: text("entries").notNull(),
+    layoutRef: blob("layout_ref", { mode: "buffer" }).notNull(),
+    /** JSON: { added: [], changed: [], removed: [] } (names only). */
+    summary: text("summary").notNull(),
+    kind: text("kind", { enum: ["push", "merge", "set", "unset", "rollback"] }).notNull(),
+    authorId: text("author_id"),
+    authorLabel: text("author_label").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.environmentId, t.number] })],
+);
+
+/** Every ref app.db uses, so the garbage collector can tell orphans from live values. */
+export const refs = sqliteTable(
+  "refs",
+  {
+    ref: blob("ref", { mode: "buffer" }).primaryKey(),
+    environmentId: text("environment_id").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("refs_environment").on(t.environmentId)],
+);
+
+/** Hash-chained audit events: each row stores the hash of the one before. Never a value. */
+export const audit = sqliteTable(
+  "audit",
+  {
+    seq: integer("seq").primaryKey(),
+    at: integer("at").notNull(),
+    action: text("action").notNull(),
+    actorKind: text("actor_kind").notNull(),
+    actorId: text("actor_id"),
+    actorLabel: text("actor_label"),
+    projectId: text("project_id"),
+    environmentId: text("environment_id"),
+    /** JSON details (names, counts, version numbers; never values). */
+    detail: text("detail"),
+    ip: text("ip"),
+    prevHash: text("prev_hash").notNull(),
+    hash: text("hash").notNull(),
+  },
+  (t) => [index("audit_project_at").on(t.projectId, t.at), index("audit_actor").on(t.actorId)],
+);
+
+/** Browser hand-offs of the dotenv-vault CLI (`/login`, `/new`, `/logout`): single use, expiring. */
+export const handoffs = sqliteTable("handoffs", {
+  id: text("id").primaryKey(),
+  kind: text("kind", { enum: ["login", "new", "logout"] }).notNull(),
+  projectId: text("project_id"),
+  /** The bound result: a project id, or a `me_` credential (stored only until collected). */
+  result: text("result"),
+  createdAt: integer("created_at").notNull(),
+  expiresAt: integer("expires_at").notNull(),
+  collectedAt: integer("collected_at"),
 });

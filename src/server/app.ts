@@ -4,15 +4,47 @@
  * the app role can listen with it.
  */
 import { Elysia } from "elysia";
+import type { AppContext } from "./context";
 import { ApiError, errorBody, errorResponse } from "./errors";
-import { type HealthDeps, healthRoutes } from "./modules/health/routes";
+import { auditRoutes } from "./modules/audit/routes";
+import { authRoutes } from "./modules/auth/routes";
+import { healthRoutes } from "./modules/health/routes";
+import { memberRoutes } from "./modules/members/routes";
+import { projectRoutes } from "./modules/projects/routes";
+import { secretRoutes } from "./modules/secrets/routes";
+import { tokenRoutes } from "./modules/tokens/routes";
+import { openApiDocument, routesOf } from "./openapi";
 
-export interface ServerDeps extends HealthDeps {
-  log?: (level: "error", message: string, fields?: Record<string, unknown>) => void;
-}
+/** Request bodies larger than this are refused before parsing (a 2 MiB file, JSON-escaped, fits). */
+export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
-export function createServer(deps: ServerDeps) {
-  return new Elysia()
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function createServer(ctx: AppContext) {
+  const app = new Elysia({ normalize: false })
+    .onRequest(({ set }) => {
+      set.headers["cache-control"] = "no-store";
+      set.headers["x-content-type-options"] = "nosniff";
+    })
+    .onParse(async ({ request }, contentType) => {
+      if (contentType !== "application/json") return;
+      const declared = Number(request.headers.get("content-length") ?? "0");
+      if (declared > MAX_BODY_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large");
+      const bytes = await request.arrayBuffer();
+      if (bytes.byteLength > MAX_BODY_BYTES)
+        throw new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large");
+      let text: string;
+      try {
+        text = strictUtf8.decode(bytes);
+      } catch {
+        throw new ApiError("INVALID_REQUEST", "the request body is not valid UTF-8");
+      }
+      try {
+        return JSON.parse(text);
+      } catch {
+        throw new ApiError("MALFORMED_JSON", "the request body is not valid JSON", "send a JSON object");
+      }
+    })
     .onError(({ code, error, set }) => {
       if (error instanceof ApiError) return errorResponse(error);
       switch (code) {
@@ -22,20 +54,40 @@ export function createServer(deps: ServerDeps) {
         case "PARSE":
           set.status = 400;
           return errorBody("MALFORMED_JSON", "the request body could not be parsed", "send valid JSON");
-        case "VALIDATION":
+        case "VALIDATION": {
           set.status = 400;
+          const where = (error as { type?: string }).type ?? "body";
           return errorBody(
             "INVALID_REQUEST",
-            "the request does not match the schema",
+            `the request ${where} does not match the schema`,
             "see /api/v1/openapi.json",
           );
-        default:
-          deps.log?.("error", "unhandled error", { code, name: (error as Error)?.name });
+        }
+        default: {
+          const e = error as { name?: string; code?: string };
+          if (e?.name === "KeeperError" && (e.code === "UNREACHABLE" || e.code === "BAD_RESPONSE")) {
+            set.status = 503;
+            set.headers["retry-after"] = "2";
+            return errorBody("KEEPER_UNAVAILABLE", "the keeper is not reachable", "retry shortly");
+          }
+          ctx.log.error("unhandled error", { code: String(code), name: e?.name, errorCode: e?.code });
           set.status = 500;
           return errorBody("INTERNAL", "internal error", "the server logged the details");
+        }
       }
     })
-    .use(healthRoutes(deps));
+    .use(healthRoutes(ctx))
+    .use(authRoutes(ctx))
+    .use(projectRoutes(ctx))
+    .use(memberRoutes(ctx))
+    .use(tokenRoutes(ctx))
+    .use(secretRoutes(ctx))
+    .use(auditRoutes(ctx));
+  let doc: ReturnType<typeof openApiDocument> | undefined;
+  return app.get("/api/v1/openapi.json", () => {
+    doc ??= openApiDocument(routesOf(app));
+    return doc;
+  });
 }
 
 export type VaultServer = ReturnType<typeof createServer>;

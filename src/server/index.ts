@@ -1,4 +1,10 @@
-export { createServer, type ServerDeps, type VaultServer } from "./app";
+export { createServer, MAX_BODY_BYTES, type VaultServer } from "./app";
+export { type AuditLog, createAuditLog } from "./audit-log";
+export { type AppContext, createAppContext } from "./context";
+export { type AppSealer, binding, createAppSealer, SealError } from "./crypto/app-seal";
 export { ApiError, ERROR_STATUS, type ErrorCode } from "./errors";
+export { collectGarbage, type GcResult } from "./gc";
 export { afterListen, type ListenConfig, listenOptions } from "./listen";
+export { createUserService, type UserService } from "./modules/users/service";
+export { createRateLimiter } from "./rate-limit";
 export { type AppRoleOptions, runApp } from "./run";

@@ -8,7 +8,12 @@ import type { Config } from "../config";
 import { readKeyFile } from "../db";
 import type { Logger } from "../log";
 import { createKeeperClient } from "../vault";
-import { createServer } from "./app";
+import { createServer, MAX_BODY_BYTES } from "./app";
+import { createAppContext } from "./context";
+import { collectGarbage } from "./gc";
+
+const GC_INTERVAL_MS = 10 * 60_000;
+
 import { afterListen, listenOptions } from "./listen";
 
 export interface AppRoleOptions {
@@ -22,12 +27,14 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   const appdb = await openAppDb(config);
   const token = Buffer.from(readKeyFile(config.keeperTokenFile, "keeper token")).toString("hex");
   const keeper = createKeeperClient({ address: config.keeper, token, tls: keeperTls(config) });
-  const app = createServer({
-    appdb,
-    keeper,
-    log: (_level, message, fields) => log.error(message, fields as Record<string, string>),
-  });
-  app.listen(listenOptions(config));
+  const ctx = createAppContext({ appdb, keeper, config, log });
+  if ((await appdb.users.count()) === 0) {
+    log.warn("no users yet: create the owner on this host with", {
+      command: `vault admin user add EMAIL --role owner --data ${config.dataDir}`,
+    });
+  }
+  const app = createServer(ctx);
+  app.listen({ ...listenOptions(config), maxRequestBodySize: MAX_BODY_BYTES });
   afterListen(config);
   const where =
     config.listen.kind === "unix"
@@ -35,9 +42,16 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
       : `${config.listen.host}:${app.server?.port}`;
   log.info("app listening", { listen: where, tls: config.tlsCertFile ? `>=${config.tlsMin}` : "off" });
   ready();
+  const gc = setInterval(() => {
+    collectGarbage({ appdb, keeper, now: Date.now, graceMs: config.gcGraceMs })
+      .then((r) => r.removed > 0 && log.info("collected orphans", { removed: r.removed, scanned: r.scanned }))
+      .catch((error) => log.warn("garbage collection failed", { error: (error as Error).name }));
+  }, GC_INTERVAL_MS);
   const reason = await stopRequested;
+  clearInterval(gc);
   log.info("app stopping", { reason });
   await app.stop();
+  await ctx.audit.flush();
   appdb.close();
   return 0;
 }

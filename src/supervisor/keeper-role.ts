@@ -5,7 +5,7 @@
 import type { Config } from "../config";
 import { readKeyFile } from "../db";
 import type { Logger } from "../log";
-import { openKeeper, serveKeeper } from "../vault";
+import { openKeeper, serveKeeper, startTicker } from "../vault";
 
 export interface KeeperRoleOptions {
   config: Readonly<Config>;
@@ -14,11 +14,12 @@ export interface KeeperRoleOptions {
   stopRequested: Promise<string>;
 }
 
-const TICK_MS = 1_000;
-
 export async function runKeeper({ config, log, ready, stopRequested }: KeeperRoleOptions): Promise<number> {
   const token = Buffer.from(readKeyFile(config.keeperTokenFile, "keeper token")).toString("hex");
-  const keeper = await openKeeper({ config });
+  const keeper = await openKeeper({
+    config,
+    log: ({ event, ...fields }) => log.info(event, fields),
+  });
   const service = await serveKeeper({
     keeper,
     token,
@@ -38,25 +39,17 @@ export async function runKeeper({ config, log, ready, stopRequested }: KeeperRol
         ? `unix:${config.keeperListen.path}`
         : `${config.keeperListen.host}:${config.keeperListen.port}`,
   });
-  let ticking = false;
-  const timer = setInterval(async () => {
-    if (ticking) return;
-    ticking = true;
-    try {
-      await keeper.tick();
-    } catch (error) {
+  const ticker = startTicker(keeper, {
+    onError: (error) =>
       log.error("scheduled keeper work failed", {
         error: (error as Error).name,
         code: (error as { code?: string }).code,
-      });
-    } finally {
-      ticking = false;
-    }
-  }, TICK_MS);
+      }),
+  });
   ready();
   const reason = await stopRequested;
   log.info("keeper stopping", { reason });
-  clearInterval(timer);
+  await ticker.stop();
   await service.stop();
   keeper.close();
   return 0;

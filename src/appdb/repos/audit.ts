@@ -1,0 +1,150 @@
+/**
+ * The audit log: append-only, hash-chained. Each row stores the hash of the
+ * row before it, and `meta.audit_head` stores the last row's seq and hash, so
+ * an edited, inserted or removed row (the last one too) breaks the chain at a
+ * row that `verify` names.
+ */
+import { createHash } from "node:crypto";
+import { and, asc, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
+import type { AppDrizzle } from "../open";
+import { audit, meta } from "../schema";
+
+export type AuditRow = typeof audit.$inferSelect;
+export type AuditEvent = Omit<AuditRow, "seq" | "prevHash" | "hash">;
+
+export const GENESIS = "0".repeat(64);
+const HEAD_KEY = "audit_head";
+
+export function hashEvent(seq: number, prevHash: string, e: AuditEvent): string {
+  const canonical = JSON.stringify([
+    seq,
+    prevHash,
+    e.at,
+    e.action,
+    e.actorKind,
+    e.actorId ?? null,
+    e.actorLabel ?? null,
+    e.projectId ?? null,
+    e.environmentId ?? null,
+    e.detail ?? null,
+    e.ip ?? null,
+  ]);
+  return createHash("sha256").update(canonical).digest("hex");
+}
+
+export interface AuditFilter {
+  projectId?: string;
+  actorId?: string;
+  action?: string;
+  since?: number;
+  until?: number;
+  limit: number;
+  /** Return events with seq below this (paging backwards). */
+  before?: number;
+}
+
+export type VerifyResult =
+  | { ok: true; rows: number }
+  | { ok: false; rows: number; seq: number; problem: string };
+
+export function auditRepo(db: AppDrizzle) {
+  const head = async (): Promise<{ seq: number; hash: string }> => {
+    const row = await db.query.meta.findFirst({ where: eq(meta.key, HEAD_KEY) });
+    return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
+  };
+  return {
+    head,
+    /** Appends events in order, in one transaction. The caller serializes appends. */
+    async append(events: AuditEvent[], at: number): Promise<void> {
+      if (events.length === 0) return;
+      let { seq, hash } = await head();
+      const rows: AuditRow[] = events.map((e) => {
+        seq += 1;
+        const prevHash = hash;
+        hash = hashEvent(seq, prevHash, e);
+        return { ...e, seq, prevHash, hash };
+      });
+      await db.batch([
+        db.insert(audit).values(rows),
+        db
+          .insert(meta)
+          .values({ key: HEAD_KEY, value: JSON.stringify({ seq, hash }), updatedAt: at })
+          .onConflictDoUpdate({
+            target: meta.key,
+            set: { value: JSON.stringify({ seq, hash }), updatedAt: at },
+          }),
+      ]);
+    },
+    async list(filter: AuditFilter): Promise<AuditRow[]> {
+      const where: SQL[] = [];
+      if (filter.projectId) where.push(eq(audit.projectId, filter.projectId));
+      if (filter.actorId) where.push(eq(audit.actorId, filter.actorId));
+      if (filter.action) where.push(eq(audit.action, filter.action));
+      if (filter.since !== undefined) where.push(gte(audit.at, filter.since));
+      if (filter.until !== undefined) where.push(lte(audit.at, filter.until));
+      if (filter.before !== undefined) where.push(sql`${audit.seq} < ${filter.before}`);
+      return db
+        .select()
+        .from(audit)
+        .where(where.length > 0 ? and(...where) : undefined)
+        .orderBy(desc(audit.seq))
+        .limit(filter.limit);
+    },
+    /** Walks the whole chain; names the first row where it breaks. */
+    async verify(): Promise<VerifyResult> {
+      const expectedHead = await head();
+      let prevHash = GENESIS;
+      let expectedSeq = 1;
+      let rows = 0;
+      const PAGE = 5_000;
+      for (;;) {
+        const page = await db
+          .select()
+          .from(audit)
+          .where(sql`${audit.seq} >= ${expectedSeq}`)
+          .orderBy(asc(audit.seq))
+          .limit(PAGE);
+        for (const row of page) {
+          rows++;
+          if (row.seq !== expectedSeq) {
+            return {
+              ok: false,
+              rows,
+              seq: expectedSeq,
+              problem: `row ${expectedSeq} is missing (the next row is ${row.seq})`,
+            };
+          }
+          if (row.prevHash !== prevHash) {
+            return {
+              ok: false,
+              rows,
+              seq: row.seq,
+              problem: `row ${row.seq} does not follow row ${row.seq - 1} (inserted or reordered)`,
+            };
+          }
+          if (hashEvent(row.seq, row.prevHash, row) !== row.hash) {
+            return { ok: false, rows, seq: row.seq, problem: `row ${row.seq} was edited` };
+          }
+          prevHash = row.hash;
+          expectedSeq++;
+        }
+        if (page.length < PAGE) break;
+      }
+      const lastSeq = expectedSeq - 1;
+      if (lastSeq !== expectedHead.seq || prevHash !== expectedHead.hash) {
+        return {
+          ok: false,
+          rows,
+          seq: lastSeq + 1,
+          problem:
+            lastSeq < expectedHead.seq
+              ? `rows ${lastSeq + 1}..${expectedHead.seq} were removed from the end`
+              : `rows after ${expectedHead.seq} were added outside the log`,
+        };
+      }
+      return { ok: true, rows };
+    },
+  };
+}
+
+export type AuditRepo = ReturnType<typeof auditRepo>;

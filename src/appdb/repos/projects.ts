@@ -1,0 +1,161 @@
+import { and, asc, eq, inArray, sql } from "drizzle-orm";
+import type { AppDrizzle } from "../open";
+import { environments, grants, memberships, projects, refs, users } from "../schema";
+
+export type Project = typeof projects.$inferSelect;
+export type Environment = typeof environments.$inferSelect;
+export type Membership = typeof memberships.$inferSelect;
+export type Permission = "none" | "read" | "write";
+
+/** DOTENV_KEY refs are tracked like value refs, in the same transaction as their environment. */
+function keyRefsOf(envs: (typeof environments.$inferInsert)[]) {
+  return envs.flatMap((e) =>
+    e.dotenvKeyRef ? [{ ref: e.dotenvKeyRef, environmentId: e.id, createdAt: e.createdAt }] : [],
+  );
+}
+
+export function projectsRepo(db: AppDrizzle) {
+  return {
+    async create(
+      project: typeof projects.$inferInsert,
+      envs: (typeof environments.$inferInsert)[],
+      owner?: { userId: string; at: number },
+    ): Promise<void> {
+      await db.batch([
+        db.insert(projects).values(project),
+        db.insert(environments).values(envs),
+        db.insert(refs).values(keyRefsOf(envs)),
+        ...(owner
+          ? [
+              db
+                .insert(memberships)
+                .values({ projectId: project.id, userId: owner.userId, role: "owner", createdAt: owner.at }),
+            ]
+          : []),
+      ]);
+    },
+    async byId(id: string): Promise<Project | undefined> {
+      return db.query.projects.findFirst({ where: eq(projects.id, id) });
+    },
+    async all(): Promise<Project[]> {
+      return db.select().from(projects).orderBy(asc(projects.name), asc(projects.id));
+    },
+    /** Projects where the user is a project owner or holds at least one grant. */
+    async visibleTo(userId: string): Promise<Project[]> {
+      return db
+        .select()
+        .from(projects)
+        .where(
+          sql`${projects.id} IN (SELECT ${memberships.projectId} FROM ${memberships} WHERE ${memberships.userId} = ${userId} AND ${memberships.role} = 'owner')
+            OR ${projects.id} IN (SELECT ${environments.projectId} FROM ${grants} JOIN ${environments} ON ${environments.id} = ${grants.environmentId} WHERE ${grants.userId} = ${userId})`,
+        )
+        .orderBy(asc(projects.name), asc(projects.id));
+    },
+    async rename(id: string, name: string): Promise<void> {
+      await db.update(projects).set({ name }).where(eq(projects.id, id));
+    },
+    async delete(id: string): Promise<void> {
+      await db.delete(projects).where(eq(projects.id, id));
+    },
+    async environments(projectId: string): Promise<Environment[]> {
+      return db
+        .select()
+        .from(environments)
+        .where(eq(environments.projectId, projectId))
+        .orderBy(sql`${environments.isMain} DESC`, asc(environments.createdAt), asc(environments.name));
+    },
+    async environment(projectId: string, name: string): Promise<Environment | undefined> {
+      return db.query.environments.findFirst({
+        where: and(eq(environments.projectId, projectId), eq(environments.name, name)),
+      });
+    },
+    async environmentById(id: string): Promise<Environment | undefined> {
+      return db.query.environments.findFirst({ where: eq(environments.id, id) });
+    },
+    async addEnvironment(env: typeof environments.$inferInsert): Promise<void> {
+      await db.batch([db.insert(environments).values(env), db.insert(refs).values(keyRefsOf([env]))]);
+    },
+    async deleteEnvironment(id: string): Promise<void> {
+      await db.delete(environments).where(eq(environments.id, id));
+    },
+    /** Rotation: the new key becomes current and the old one previous, in one transaction with its ref. */
+    async setDotenvKeys(envId: string, current: Buffer, previous: Buffer | null, at: number): Promise<void> {
+      await db.batch([
+        db.insert(refs).values({ ref: current, environmentId: envId, createdAt: at }),
+        db
+          .update(environments)
+          .set({ dotenvKeyRef: current, previousDotenvKeyRef: previous })
+          .where(eq(environments.id, envId)),
+      ]);
+    },
+    async membership(projectId: string, userId: string): Promise<Membership | undefined> {
+      return db.query.memberships.findFirst({
+        where: and(eq(memberships.projectId, projectId), eq(memberships.userId, userId)),
+      });
+    },
+    async members(projectId: string) {
+      return db
+        .select({
+          userId: memberships.userId,
+          email: users.email,
+          role: memberships.role,
+          createdAt: memberships.createdAt,
+        })
+        .from(memberships)
+        .innerJoin(users, eq(users.id, memberships.userId))
+        .where(eq(memberships.projectId, projectId))
+        .orderBy(asc(users.email));
+    },
+    async addMember(m: typeof memberships.$inferInsert): Promise<void> {
+      await db
+        .insert(memberships)
+        .values(m)
+        .onConflictDoUpdate({
+          target: [memberships.projectId, memberships.userId],
+          set: { role: m.role },
+        });
+    },
+    async removeMember(projectId: string, userId: string): Promise<void> {
+      const envIds = db
+        .select({ id: environments.id })
+        .from(environments)
+        .where(eq(environments.projectId, projectId));
+      await db.batch([
+        db.delete(grants).where(and(eq(grants.userId, userId), inArray(grants.environmentId, envIds))),
+        db
+          .delete(memberships)
+          .where(and(eq(memberships.projectId, projectId), eq(memberships.userId, userId))),
+      ]);
+    },
+    /** The user's permission per environment id of a project (absent = none). */
+    async grantsOf(projectId: string, userId: string): Promise<Map<string, "read" | "write">> {
+      const rows = await db
+        .select({ environmentId: grants.environmentId, permission: grants.permission })
+        .from(grants)
+        .innerJoin(environments, eq(environments.id, grants.environmentId))
+        .where(and(eq(grants.userId, userId), eq(environments.projectId, projectId)));
+      return new Map(rows.map((r) => [r.environmentId, r.permission]));
+    },
+    async projectGrants(projectId: string) {
+      return db
+        .select({ userId: grants.userId, environmentId: grants.environmentId, permission: grants.permission })
+        .from(grants)
+        .innerJoin(environments, eq(environments.id, grants.environmentId))
+        .where(eq(environments.projectId, projectId));
+    },
+    async setGrant(environmentId: string, userId: string, permission: Permission): Promise<void> {
+      if (permission === "none") {
+        await db
+          .delete(grants)
+          .where(and(eq(grants.environmentId, environmentId), eq(grants.userId, userId)));
+        return;
+      }
+      await db
+        .insert(grants)
+        .values({ environmentId, userId, permission })
+        .onConflictDoUpdate({ target: [grants.environmentId, grants.userId], set: { permission } });
+    },
+  };
+}
+
+export type ProjectsRepo = ReturnType<typeof projectsRepo>;

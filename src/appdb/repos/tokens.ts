@@ -1,0 +1,46 @@
+import { and, desc, eq, isNull } from "drizzle-orm";
+import type { AppDrizzle } from "../open";
+import { tokens } from "../schema";
+
+export type Token = typeof tokens.$inferSelect;
+export type TokenKind = Token["kind"];
+
+export function tokensRepo(db: AppDrizzle) {
+  return {
+    async byHash(hash: string): Promise<Token | undefined> {
+      return db.query.tokens.findFirst({ where: eq(tokens.hash, hash) });
+    },
+    async byId(id: string): Promise<Token | undefined> {
+      return db.query.tokens.findFirst({ where: eq(tokens.id, id) });
+    },
+    async insert(token: typeof tokens.$inferInsert): Promise<void> {
+      await db.insert(tokens).values(token);
+    },
+    async revoke(id: string, at: number): Promise<boolean> {
+      const rows = await db
+        .update(tokens)
+        .set({ revokedAt: at })
+        .where(and(eq(tokens.id, id), isNull(tokens.revokedAt)))
+        .returning({ id: tokens.id });
+      return rows.length > 0;
+    },
+    async revokeAllOfUser(userId: string, at: number): Promise<void> {
+      await db
+        .update(tokens)
+        .set({ revokedAt: at })
+        .where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)));
+    },
+    async listServiceTokens(projectId: string): Promise<Token[]> {
+      return db
+        .select()
+        .from(tokens)
+        .where(and(eq(tokens.projectId, projectId), eq(tokens.kind, "service")))
+        .orderBy(desc(tokens.createdAt));
+    },
+    async touch(id: string, at: number): Promise<void> {
+      await db.update(tokens).set({ lastUsedAt: at }).where(eq(tokens.id, id));
+    },
+  };
+}
+
+export type TokensRepo = ReturnType<typeof tokensRepo>;

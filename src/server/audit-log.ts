@@ -1,0 +1,66 @@
+/**
+ * Durable audit with group commit. `record()` resolves once the event is
+ * committed; events recorded while a commit is in flight are committed
+ * together in the next one, so auditing every read costs one commit per
+ * burst, not one per request. Appends are serialized here, which keeps the
+ * hash chain in order.
+ */
+import type { AuditEvent } from "../appdb";
+import type { Logger } from "../log";
+
+export interface AuditSink {
+  append(events: AuditEvent[], at: number): Promise<void>;
+}
+
+export interface AuditLog {
+  record(event: Omit<AuditEvent, "at"> & { at?: number }): Promise<void>;
+  /** Events waiting for the next commit (for /metrics). */
+  queueDepth(): number;
+  flush(): Promise<void>;
+}
+
+interface Pending {
+  event: AuditEvent;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export function createAuditLog(
+  sink: AuditSink,
+  options: { now: () => number; log?: Logger; maxBatch?: number },
+): AuditLog {
+  const maxBatch = options.maxBatch ?? 2_000;
+  let queue: Pending[] = [];
+  let running: Promise<void> | null = null;
+
+  const drain = async () => {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        await sink.append(
+          batch.map((p) => p.event),
+          options.now(),
+        );
+        for (const p of batch) p.resolve();
+      } catch (error) {
+        options.log?.error("audit commit failed", { events: batch.length, error: (error as Error).name });
+        for (const p of batch) p.reject(error);
+      }
+    }
+    running = null;
+  };
+
+  return {
+    record(event) {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ event: { ...event, at: event.at ?? options.now() } as AuditEvent, resolve, reject });
+        if (!running) running = Promise.resolve().then(drain);
+      });
+    },
+    queueDepth: () => queue.length,
+    async flush() {
+      while (running) await running;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * Access decisions, in one place. Deny by default: a member sees a project
+ * only through a grant (or as its owner), and an environment only with a
+ * grant on it. A project the caller cannot see is 404, never 403.
+ */
+import type { Environment, Permission, Project } from "../../appdb";
+import type { AppContext } from "../context";
+import { ApiError } from "../errors";
+import { type Caller, isInstanceAdmin } from "./caller";
+
+export interface ProjectAccess {
+  project: Project;
+  environments: Environment[];
+  /** Manage members, tokens, keys, environments: instance owners/admins and project owners. */
+  manage: boolean;
+  permission(environmentId: string): Permission;
+}
+
+export const projectNotFound = () =>
+  new ApiError("NOT_FOUND", "no such project", "check the project id, or ask its owner for access");
+
+export async function projectAccess(
+  ctx: Pick<AppContext, "appdb">,
+  caller: Caller,
+  projectId: string,
+): Promise<ProjectAccess> {
+  if ((caller.kind === "service" || caller.kind === "me") && caller.projectId !== projectId)
+    throw projectNotFound();
+  const project = await ctx.appdb.projects.byId(projectId);
+  if (!project) throw projectNotFound();
+  const environments = await ctx.appdb.projects.environments(projectId);
+  if (caller.kind === "service") {
+    const allowed = new Set(caller.environmentIds);
+    const level: Permission = caller.canWrite ? "write" : "read";
+    return { project, environments, manage: false, permission: (id) => (allowed.has(id) ? level : "none") };
+  }
+  if (isInstanceAdmin(caller)) return { project, environments, manage: true, permission: () => "write" };
+  const membership = await ctx.appdb.projects.membership(projectId, caller.user.id);
+  if (membership?.role === "owner") return { project, environments, manage: true, permission: () => "write" };
+  const grants = await ctx.appdb.projects.grantsOf(projectId, caller.user.id);
+  if (grants.size === 0) throw projectNotFound();
+  return { project, environments, manage: false, permission: (id) => grants.get(id) ?? "none" };
+}
+
+export function environmentNamed(access: ProjectAccess, name: string): Environment {
+  const env = access.environments.find((e) => e.name === name);
+  if (!env) {
+    throw new ApiError(
+      "NOT_FOUND",
+      `no environment "${name}" in this project`,
+      `environments: ${access.environments.map((e) => e.name).join(", ")}`,
+    );
+  }
+  return env;
+}
+
+export function requirePermission(access: ProjectAccess, env: Environment, needed: "read" | "write"): void {
+  const has = access.permission(env.id);
+  if (has === "write" || has === needed) return;
+  throw new ApiError(
+    "FORBIDDEN",
+    `no ${needed} access to ${env.name}`,
+    has === "read" ? "this credential is read-only here" : "ask a project owner to grant access",
+  );
+}
+
+export function requireManage(access: ProjectAccess): void {
+  if (!access.manage) {
+    throw new ApiError(
+      "FORBIDDEN",
+      "only project owners and instance admins can do this",
+      "ask a project owner",
+    );
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * Who is calling: a signed-in user (session), a user through a `me_`
+ * credential bound to one project, or a service token. Anything else,
+ * including an expired or revoked token or a disabled user, is
+ * unauthenticated.
+ */
+import type { Token, User } from "../../appdb";
+import type { AppContext } from "../context";
+import { ApiError } from "../errors";
+import { bearer, hashCredential, isWellFormed, kindOf, sameHash } from "./credentials";
+
+export type Caller =
+  | { kind: "session"; user: User; token: Token }
+  | { kind: "me"; user: User; token: Token; projectId: string }
+  | { kind: "service"; token: Token; projectId: string; environmentIds: string[]; canWrite: boolean };
+
+export type UserCaller = Extract<Caller, { user: User }>;
+
+const unauthenticated = () =>
+  new ApiError("UNAUTHENTICATED", "missing, invalid or expired credentials", "sign in again: vault login");
+
+export async function authenticate(
+  ctx: Pick<AppContext, "appdb" | "now">,
+  header: string | null | undefined,
+): Promise<Caller> {
+  const presented = bearer(header);
+  if (!presented || !isWellFormed(presented)) throw unauthenticated();
+  const hash = hashCredential(presented);
+  const token = await ctx.appdb.tokens.byHash(hash);
+  if (!token || !sameHash(token.hash, hash) || token.kind !== kindOf(presented)) throw unauthenticated();
+  const now = ctx.now();
+  if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now))
+    throw unauthenticated();
+  if (token.kind === "service") {
+    if (!token.projectId) throw unauthenticated();
+    return {
+      kind: "service",
+      token,
+      projectId: token.projectId,
+      environmentIds: JSON.parse(token.environments ?? "[]") as string[],
+      canWrite: token.canWrite,
+    };
+  }
+  const user = token.userId ? await ctx.appdb.users.byId(token.userId) : undefined;
+  if (!user || user.disabledAt !== null) throw unauthenticated();
+  if (token.kind === "me") {
+    if (!token.projectId) throw unauthenticated();
+    return { kind: "me", user, token, projectId: token.projectId };
+  }
+  return { kind: "session", user, token };
+}
+
+export function isInstanceAdmin(caller: Caller): boolean {
+  return caller.kind !== "service" && (caller.user.role === "owner" || caller.user.role === "admin");
+}
+
+/** Audit and version authorship: who did it, without any secret. */
+export function actorOf(caller: Caller): { actorKind: string; actorId: string; actorLabel: string } {
+  if (caller.kind === "service") {
+    return {
+      actorKind: "service",
+      actorId: caller.token.id,
+      actorLabel: `token:${caller.token.name ?? caller.token.id}`,
+    };
+  }
+  return {
+    actorKind: caller.kind === "me" ? "me" : "user",
+    actorId: caller.user.id,
+    actorLabel: caller.user.email,
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * What every feature module of the server receives: narrowed dependencies,
+ * wired by hand in createServer. Time and randomness are parameters so tests
+ * are deterministic without branches in src/.
+ */
+import { type AppDb, defaultRandom, type Random } from "../appdb";
+import type { Config } from "../config";
+import type { Logger } from "../log";
+import type { KeeperApi } from "../vault";
+import { type AuditLog, createAuditLog } from "./audit-log";
+import { type AppSealer, createAppSealer } from "./crypto/app-seal";
+import { createRateLimiter, type RateLimiter } from "./rate-limit";
+
+export interface AppContext {
+  appdb: AppDb;
+  keeper: KeeperApi;
+  sealer: AppSealer;
+  audit: AuditLog;
+  limiter: RateLimiter;
+  config: Pick<Config, "publicUrl" | "tlsCertFile" | "behindProxy" | "gcGraceMs">;
+  log: Logger;
+  now: () => number;
+  random: Random;
+}
+
+export interface ContextOptions {
+  appdb: AppDb;
+  keeper: KeeperApi;
+  config: AppContext["config"];
+  log: Logger;
+  now?: () => number;
+  random?: Random;
+}
+
+/** Wires the context by hand: the app's sealer from app.key, the audit log over app.db, the limiter. */
+export function createAppContext(options: ContextOptions): AppContext {
+  const now = options.now ?? Date.now;
+  const random = options.random ?? defaultRandom;
+  return {
+    appdb: options.appdb,
+    keeper: options.keeper,
+    sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
+    audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
+    limiter: createRateLimiter(now),
+    config: options.config,
+    log: options.log,
+    now,
+    random,
+  };
+}

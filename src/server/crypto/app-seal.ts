@@ -1,0 +1,106 @@
+/**
+ * The app's sealing layer: every value, layout and DOTENV_KEY is sealed here
+ * with AES-256-GCM under a key derived from app.key before it reaches the
+ * keeper, so the keeper never holds a plaintext value.
+ *
+ * Envelope v1 (the same discipline as the keeper's, see src/vault/README.md):
+ *
+ *   version (1 byte, 0x01) | key id (4 bytes BE) | nonce (12) | ciphertext | tag (16)
+ *
+ * Authenticated data: the label `vault/v1/app-value`, the version byte, the
+ * key id and the 32-byte *binding*. The binding is the SHA-256 of what the
+ * sealed thing belongs to (its kind, project id, environment id and name or
+ * version), each part length-prefixed. It is recomputed on every read and
+ * never stored, so a ref moved to another name in app.db fails to open
+ * instead of returning the other value.
+ */
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+
+export const APP_ENVELOPE_V1 = 0x01;
+const LABEL = Buffer.from("vault/v1/app-value", "utf8");
+const HEADER = 1 + 4;
+const NONCE = 12;
+const TAG = 16;
+
+export class SealError extends Error {
+  constructor(
+    readonly code: "INTEGRITY" | "UNKNOWN_VERSION" | "UNKNOWN_KEY" | "TRUNCATED",
+    message: string,
+  ) {
+    super(message);
+    this.name = "SealError";
+  }
+}
+
+export type BindingKind = "value" | "layout" | "dotenv-key";
+
+/** SHA-256 over length-prefixed parts: no two different part lists collide by concatenation. */
+export function binding(kind: BindingKind, ...parts: (string | number)[]): Uint8Array {
+  const hash = createHash("sha256");
+  for (const part of [kind, ...parts.map(String)]) {
+    const bytes = Buffer.from(part, "utf8");
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(bytes.length);
+    hash.update(len).update(bytes);
+  }
+  return new Uint8Array(hash.digest());
+}
+
+function aad(keyId: number, bindingBytes: Uint8Array): Buffer {
+  const header = Buffer.alloc(HEADER);
+  header[0] = APP_ENVELOPE_V1;
+  header.writeUInt32BE(keyId, 1);
+  return Buffer.concat([LABEL, header, bindingBytes]);
+}
+
+export interface AppSealer {
+  seal(plaintext: Uint8Array, bindingBytes: Uint8Array): Uint8Array;
+  open(blob: Uint8Array, bindingBytes: Uint8Array): Uint8Array;
+}
+
+/** Keys by id; the highest id seals. Today there is one (id 1), derived from app.key. */
+export function createAppSealer(
+  keys: ReadonlyMap<number, Uint8Array>,
+  random: (n: number) => Uint8Array = randomBytes,
+): AppSealer {
+  const sealId = Math.max(...keys.keys());
+  const sealKey = keys.get(sealId);
+  if (!sealKey || sealKey.length !== 32) throw new Error("the app sealer needs a 32-byte key");
+  return {
+    seal(plaintext, bindingBytes) {
+      const nonce = random(NONCE);
+      const cipher = createCipheriv("aes-256-gcm", sealKey, nonce);
+      cipher.setAAD(aad(sealId, bindingBytes));
+      const header = Buffer.alloc(HEADER);
+      header[0] = APP_ENVELOPE_V1;
+      header.writeUInt32BE(sealId, 1);
+      const body = cipher.update(plaintext);
+      cipher.final();
+      return new Uint8Array(Buffer.concat([header, nonce, body, cipher.getAuthTag()]));
+    },
+    open(blob, bindingBytes) {
+      if (blob.length < HEADER + NONCE + TAG) throw new SealError("TRUNCATED", "sealed value is too short");
+      if (blob[0] !== APP_ENVELOPE_V1)
+        throw new SealError("UNKNOWN_VERSION", `unknown app envelope version ${blob[0]}`);
+      const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
+      const keyId = buf.readUInt32BE(1);
+      const key = keys.get(keyId);
+      if (!key) throw new SealError("UNKNOWN_KEY", `unknown app key id ${keyId}`);
+      const nonce = buf.subarray(HEADER, HEADER + NONCE);
+      const tag = buf.subarray(buf.length - TAG);
+      const decipher = createDecipheriv("aes-256-gcm", key, nonce);
+      decipher.setAAD(aad(keyId, bindingBytes));
+      decipher.setAuthTag(tag);
+      try {
+        const out = decipher.update(buf.subarray(HEADER + NONCE, buf.length - TAG));
+        decipher.final();
+        return new Uint8Array(out);
+      } catch {
+        throw new SealError(
+          "INTEGRITY",
+          "sealed value failed its integrity check (tampered, or bound elsewhere)",
+        );
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import { Elysia, t } from "elysia";
+import { projectAccess, requireManage } from "../../auth/access";
+import { isInstanceAdmin } from "../../auth/caller";
+import type { AppContext } from "../../context";
+import { ApiError } from "../../errors";
+import { callerOf } from "../../http";
+
+const Query = t.Object(
+  {
+    project: t.Optional(t.String({ pattern: "^vlt_[0-9a-f]{64}$" })),
+    actor: t.Optional(t.String({ maxLength: 64 })),
+    action: t.Optional(t.String({ maxLength: 64 })),
+    since: t.Optional(t.String({ pattern: "^[0-9]{1,15}$" })),
+    until: t.Optional(t.String({ pattern: "^[0-9]{1,15}$" })),
+    before: t.Optional(t.String({ pattern: "^[0-9]{1,15}$" })),
+    limit: t.Optional(t.String({ pattern: "^([1-9][0-9]{0,2}|1000)$" })),
+  },
+  { additionalProperties: false },
+);
+
+const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+
+export function auditRoutes(ctx: AppContext) {
+  return new Elysia({ name: "audit", prefix: "/api/v1" })
+    .get(
+      "/audit",
+      async ({ query, request }) => {
+        const caller = await callerOf(ctx, request);
+        if (!isInstanceAdmin(caller)) {
+          if (!query.project) {
+            throw new ApiError(
+              "FORBIDDEN",
+              "only instance owners and admins read the whole audit log",
+              "add ?project=vlt_... for a project you own",
+            );
+          }
+          requireManage(await projectAccess(ctx, caller, query.project));
+        }
+        const rows = await ctx.appdb.audit.list({
+          projectId: query.project,
+          actorId: query.actor,
+          action: query.action,
+          since: num(query.since),
+          until: num(query.until),
+          before: num(query.before),
+          limit: num(query.limit) ?? 100,
+        });
+        return {
+          events: rows.map((r) => ({
+            seq: r.seq,
+            at: r.at,
+            action: r.action,
+            actor: { kind: r.actorKind, id: r.actorId, label: r.actorLabel },
+            projectId: r.projectId,
+            environmentId: r.environmentId,
+            detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
+            ip: r.ip,
+          })),
+        };
+      },
+      {
+        query: Query,
+        detail: { summary: "Audit events, newest first (filters: project, actor, action, since, until)" },
+      },
+    )
+    .get(
+      "/audit/verify",
+      async ({ request }) => {
+        const caller = await callerOf(ctx, request);
+        if (!isInstanceAdmin(caller))
+          throw new ApiError("FORBIDDEN", "only instance owners and admins verify the audit log");
+        await ctx.audit.flush();
+        return ctx.appdb.audit.verify();
+      },
+      { detail: { summary: "Walk the audit hash chain and name the first broken row" } },
+    );
+}

@@ -1,0 +1,90 @@
+import { Elysia, t } from "elysia";
+import { actorOf } from "../../auth/caller";
+import type { AppContext } from "../../context";
+import { ApiError } from "../../errors";
+import { callerOf, clientIp, limitAddress } from "../../http";
+import { RATE_LIMITS } from "../../rate-limit";
+import { createUserService } from "../users/service";
+import { login } from "./service";
+
+export const LoginBody = t.Object(
+  {
+    email: t.String({ minLength: 3, maxLength: 320 }),
+    password: t.String({ minLength: 1, maxLength: 1024 }),
+  },
+  { additionalProperties: false },
+);
+export const PasswordBody = t.Object(
+  { currentPassword: t.String({ maxLength: 1024 }), newPassword: t.String({ maxLength: 1024 }) },
+  { additionalProperties: false },
+);
+
+export function publicUser(user: { id: string; email: string; role: string; mustChangePassword: boolean }) {
+  return { id: user.id, email: user.email, role: user.role, mustChangePassword: user.mustChangePassword };
+}
+
+export function authRoutes(ctx: AppContext) {
+  const users = createUserService(ctx);
+  return new Elysia({ name: "auth", prefix: "/api/v1" })
+    .post(
+      "/auth/login",
+      async ({ body, request, server }) => {
+        const ip = clientIp(ctx, request, server);
+        limitAddress(ctx, ip, RATE_LIMITS.login);
+        const result = await login(ctx, { ...body, ip });
+        return { token: result.token, expiresAt: result.expiresAt, user: publicUser(result.user) };
+      },
+      {
+        body: LoginBody,
+        detail: { summary: "Sign in with email and password; returns an expiring session token" },
+      },
+    )
+    .post(
+      "/auth/logout",
+      async ({ request, server }) => {
+        const caller = await callerOf(ctx, request, { duringPasswordChange: true });
+        await ctx.appdb.tokens.revoke(caller.token.id, ctx.now());
+        await ctx.audit.record({
+          action: "auth.logout",
+          ...actorOf(caller),
+          projectId: null,
+          environmentId: null,
+          detail: JSON.stringify({ kind: caller.kind }),
+          ip: clientIp(ctx, request, server),
+        });
+        return { ok: true };
+      },
+      { detail: { summary: "Revoke the presented credential" } },
+    )
+    .post(
+      "/auth/password",
+      async ({ body, request }) => {
+        const caller = await callerOf(ctx, request, { duringPasswordChange: true });
+        if (caller.kind === "service") throw new ApiError("FORBIDDEN", "service tokens have no password");
+        await users.changePassword(caller.user, body.currentPassword, body.newPassword);
+        return { ok: true };
+      },
+      { body: PasswordBody, detail: { summary: "Change the signed-in user's password" } },
+    )
+    .get(
+      "/me",
+      async ({ request }) => {
+        const caller = await callerOf(ctx, request, { duringPasswordChange: true });
+        if (caller.kind === "service") {
+          return {
+            kind: caller.kind,
+            token: { id: caller.token.id, name: caller.token.name, canWrite: caller.canWrite },
+            projectId: caller.projectId,
+            user: null,
+          };
+        }
+        return {
+          kind: caller.kind,
+          user: publicUser(caller.user),
+          projectId: caller.kind === "me" ? caller.projectId : null,
+          expiresAt: caller.token.expiresAt,
+        };
+      },
+      { detail: { summary: "Who the presented credential belongs to" } },
+    );
+}

@@ -1,0 +1,197 @@
+import { Elysia, t } from "elysia";
+import { environmentNamed, projectAccess, requirePermission } from "../../auth/access";
+import type { AppContext } from "../../context";
+import { ApiError } from "../../errors";
+import { callerOf, clientIp } from "../../http";
+import { EnvParams, VersionNumber, VersionQuery } from "../shapes";
+import { LIMITS } from "./limits";
+import { createSecretService } from "./service";
+
+const FileBody = t.Object(
+  {
+    dotenv: t.String({ maxLength: LIMITS.fileBytes }),
+    baseVersion: t.Optional(VersionNumber),
+    merge: t.Optional(t.Boolean()),
+  },
+  { additionalProperties: false },
+);
+const KeysBody = t.Object(
+  {
+    set: t.Optional(
+      t.Record(t.String({ maxLength: LIMITS.nameLength }), t.String({ maxLength: LIMITS.valueBytes }), {
+        maxProperties: LIMITS.keysPerEnvironment,
+      }),
+    ),
+    unset: t.Optional(
+      t.Array(t.String({ maxLength: LIMITS.nameLength }), { maxItems: LIMITS.keysPerEnvironment }),
+    ),
+    baseVersion: t.Optional(VersionNumber),
+  },
+  { additionalProperties: false },
+);
+const RollbackBody = t.Object(
+  { version: VersionNumber, baseVersion: t.Optional(VersionNumber) },
+  { additionalProperties: false },
+);
+const DiffQuery = t.Object(
+  {
+    from: t.Optional(t.String({ pattern: "^[0-9]{1,10}$" })),
+    to: t.Optional(t.String({ pattern: "^[0-9]{1,10}$" })),
+    other: t.Optional(t.String({ maxLength: 64 })),
+    otherVersion: t.Optional(t.String({ pattern: "^[0-9]{1,10}$" })),
+    reveal: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+  },
+  { additionalProperties: false },
+);
+
+const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
+
+export function secretRoutes(ctx: AppContext) {
+  const secrets = createSecretService(ctx);
+  const open = async (request: Request, projectId: string, envName: string, needed: "read" | "write") => {
+    const caller = await callerOf(ctx, request);
+    const access = await projectAccess(ctx, caller, projectId);
+    const env = environmentNamed(access, envName);
+    requirePermission(access, env, needed);
+    return { caller, access, env };
+  };
+  const base = "/projects/:projectId/environments/:env";
+  return new Elysia({ name: "secrets", prefix: "/api/v1" })
+    .get(
+      `${base}/secrets`,
+      async ({ params, query, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "read");
+        const result = await secrets.read(caller, access.project, env, {
+          version: num(query.version),
+          format: query.format ?? "dotenv",
+          ip: clientIp(ctx, request, server),
+          names: query.key ? [query.key] : undefined,
+        });
+        if (query.key && result.values && !(query.key in result.values)) {
+          throw new ApiError("NOT_FOUND", `${env.name} has no key ${query.key}`);
+        }
+        return { environment: env.name, ...result };
+      },
+      {
+        params: EnvParams,
+        query: t.Object(
+          {
+            version: VersionQuery,
+            format: t.Optional(t.Union([t.Literal("dotenv"), t.Literal("json")])),
+            key: t.Optional(t.String({ maxLength: LIMITS.nameLength })),
+          },
+          { additionalProperties: false },
+        ),
+        detail: {
+          summary: "Pull the latest or a given version, as the dotenv file or as JSON (one key with ?key=)",
+        },
+      },
+    )
+    .put(
+      `${base}/secrets`,
+      async ({ params, body, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "write");
+        const result = await secrets.change(
+          caller,
+          access.project,
+          env,
+          { kind: body.merge ? "merge" : "push", text: body.dotenv },
+          { baseVersion: body.baseVersion, ip: clientIp(ctx, request, server) },
+        );
+        return { environment: env.name, ...result };
+      },
+      {
+        params: EnvParams,
+        body: FileBody,
+        detail: { summary: "Push a whole dotenv file (or merge its keys) as a new version" },
+      },
+    )
+    .patch(
+      `${base}/secrets`,
+      async ({ params, body, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "write");
+        const ip = clientIp(ctx, request, server);
+        const set = new Map(Object.entries((body.set ?? {}) as Record<string, string>));
+        const unset = body.unset ?? [];
+        if ((set.size === 0) === (unset.length === 0)) {
+          throw new ApiError(
+            "INVALID_REQUEST",
+            "give either set or unset",
+            "one call sets keys or removes keys, making one version",
+          );
+        }
+        const change = set.size > 0 ? ({ kind: "set", set } as const) : ({ kind: "unset", unset } as const);
+        const result = await secrets.change(caller, access.project, env, change, {
+          baseVersion: body.baseVersion,
+          ip,
+        });
+        return { environment: env.name, ...result };
+      },
+      { params: EnvParams, body: KeysBody, detail: { summary: "Set or unset keys (one new version)" } },
+    )
+    .get(
+      `${base}/versions`,
+      async ({ params, query, request }) => {
+        const { env } = await open(request, params.projectId, params.env, "read");
+        const versions = await secrets.versions(env, {
+          limit: Number(query.limit ?? 100),
+          before: num(query.before),
+        });
+        return { environment: env.name, head: env.head, versions };
+      },
+      {
+        params: EnvParams,
+        query: t.Object(
+          { limit: t.Optional(t.String({ pattern: "^([1-9][0-9]{0,2}|1000)$" })), before: VersionQuery },
+          { additionalProperties: false },
+        ),
+        detail: { summary: "Versions, newest first: number, author, time, change summary" },
+      },
+    )
+    .get(
+      `${base}/diff`,
+      async ({ params, query, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "read");
+        const otherEnv = query.other ? environmentNamed(access, query.other) : env;
+        if (otherEnv !== env) requirePermission(access, otherEnv, "read");
+        const a = query.other
+          ? { env, version: num(query.from) }
+          : { env, version: num(query.from) ?? Math.max(env.head - 1, 0) };
+        const b = query.other
+          ? { env: otherEnv, version: num(query.otherVersion) }
+          : { env, version: num(query.to) };
+        const diff = await secrets.diff(caller, access.project, a, b, {
+          reveal: query.reveal === "true",
+          ip: clientIp(ctx, request, server),
+        });
+        return diff;
+      },
+      {
+        params: EnvParams,
+        query: DiffQuery,
+        detail: {
+          summary:
+            "Diff two versions of an environment, or two environments; values masked unless reveal=true",
+        },
+      },
+    )
+    .post(
+      `${base}/rollback`,
+      async ({ params, body, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "write");
+        const result = await secrets.change(
+          caller,
+          access.project,
+          env,
+          { kind: "rollback", to: body.version },
+          { baseVersion: body.baseVersion, ip: clientIp(ctx, request, server) },
+        );
+        return { environment: env.name, rolledBackTo: body.version, ...result };
+      },
+      {
+        params: EnvParams,
+        body: RollbackBody,
+        detail: { summary: "Make a new version equal to an old one" },
+      },
+    );
+}

@@ -1,0 +1,341 @@
+/**
+ * Secrets and versions. Every change makes version N+1 of an environment: an
+ * immutable snapshot name -> ref plus a sealed layout. Unchanged values keep
+ * their ref. The cross-store order is fixed: seal and store new values in
+ * the keeper first, then commit the version in app.db in one transaction;
+ * a crash in between leaves orphans for the collector, never a name without
+ * a value. Changes to one environment are serialized in this process, and the
+ * version's primary key refuses a second writer elsewhere.
+ */
+import { type Environment, type Project, VersionConflictError, type VersionRow } from "../../../appdb";
+import { actorOf, type Caller } from "../../auth/caller";
+import type { AppContext } from "../../context";
+import { binding } from "../../crypto/app-seal";
+import { ApiError } from "../../errors";
+import { editLayout, parseFile, renderFile } from "./document";
+import { checkFile, checkKeyName, checkValues } from "./limits";
+import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
+
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now">;
+
+export interface Summary {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+export interface ChangeResult {
+  version: number;
+  summary: Summary;
+  /** True when the change matched the current version exactly and no version was made. */
+  unchanged: boolean;
+}
+
+type Change =
+  | { kind: "push"; text: string }
+  | { kind: "merge"; text: string }
+  | { kind: "set"; set: Map<string, string> }
+  | { kind: "unset"; unset: string[] }
+  | { kind: "rollback"; to: number };
+
+const locks = new Map<string, Promise<unknown>>();
+
+/** Runs `work` after every earlier change to the same environment in this process. */
+async function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
+  const previous = locks.get(key) ?? Promise.resolve();
+  const run = previous.then(work, work);
+  const tail = run.catch(() => undefined);
+  locks.set(key, tail);
+  try {
+    return await run;
+  } finally {
+    if (locks.get(key) === tail) locks.delete(key);
+  }
+}
+
+export function conflict(head: number, base: number): ApiError {
+  return new ApiError(
+    "VERSION_CONFLICT",
+    `the environment is at version ${head}, not ${base}`,
+    "pull first, reapply your change, then push again (or push with --force)",
+  );
+}
+
+export function summarize(before: ReadonlyMap<string, string>, after: ReadonlyMap<string, string>): Summary {
+  const added: string[] = [];
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [name, value] of after) {
+    if (!before.has(name)) added.push(name);
+    else if (before.get(name) !== value) changed.push(name);
+  }
+  for (const name of before.keys()) if (!after.has(name)) removed.push(name);
+  return { added, changed, removed };
+}
+
+export function createSecretService(ctx: Deps) {
+  const loadVersion = async (env: Environment, number: number): Promise<VersionRow> => {
+    const row = await ctx.appdb.versions.get(env.id, number);
+    if (!row) {
+      throw new ApiError(
+        "NOT_FOUND",
+        `${env.name} has no version ${number}`,
+        `versions run from 1 to ${env.head}`,
+      );
+    }
+    return row;
+  };
+
+  const snapshotAt = async (
+    project: Project,
+    env: Environment,
+    number: number,
+    layout: boolean,
+  ): Promise<Snapshot> => {
+    if (number === 0) return emptySnapshot();
+    return openSnapshot(ctx, project, env, await loadVersion(env, number), { layout });
+  };
+
+  const record = (
+    caller: Caller,
+    action: string,
+    project: Project,
+    env: Environment,
+    detail: object,
+    ip: string | null,
+  ) =>
+    ctx.audit.record({
+      action,
+      ...actorOf(caller),
+      projectId: project.id,
+      environmentId: env.id,
+      detail: JSON.stringify(detail),
+      ip,
+    });
+
+  async function change(
+    caller: Caller,
+    project: Project,
+    envAtCall: Environment,
+    change: Change,
+    options: { baseVersion?: number; ip: string | null },
+  ): Promise<ChangeResult> {
+    if (change.kind === "push" || change.kind === "merge") checkFile(change.text);
+    const parsed = change.kind === "push" || change.kind === "merge" ? parseFile(change.text) : undefined;
+    if (parsed) checkValues(parsed.values);
+    if (change.kind === "set") checkValues(change.set);
+    if (change.kind === "unset") for (const name of change.unset) checkKeyName(name);
+
+    return serialized(envAtCall.id, async () => {
+      const env = (await ctx.appdb.projects.environmentById(envAtCall.id)) ?? envAtCall;
+      const head = env.head;
+      if (options.baseVersion !== undefined && options.baseVersion !== head)
+        throw conflict(head, options.baseVersion);
+      const current = await snapshotAt(project, env, head, true);
+
+      let values: Map<string, string>;
+      let layout: Uint8Array;
+      switch (change.kind) {
+        case "push":
+          values = parsed!.values;
+          layout = parsed!.layout;
+          break;
+        case "merge":
+          values = new Map([...current.values, ...parsed!.values]);
+          layout = editLayout(current.layout, parsed!.values, []);
+          break;
+        case "set":
+          values = new Map([...current.values, ...change.set]);
+          layout = editLayout(current.layout, change.set, []);
+          break;
+        case "unset": {
+          const missing = change.unset.filter((n) => !current.values.has(n));
+          if (missing.length === change.unset.length) {
+            throw new ApiError("NOT_FOUND", `${env.name} has no key ${missing.join(", ")}`);
+          }
+          values = new Map([...current.values].filter(([n]) => !change.unset.includes(n)));
+          layout = editLayout(current.layout, new Map(), change.unset);
+          break;
+        }
+        case "rollback": {
+          if (change.to < 1 || change.to > head) {
+            throw new ApiError(
+              "NOT_FOUND",
+              `${env.name} has no version ${change.to}`,
+              `versions run from 1 to ${head}`,
+            );
+          }
+          const old = await snapshotAt(project, env, change.to, true);
+          values = old.values;
+          layout = old.layout!;
+          break;
+        }
+      }
+      checkValues(values);
+      const summary = summarize(current.values, values);
+      const sameLayout =
+        current.layout !== undefined &&
+        Buffer.compare(Buffer.from(current.layout), Buffer.from(layout)) === 0;
+      if (
+        head > 0 &&
+        summary.added.length + summary.changed.length + summary.removed.length === 0 &&
+        sameLayout
+      ) {
+        return { version: head, summary, unchanged: true };
+      }
+
+      const number = head + 1;
+      const currentRefs = new Map(current.entries);
+      const entries: [string, string][] = [];
+      const fresh: { name: string; value: string }[] = [];
+      for (const [name, value] of values) {
+        const ref = currentRefs.get(name);
+        if (ref !== undefined && current.values.get(name) === value) entries.push([name, ref]);
+        else {
+          entries.push([name, ""]);
+          fresh.push({ name, value });
+        }
+      }
+      const blobs = fresh.map(({ name, value }) =>
+        ctx.sealer.seal(Buffer.from(value, "utf8"), binding("value", project.id, env.id, name)),
+      );
+      blobs.push(ctx.sealer.seal(layout, binding("layout", project.id, env.id, number)));
+      const refs = (await ctx.keeper.put(blobs)).map((r) => Buffer.from(r));
+      let next = 0;
+      for (const entry of entries) if (entry[1] === "") entry[1] = refs[next++]!.toString("hex");
+      const layoutRef = refs[refs.length - 1]!;
+
+      const actor = actorOf(caller);
+      try {
+        await ctx.appdb.versions.commit({
+          environmentId: env.id,
+          expectedHead: head,
+          entries,
+          layoutRef,
+          summary,
+          kind: change.kind,
+          authorId: actor.actorId,
+          authorLabel: actor.actorLabel,
+          createdAt: ctx.now(),
+          newRefs: refs,
+        });
+      } catch (error) {
+        await ctx.keeper.delete(refs).catch(() => 0);
+        if (error instanceof VersionConflictError) throw conflict(error.head, options.baseVersion ?? head);
+        throw error;
+      }
+      await record(
+        caller,
+        `secrets.${change.kind}`,
+        project,
+        env,
+        { version: number, ...counts(summary) },
+        options.ip,
+      );
+      return { version: number, summary, unchanged: false };
+    });
+  }
+
+  return {
+    change,
+    loadVersion,
+
+    /** The file (or the values) at a version; answered only once the read is audited. */
+    async read(
+      caller: Caller,
+      project: Project,
+      env: Environment,
+      options: { version?: number; format: "dotenv" | "json"; ip: string | null; names?: string[] },
+    ): Promise<{ version: number; dotenv?: string; values?: Record<string, string> }> {
+      const number = options.version ?? env.head;
+      const names = options.names ? new Set(options.names) : undefined;
+      const snapshot =
+        number === 0
+          ? emptySnapshot()
+          : await openSnapshot(ctx, project, env, await loadVersion(env, number), {
+              layout: options.format === "dotenv",
+              names,
+            });
+      await record(
+        caller,
+        "secrets.read",
+        project,
+        env,
+        { version: number, keys: snapshot.values.size, format: options.format },
+        options.ip,
+      );
+      if (options.format === "dotenv")
+        return { version: number, dotenv: renderFile(snapshot.layout, snapshot.values) };
+      return { version: number, values: Object.fromEntries(snapshot.values) };
+    },
+
+    async versions(env: Environment, options: { limit: number; before?: number }) {
+      const rows = await ctx.appdb.versions.list(env.id, options);
+      return rows.map((r) => ({
+        version: r.number,
+        kind: r.kind,
+        author: r.authorLabel,
+        createdAt: r.createdAt,
+        summary: JSON.parse(r.summary) as Summary,
+      }));
+    },
+
+    /** Names added, removed and changed from A to B; values only when revealed. */
+    async diff(
+      caller: Caller,
+      project: Project,
+      a: { env: Environment; version?: number },
+      b: { env: Environment; version?: number },
+      options: { reveal: boolean; ip: string | null },
+    ) {
+      const va = a.version ?? a.env.head;
+      const vb = b.version ?? b.env.head;
+      const [sa, sb] = await Promise.all([
+        snapshotAt(project, a.env, va, false),
+        snapshotAt(project, b.env, vb, false),
+      ]);
+      const summary = summarize(sa.values, sb.values);
+      if (options.reveal) {
+        await record(
+          caller,
+          "secrets.read",
+          project,
+          a.env,
+          { version: va, keys: sa.values.size, reason: "diff" },
+          options.ip,
+        );
+        if (b.env.id !== a.env.id || vb !== va) {
+          await record(
+            caller,
+            "secrets.read",
+            project,
+            b.env,
+            { version: vb, keys: sb.values.size, reason: "diff" },
+            options.ip,
+          );
+        }
+      }
+      const values = options.reveal
+        ? Object.fromEntries(
+            [...summary.added, ...summary.removed, ...summary.changed].map((name) => [
+              name,
+              { from: sa.values.get(name) ?? null, to: sb.values.get(name) ?? null },
+            ]),
+          )
+        : undefined;
+      return {
+        from: { environment: a.env.name, version: va },
+        to: { environment: b.env.name, version: vb },
+        ...summary,
+        unchanged: [...sb.values.keys()].filter((n) => sa.values.get(n) === sb.values.get(n)).length,
+        ...(values ? { values } : {}),
+      };
+    },
+  };
+}
+
+function counts(summary: Summary) {
+  return { added: summary.added.length, changed: summary.changed.length, removed: summary.removed.length };
+}
+
+export type SecretService = ReturnType<typeof createSecretService>;

@@ -1,0 +1,67 @@
+/**
+ * Reading a version back: fetch its refs from the keeper in one round trip
+ * and open each with the binding it must have. A value that is missing, or
+ * that was moved to another name, is an integrity failure, never another
+ * value.
+ */
+import type { Environment, Project, VersionRow } from "../../../appdb";
+import type { AppContext } from "../../context";
+import { binding, SealError } from "../../crypto/app-seal";
+import { ApiError } from "../../errors";
+
+export type Entries = [name: string, ref: string][];
+
+export interface Snapshot {
+  version: number;
+  entries: Entries;
+  layoutRef: Buffer | null;
+  /** name -> value, in file order. */
+  values: Map<string, string>;
+  /** The layout's bytes, when asked for. */
+  layout?: Uint8Array;
+}
+
+export const integrityError = () =>
+  new ApiError(
+    "INTEGRITY",
+    "a stored value failed its integrity check",
+    "run `vault doctor` on the server and check the audit log",
+  );
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function emptySnapshot(): Snapshot {
+  return { version: 0, entries: [], layoutRef: null, values: new Map() };
+}
+
+export async function openSnapshot(
+  ctx: Pick<AppContext, "keeper" | "sealer">,
+  project: Project,
+  env: Environment,
+  row: VersionRow,
+  options: { layout: boolean; names?: ReadonlySet<string> },
+): Promise<Snapshot> {
+  const entries = JSON.parse(row.entries) as Entries;
+  const wanted = options.names ? entries.filter(([name]) => options.names!.has(name)) : entries;
+  const refs = wanted.map(([, ref]) => Buffer.from(ref, "hex"));
+  if (options.layout) refs.push(Buffer.from(row.layoutRef));
+  const blobs = await ctx.keeper.get(refs);
+  const values = new Map<string, string>();
+  try {
+    wanted.forEach(([name], i) => {
+      const blob = blobs[i];
+      if (!blob) throw integrityError();
+      values.set(name, utf8.decode(ctx.sealer.open(blob, binding("value", project.id, env.id, name))));
+    });
+    let layout: Uint8Array | undefined;
+    if (options.layout) {
+      const blob = blobs[wanted.length];
+      if (!blob) throw integrityError();
+      layout = ctx.sealer.open(blob, binding("layout", project.id, env.id, row.number));
+    }
+    return { version: row.number, entries, layoutRef: Buffer.from(row.layoutRef), values, layout };
+  } catch (error) {
+    if (error instanceof SealError || error instanceof TypeError) throw integrityError();
+    throw error;
+  }
+}

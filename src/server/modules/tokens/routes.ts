@@ -1,0 +1,171 @@
+import { Elysia, t } from "elysia";
+import { newId } from "../../../appdb";
+import { environmentNamed, projectAccess, requireManage } from "../../auth/access";
+import { actorOf } from "../../auth/caller";
+import { hashCredential, newCredential } from "../../auth/credentials";
+import type { AppContext } from "../../context";
+import { ApiError } from "../../errors";
+import { callerOf, clientIp } from "../../http";
+import { ProjectParams } from "../shapes";
+
+const TokenParams = t.Object({
+  projectId: t.String({ pattern: "^vlt_[0-9a-f]{64}$" }),
+  tokenId: t.String({ pattern: "^tok_[0-9a-f]{24}$" }),
+});
+const CreateBody = t.Object(
+  {
+    name: t.String({ minLength: 1, maxLength: 100 }),
+    environments: t.Array(t.String({ maxLength: 64 }), { minItems: 1, maxItems: 256 }),
+    write: t.Optional(t.Boolean()),
+    expiresInDays: t.Optional(t.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+
+export function tokenRoutes(ctx: AppContext) {
+  const event = (
+    caller: Parameters<typeof actorOf>[0],
+    action: string,
+    projectId: string,
+    detail: object,
+    ip: string | null,
+  ) =>
+    ctx.audit.record({
+      action,
+      ...actorOf(caller),
+      projectId,
+      environmentId: null,
+      detail: JSON.stringify(detail),
+      ip,
+    });
+
+  return new Elysia({ name: "tokens", prefix: "/api/v1" })
+    .get(
+      "/projects/:projectId/tokens",
+      async ({ params, request }) => {
+        const caller = await callerOf(ctx, request);
+        const access = await projectAccess(ctx, caller, params.projectId);
+        requireManage(access);
+        const byId = new Map(access.environments.map((e) => [e.id, e.name]));
+        const rows = await ctx.appdb.tokens.listServiceTokens(params.projectId);
+        const now = ctx.now();
+        return {
+          tokens: rows.map((r) => ({
+            id: r.id,
+            name: r.name,
+            environments: (JSON.parse(r.environments ?? "[]") as string[]).map(
+              (id) => byId.get(id) ?? "(removed)",
+            ),
+            write: r.canWrite,
+            createdAt: r.createdAt,
+            expiresAt: r.expiresAt,
+            lastUsedAt: r.lastUsedAt,
+            status:
+              r.revokedAt !== null
+                ? "revoked"
+                : r.expiresAt !== null && r.expiresAt <= now
+                  ? "expired"
+                  : "active",
+          })),
+        };
+      },
+      {
+        params: ProjectParams,
+        detail: { summary: "Service tokens of a project (never the tokens themselves)" },
+      },
+    )
+    .post(
+      "/projects/:projectId/tokens",
+      async ({ params, body, request, server, set }) => {
+        const caller = await callerOf(ctx, request);
+        const access = await projectAccess(ctx, caller, params.projectId);
+        requireManage(access);
+        const envs = [...new Set(body.environments)].map((name) => environmentNamed(access, name));
+        const token = newCredential("service", ctx.random);
+        const id = newId.token(ctx.random);
+        const at = ctx.now();
+        const expiresAt = body.expiresInDays ? at + body.expiresInDays * 86_400_000 : null;
+        await ctx.appdb.tokens.insert({
+          id,
+          kind: "service",
+          hash: hashCredential(token),
+          projectId: params.projectId,
+          name: body.name,
+          canWrite: body.write ?? false,
+          environments: JSON.stringify(envs.map((e) => e.id)),
+          createdBy: caller.kind === "service" ? null : caller.user.id,
+          createdAt: at,
+          expiresAt,
+        });
+        await event(
+          caller,
+          "token.create",
+          params.projectId,
+          { id, name: body.name, environments: envs.map((e) => e.name), write: body.write ?? false },
+          clientIp(ctx, request, server),
+        );
+        set.status = 201;
+        return {
+          id,
+          token,
+          name: body.name,
+          environments: envs.map((e) => e.name),
+          write: body.write ?? false,
+          expiresAt,
+        };
+      },
+      {
+        params: ProjectParams,
+        body: CreateBody,
+        detail: { summary: "Create a service token (shown once; read-only unless write)" },
+      },
+    )
+    .delete(
+      "/projects/:projectId/tokens/:tokenId",
+      async ({ params, request, server }) => {
+        const caller = await callerOf(ctx, request);
+        const access = await projectAccess(ctx, caller, params.projectId);
+        requireManage(access);
+        const token = await ctx.appdb.tokens.byId(params.tokenId);
+        if (!token || token.projectId !== params.projectId || token.kind !== "service") {
+          throw new ApiError("NOT_FOUND", "no such token in this project");
+        }
+        await ctx.appdb.tokens.revoke(token.id, ctx.now());
+        await event(
+          caller,
+          "token.revoke",
+          params.projectId,
+          { id: token.id, name: token.name },
+          clientIp(ctx, request, server),
+        );
+        return { ok: true };
+      },
+      { params: TokenParams, detail: { summary: "Revoke a service token" } },
+    )
+    .post(
+      "/projects/:projectId/me",
+      async ({ params, request, server, set }) => {
+        const caller = await callerOf(ctx, request);
+        if (caller.kind !== "session")
+          throw new ApiError("FORBIDDEN", "only a signed-in user can create a me_ credential");
+        await projectAccess(ctx, caller, params.projectId);
+        const token = newCredential("me", ctx.random);
+        const id = newId.token(ctx.random);
+        await ctx.appdb.tokens.insert({
+          id,
+          kind: "me",
+          hash: hashCredential(token),
+          userId: caller.user.id,
+          projectId: params.projectId,
+          createdAt: ctx.now(),
+        });
+        await event(caller, "token.create_me", params.projectId, { id }, clientIp(ctx, request, server));
+        set.status = 201;
+        return { id, token };
+      },
+      {
+        params: ProjectParams,
+        detail: { summary: "Create a me_ credential for the signed-in user, bound to this project" },
+      },
+    );
+}

@@ -1,0 +1,133 @@
+/**
+ * Users: argon2id passwords (Bun.password), instance roles, disabling, and
+ * the sign-in rules (lockout after repeated failures, one-time passwords that
+ * must be changed at first sign-in).
+ */
+import { type AppDb, newId, type Random, type Role, type User } from "../../../appdb";
+import type { AuditLog } from "../../audit-log";
+import { ApiError } from "../../errors";
+
+export const LOCKOUT = { failures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 1024;
+export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export interface UserServiceDeps {
+  appdb: Pick<AppDb, "users" | "tokens">;
+  audit: Pick<AuditLog, "record">;
+  now: () => number;
+  random: Random;
+}
+
+export function generatePassword(random: Random): string {
+  // 20 characters from an unambiguous alphabet: about 110 bits.
+  const alphabet = "abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
+  const bytes = random(20);
+  return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
+}
+
+export function checkPassword(password: string): void {
+  if (password.length < PASSWORD_MIN) {
+    throw new ApiError(
+      "INVALID_REQUEST",
+      `the password is shorter than ${PASSWORD_MIN} characters`,
+      "use a longer passphrase",
+    );
+  }
+  if (password.length > PASSWORD_MAX) throw new ApiError("INVALID_REQUEST", "the password is too long");
+}
+
+const hashPassword = (password: string) => Bun.password.hash(password, { algorithm: "argon2id" });
+
+export function createUserService(deps: UserServiceDeps) {
+  const { appdb, audit, now, random } = deps;
+  return {
+    /** Creates a user; without a password, returns a one-time password that must be changed at first sign-in. */
+    async add(input: { email: string; role: Role; password?: string; actor?: string }) {
+      const email = input.email.trim().toLowerCase();
+      if (!EMAIL.test(email))
+        throw new ApiError("INVALID_REQUEST", `"${input.email}" is not an email address`);
+      if (await appdb.users.byEmail(email)) throw new ApiError("CONFLICT", `a user ${email} already exists`);
+      const oneTime = input.password === undefined ? generatePassword(random) : undefined;
+      const password = input.password ?? oneTime!;
+      checkPassword(password);
+      const user = {
+        id: newId.user(random),
+        email,
+        passwordHash: await hashPassword(password),
+        role: input.role,
+        mustChangePassword: oneTime !== undefined,
+        createdAt: now(),
+      };
+      await appdb.users.insert(user);
+      await audit.record({
+        action: "user.add",
+        actorKind: input.actor ? "user" : "operator",
+        actorId: null,
+        actorLabel: input.actor ?? "operator",
+        projectId: null,
+        environmentId: null,
+        detail: JSON.stringify({ email, role: input.role }),
+        ip: null,
+      });
+      return { user, oneTimePassword: oneTime };
+    },
+    async disable(email: string, actor = "operator"): Promise<User> {
+      const user = await appdb.users.byEmail(email);
+      if (!user) throw new ApiError("NOT_FOUND", `no user ${email}`);
+      await appdb.users.update(user.id, { disabledAt: now() });
+      await appdb.tokens.revokeAllOfUser(user.id, now());
+      await audit.record({
+        action: "user.disable",
+        actorKind: "operator",
+        actorId: null,
+        actorLabel: actor,
+        projectId: null,
+        environmentId: null,
+        detail: JSON.stringify({ email: user.email }),
+        ip: null,
+      });
+      return user;
+    },
+    /** Sets a new one-time password, clears any lockout and signs the user out everywhere. */
+    async resetPassword(email: string, actor = "operator"): Promise<string> {
+      const user = await appdb.users.byEmail(email);
+      if (!user) throw new ApiError("NOT_FOUND", `no user ${email}`);
+      const oneTime = generatePassword(random);
+      await appdb.users.update(user.id, {
+        passwordHash: await hashPassword(oneTime),
+        mustChangePassword: true,
+        failedLogins: 0,
+        failedWindowStart: null,
+        lockedUntil: null,
+      });
+      await appdb.tokens.revokeAllOfUser(user.id, now());
+      await audit.record({
+        action: "user.reset_password",
+        actorKind: "operator",
+        actorId: null,
+        actorLabel: actor,
+        projectId: null,
+        environmentId: null,
+        detail: JSON.stringify({ email: user.email }),
+        ip: null,
+      });
+      return oneTime;
+    },
+    async changePassword(user: User, current: string, next: string): Promise<void> {
+      if (!(await Bun.password.verify(current, user.passwordHash))) {
+        throw new ApiError("UNAUTHENTICATED", "the current password is wrong");
+      }
+      checkPassword(next);
+      if (next === current)
+        throw new ApiError("INVALID_REQUEST", "the new password is the same as the old one");
+      await appdb.users.update(user.id, {
+        passwordHash: await hashPassword(next),
+        mustChangePassword: false,
+      });
+    },
+    list: () => (appdb.users as AppDb["users"]).list(),
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

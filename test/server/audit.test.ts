@@ -1,0 +1,115 @@
+import { describe, expect, it } from "bun:test";
+import { eq } from "drizzle-orm";
+import { schema } from "../../src/appdb";
+import { projectWith } from "./fixtures";
+import { startHarness } from "./harness";
+
+describe("audit", () => {
+  it("records every read and write of values, logins and failed logins, without values", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "owner@example.com", password: "wrong password!" },
+    });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "SECRET_NAME=value-never-logged\n" },
+    });
+    await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    await h.request("GET", `${base}/development/secrets?format=json`, { token: owner.token });
+    const rows = await h.appdb.audit.list({ limit: 100 });
+    const actions = rows.map((r) => r.action).reverse();
+    expect(actions).toEqual([
+      "user.add",
+      "auth.login",
+      "project.create",
+      "auth.login_failed",
+      "secrets.push",
+      "secrets.read",
+      "secrets.read",
+    ]);
+    expect(rows.every((r) => r.projectId === null || r.projectId === project.id)).toBe(true);
+    expect(JSON.stringify(rows)).not.toContain("value-never-logged");
+  });
+
+  it("answers a read only once its audit event is committed", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    const before = (await h.appdb.audit.head()).seq;
+    await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect((await h.appdb.audit.head()).seq).toBe(before + 1);
+  });
+
+  it("groups concurrent events into few commits and keeps the chain intact", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    let commits = 0;
+    const append = h.appdb.audit.append;
+    h.appdb.audit.append = async (events, at) => {
+      commits++;
+      return append(events, at);
+    };
+    await Promise.all(
+      Array.from({ length: 40 }, () =>
+        h.request("GET", `${base}/development/secrets`, { token: owner.token }),
+      ),
+    );
+    expect(commits).toBeLessThan(40);
+    expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+  });
+
+  it("verify names an edited, a deleted and an inserted row", async () => {
+    for (const tamper of ["edit", "delete", "insert", "truncate"] as const) {
+      const h = await startHarness();
+      const { owner, base } = await projectWith(h);
+      for (let i = 0; i < 3; i++) {
+        await h.request("PUT", `${base}/development/secrets`, {
+          token: owner.token,
+          body: { dotenv: `A=${i}\n` },
+        });
+      }
+      await h.ctx.audit.flush();
+      expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+      const db = h.appdb.orm;
+      const rows = await h.appdb.audit.list({ limit: 100 });
+      const last = rows[0]!.seq;
+      if (tamper === "edit")
+        await db.update(schema.audit).set({ action: "secrets.read" }).where(eq(schema.audit.seq, 3));
+      if (tamper === "delete") await db.delete(schema.audit).where(eq(schema.audit.seq, 3));
+      if (tamper === "truncate") await db.delete(schema.audit).where(eq(schema.audit.seq, last));
+      if (tamper === "insert") {
+        const row = rows.find((r) => r.seq === 3)!;
+        await db
+          .update(schema.audit)
+          .set({ seq: last + 100 })
+          .where(eq(schema.audit.seq, last));
+        await db.insert(schema.audit).values({ ...row, seq: last, action: "forged" });
+      }
+      const result = await h.appdb.audit.verify();
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        const expected = { edit: 3, delete: 3, truncate: last, insert: last }[tamper];
+        expect(result.seq).toBe(expected);
+        expect(result.problem).toContain(String(expected));
+      }
+    }
+  });
+
+  it("serves the log to instance admins and project owners, filtered", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const member = await h.user("member@example.com");
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    const mine = await h.request("GET", `/api/v1/audit?project=${project.id}&action=secrets.push`, {
+      token: owner.token,
+    });
+    expect(mine.status).toBe(200);
+    expect(mine.body.events.map((e: { action: string }) => e.action)).toEqual(["secrets.push"]);
+    expect((await h.request("GET", "/api/v1/audit", { token: owner.token })).status).toBe(403);
+    expect(
+      (await h.request("GET", `/api/v1/audit?project=${project.id}`, { token: member.token })).status,
+    ).toBe(404);
+  });
+});

@@ -1,0 +1,184 @@
+import { describe, expect, it } from "bun:test";
+import { CRLF_FILE, projectWith, TRICKY_FILE } from "./fixtures";
+import { startHarness } from "./harness";
+
+describe("push and pull", () => {
+  it("returns a pushed file byte for byte: comments, blank lines, export, every quoting style, multi-line, Unicode", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    for (const [env, file] of [
+      ["development", TRICKY_FILE],
+      ["staging", CRLF_FILE],
+    ] as const) {
+      const push = await h.request("PUT", `${base}/${env}/secrets`, {
+        token: owner.token,
+        body: { dotenv: file },
+      });
+      expect(push.status).toBe(200);
+      expect(push.body.version).toBe(1);
+      const pull = await h.request("GET", `${base}/${env}/secrets`, { token: owner.token });
+      expect(pull.body.dotenv).toBe(file);
+    }
+  });
+
+  it("pulls as JSON with dotenv's values", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: TRICKY_FILE },
+    });
+    const pull = await h.request("GET", `${base}/development/secrets?format=json`, { token: owner.token });
+    expect(pull.body.values.DB_PASS).toBe("p@ss w0rd # not a comment");
+    expect(pull.body.values.API_KEY).toBe("sk_live_\nline2");
+    expect(pull.body.values.MULTI).toBe("first line\nsecond line");
+    expect(pull.body.values.INLINE).toBe("value");
+    expect(pull.body.values.UNICODE).toBe("héllo wörld ✓ 日本");
+  });
+
+  it("keeps every version, pulls any of them, and keeps the ref of an unchanged value", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=1\nB=2\n" },
+    });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=1\nB=3\nC=4\n" },
+    });
+    const v1 = await h.request("GET", `${base}/development/secrets?version=1`, { token: owner.token });
+    expect(v1.body.dotenv).toBe("A=1\nB=2\n");
+    const env = (await h.appdb.projects.environment(project.id, "development"))!;
+    const e1 = new Map(JSON.parse((await h.appdb.versions.get(env.id, 1))!.entries));
+    const e2 = new Map(JSON.parse((await h.appdb.versions.get(env.id, 2))!.entries));
+    expect(e2.get("A")).toBe(e1.get("A"));
+    expect(e2.get("B")).not.toBe(e1.get("B"));
+    const versions = await h.request("GET", `${base}/development/versions`, { token: owner.token });
+    expect(versions.body.versions.map((v: { version: number }) => v.version)).toEqual([2, 1]);
+    expect(versions.body.versions[0].summary).toEqual({ added: ["C"], changed: ["B"], removed: [] });
+    expect(versions.body.versions[0].author).toBe("owner@example.com");
+  });
+
+  it("refuses a stale baseVersion with 409 VERSION_CONFLICT and a hint, changing nothing", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=2\n", baseVersion: 1 },
+    });
+    const stale = await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=3\n", baseVersion: 1 },
+    });
+    expect(stale.status).toBe(409);
+    expect(stale.body.error.code).toBe("VERSION_CONFLICT");
+    expect(stale.body.error.hint).toContain("pull");
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body).toMatchObject({ version: 2, dotenv: "A=2\n" });
+  });
+
+  it("merges only the given keys in merge mode", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "# keep me\nA=1\nB=2\n" },
+    });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "B=20\nC=30\n", merge: true },
+    });
+    const pull = await h.request("GET", `${base}/development/secrets?format=json`, { token: owner.token });
+    expect(pull.body.values).toEqual({ A: "1", B: "20", C: "30" });
+    const file = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(file.body.dotenv.startsWith("# keep me\nA=1\n")).toBe(true);
+  });
+
+  it("sets and unsets single keys, each call one new version", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=1\nB=2\n" },
+    });
+    const set = await h.request("PATCH", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { set: { B: "two words", D: "x\ny" } },
+    });
+    expect(set.body.version).toBe(2);
+    const unset = await h.request("PATCH", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { unset: ["A"] },
+    });
+    expect(unset.body.version).toBe(3);
+    const pull = await h.request("GET", `${base}/development/secrets?format=json`, { token: owner.token });
+    expect(pull.body.values).toEqual({ B: "two words", D: "x\ny" });
+    const one = await h.request("GET", `${base}/development/secrets?format=json&key=D`, {
+      token: owner.token,
+    });
+    expect(one.body.values).toEqual({ D: "x\ny" });
+    const missing = await h.request("GET", `${base}/development/secrets?format=json&key=NOPE`, {
+      token: owner.token,
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it("rolls back by making a new version equal to an old one", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "# v1\nA=1\n" },
+    });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=2\nB=3\n" },
+    });
+    const rb = await h.request("POST", `${base}/development/rollback`, {
+      token: owner.token,
+      body: { version: 1 },
+    });
+    expect(rb.body.version).toBe(3);
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body).toMatchObject({ version: 3, dotenv: "# v1\nA=1\n" });
+    const missing = await h.request("POST", `${base}/development/rollback`, {
+      token: owner.token,
+      body: { version: 9 },
+    });
+    expect(missing.status).toBe(404);
+  });
+
+  it("diffs versions and environments with values masked unless revealed", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=1\nB=2\nC=3\n" },
+    });
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=1\nB=22\nD=4\n" },
+    });
+    const masked = await h.request("GET", `${base}/development/diff?from=1&to=2`, { token: owner.token });
+    expect(masked.body).toMatchObject({ added: ["D"], removed: ["C"], changed: ["B"], unchanged: 1 });
+    expect(masked.body.values).toBeUndefined();
+    expect(JSON.stringify(masked.body)).not.toContain("22");
+    const revealed = await h.request("GET", `${base}/development/diff?from=1&to=2&reveal=true`, {
+      token: owner.token,
+    });
+    expect(revealed.body.values.B).toEqual({ from: "2", to: "22" });
+
+    await h.request("PUT", `${base}/staging/secrets`, { token: owner.token, body: { dotenv: "A=1\nB=9\n" } });
+    const envs = await h.request("GET", `${base}/development/diff?other=staging`, { token: owner.token });
+    expect(envs.body).toMatchObject({ added: [], removed: ["D"], changed: ["B"] });
+  });
+
+  it("answers an empty environment with version 0 and an empty file", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    const pull = await h.request("GET", `${base}/ci/secrets`, { token: owner.token });
+    expect(pull.body).toMatchObject({ version: 0, dotenv: "" });
+  });
+});
