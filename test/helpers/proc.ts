@@ -81,6 +81,16 @@ export function peakRssKb(pid: number): number | undefined {
   return statusKb(pid, "VmHWM");
 }
 
+/**
+ * Proportional set size in KiB: resident memory with pages shared between
+ * processes (the binary's own text, mapped by all three) split among them, so
+ * a sum over a process tree counts them once.
+ */
+export function pssKb(pid: number): number | undefined {
+  const m = /^Pss:\s+(\d+) kB/m.exec(read(`/proc/${pid}/smaps_rollup`) ?? "");
+  return m ? Number(m[1]) : undefined;
+}
+
 /** Sends a signal to every pid given, ignoring those already gone. */
 export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
@@ -92,9 +102,23 @@ export function signalAll(pids: readonly number[], signal: NodeJS.Signals): void
   }
 }
 
-/** kill -9 a process and all its descendants (the parent first, so it restarts nothing). */
+/**
+ * kill -9 of a process and all its descendants at once, as a power cut or an
+ * OOM kill of the whole group would: every process is frozen (SIGSTOP) before
+ * any is killed, so that none sees another die and cleans up (a supervisor
+ * removing a socket, a child noticing its parent is gone).
+ */
 export function killTree(pid: number): number[] {
-  const all = [pid, ...descendantPids(pid)];
+  const all = [pid];
+  signalAll(all, "SIGSTOP");
+  for (let i = 0; i < all.length; i++) {
+    for (const child of childPids(all[i]!)) {
+      if (!all.includes(child)) {
+        signalAll([child], "SIGSTOP");
+        all.push(child);
+      }
+    }
+  }
   signalAll(all, "SIGKILL");
   return all;
 }
