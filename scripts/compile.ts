@@ -62,7 +62,7 @@ const TARGETS: Record<
   },
 };
 
-class CompileError extends Error {}
+export class CompileError extends Error {}
 
 function fail(message: string): never {
   throw new CompileError(message);
@@ -141,28 +141,30 @@ const REQUIRE_NATIVE = /function requireNative\(\) \{\n[\s\S]*?\n\}\n/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: libsql's source text, not one of our templates
 const DYNAMIC_REQUIRE = "return require(`@libsql/${target}`);";
 
+/** libsql's index.js with requireNative() replaced by a static require of `libsqlPackage`. */
+export function rewriteLibsql(source: string, libsqlPackage: string, path = "libsql/index.js"): string {
+  const matches = source.match(new RegExp(REQUIRE_NATIVE, "g")) ?? [];
+  if (matches.length !== 1 || !matches[0]!.includes(DYNAMIC_REQUIRE)) {
+    fail(
+      `${path}: libsql's requireNative() is not the expected shape ` +
+        `(found ${matches.length} definition(s); expected one containing ${DYNAMIC_REQUIRE}). ` +
+        "libsql changed: update the rewrite in scripts/compile.ts",
+    );
+  }
+  return source.replace(
+    REQUIRE_NATIVE,
+    `function requireNative() {\n  return require(${JSON.stringify(libsqlPackage)});\n}\n`,
+  );
+}
+
 function vaultPlugin(libsqlPackage: string, report: PluginReport): BunPlugin {
   return {
     name: "vault-compile",
     setup(build) {
       build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/ }, (args) => {
-        const source = readFileSync(args.path, "utf8");
-        const matches = source.match(new RegExp(REQUIRE_NATIVE, "g")) ?? [];
-        if (matches.length !== 1 || !matches[0]!.includes(DYNAMIC_REQUIRE)) {
-          fail(
-            `${args.path}: libsql's requireNative() is not the expected shape ` +
-              `(found ${matches.length} definition(s); expected one containing ${DYNAMIC_REQUIRE}). ` +
-              "libsql changed: update the rewrite in scripts/compile.ts",
-          );
-        }
+        const contents = rewriteLibsql(readFileSync(args.path, "utf8"), libsqlPackage, args.path);
         report.libsqlPatched = true;
-        return {
-          contents: source.replace(
-            REQUIRE_NATIVE,
-            `function requireNative() {\n  return require(${JSON.stringify(libsqlPackage)});\n}\n`,
-          ),
-          loader: "js",
-        };
+        return { contents, loader: "js" };
       });
       build.onResolve({ filter: /^react-devtools-core$/ }, () => {
         report.devtoolsStubbed = true;
@@ -354,12 +356,14 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  if (error instanceof CompileError) {
-    process.stderr.write(`compile: error: ${error.message}\n`);
-    process.exit(1);
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (error) {
+    if (error instanceof CompileError) {
+      process.stderr.write(`compile: error: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
   }
-  throw error;
 }
