@@ -1,0 +1,2 @@
+export { DotenvError, type DotenvErrorCode } from "./errors";
+export { parse } from "./scan";
