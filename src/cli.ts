@@ -12,13 +12,16 @@ import {
   printError,
   usage,
 } from "./cli-kit";
-import { CONFIG_FLAGS, ConfigError } from "./config";
+import { CONFIG_FLAGS, ConfigError, type ConfigFlag } from "./config";
 import { EXIT } from "./exit-codes";
 import { commit, version } from "./version";
 
 export interface CommandContext {
   io: Io;
+  /** The command's own flags. */
   flags: Record<string, string | boolean | undefined>;
+  /** The configuration flags given (--data, --listen, ...), for loadConfig. */
+  config: Record<string, string | boolean | undefined>;
   positionals: string[];
   rest: string[];
 }
@@ -32,6 +35,8 @@ export interface Command {
   flags?: FlagSpecs;
   /** Accepts the server configuration flags (--data, --listen, ...). */
   config?: "all" | "data";
+  /** Further configuration flags this command reads. */
+  configAlso?: readonly ConfigFlag[];
   hidden?: boolean;
   /** Loaded on demand so that `vault --version` does not load the server. */
   run(ctx: CommandContext): Promise<number>;
@@ -46,8 +51,8 @@ const DATA_FLAGS = [
   "vault-db",
 ] as const;
 
-function configFlagSpecs(which: "all" | "data"): FlagSpecs {
-  const names = which === "all" ? (Object.keys(CONFIG_FLAGS) as (keyof typeof CONFIG_FLAGS)[]) : DATA_FLAGS;
+function configFlagSpecs(which: "all" | "data", also: readonly ConfigFlag[] = []): FlagSpecs {
+  const names = which === "all" ? (Object.keys(CONFIG_FLAGS) as ConfigFlag[]) : [...DATA_FLAGS, ...also];
   const specs: FlagSpecs = {};
   for (const name of names) {
     specs[name] = { type: name === "behind-proxy" ? "boolean" : "string", help: CONFIG_FLAGS[name].help };
@@ -124,7 +129,7 @@ export const COMMANDS: readonly Command[] = [
     name: "gc",
     summary: "remove stored values that no version references any more",
     config: "data",
-    flags: { "gc-grace": { type: "string", help: "only values older than this (default 1h)" } },
+    configAlso: ["gc-grace"],
     run: async (ctx) => (await import("./commands/admin")).gc(ctx),
   },
   {
@@ -173,7 +178,7 @@ function findCommand(words: readonly string[]): { command: Command; consumed: nu
 
 function flagsOf(command: Command): FlagSpecs {
   return {
-    ...(command.config ? configFlagSpecs(command.config) : {}),
+    ...(command.config ? configFlagSpecs(command.config, command.configAlso) : {}),
     ...command.flags,
     help: { type: "boolean", help: "show this help", short: "h" },
   };
@@ -252,7 +257,14 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   if (command.args === undefined && parsed.positionals.length > 0) {
     throw usage(`unexpected argument "${parsed.positionals[0]}"`, command.name);
   }
-  return command.run({ io, ...parsed });
+  const own: CommandContext["flags"] = {};
+  const config: CommandContext["config"] = {};
+  for (const [name, value] of Object.entries(parsed.flags)) {
+    if (command.config && name in CONFIG_FLAGS && !(command.flags && name in command.flags))
+      config[name] = value;
+    else own[name] = value;
+  }
+  return command.run({ io, flags: own, config, positionals: parsed.positionals, rest: parsed.rest });
 }
 
 function fail(io: Io, error: unknown): number {
@@ -267,7 +279,13 @@ function toCliError(error: unknown): CliErrorType {
   if (error instanceof ConfigError)
     return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
   const e = error as { name?: string; message?: string; code?: string; hint?: string };
-  if (e && (e.name === "KeyFileError" || e.name === "DatabaseError" || e.name === "KeeperError")) {
+  if (
+    e &&
+    (e.name === "KeyFileError" ||
+      e.name === "DatabaseError" ||
+      e.name === "KeeperError" ||
+      e.name === "ListenError")
+  ) {
     return new CliError(e.message ?? String(error), EXIT.server, e.hint ? [e.hint] : []);
   }
   return new CliError(`unexpected failure: ${e?.message ?? String(error)}`, EXIT.failure, [

@@ -3,7 +3,8 @@
  * two keys with HKDF, each under its own label: app.db's at-rest key, and the
  * app's sealing key (values are sealed with it before they reach the keeper).
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { dirname } from "node:path";
 import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
 import type { Config } from "../config";
 import {
@@ -47,7 +48,9 @@ export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenF
 
 export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const remote = /^(libsql|https?):\/\//.test(config.appDb);
+  if (!remote) mkdirSync(dirname(config.appDb), { recursive: true, mode: 0o700 });
   if (!existsSync(config.appKeyFile)) {
+    mkdirSync(dirname(config.appKeyFile), { recursive: true, mode: 0o700 });
     if (!remote && existsSync(config.appDb)) {
       throw new KeyFileError(
         "MISSING",

@@ -20,7 +20,7 @@ async function withAppDb<T>(
   ctx: CommandContext,
   work: (appdb: AppDb, config: Readonly<Config>) => Promise<T>,
 ): Promise<T> {
-  const config = loadConfig(ctx.flags, ctx.io.env, ctx.io.cwd);
+  const config = loadConfig(ctx.config, ctx.io.env, ctx.io.cwd);
   if (!/^[a-z]+:\/\//.test(config.appDb) && !existsSync(config.appDb)) {
     throw new CliError(`no app database at ${config.appDb}`, EXIT.usage, [
       "start the server once to create the data directory: vault serve --data DIR",
@@ -172,7 +172,7 @@ export async function gc(ctx: CommandContext): Promise<number> {
       );
       return EXIT.ok;
     } finally {
-      if ("close" in keeper && typeof keeper.close === "function") keeper.close();
+      if ("close" in keeper && typeof keeper.close === "function") await keeper.close();
     }
   });
 }

@@ -11,7 +11,7 @@ import { runningServer } from "../supervisor";
 import { createKeeperClient, type KeeperApi, type KeeperStats, openKeeper } from "../vault";
 
 async function withKeeper<T>(ctx: CommandContext, work: (keeper: KeeperApi) => Promise<T>): Promise<T> {
-  const config = loadConfig(ctx.flags, ctx.io.env, ctx.io.cwd);
+  const config = loadConfig(ctx.config, ctx.io.env, ctx.io.cwd);
   if (runningServer(config.dataDir) && config.keeperListen.kind === "unix") {
     const token = Buffer.from(readKeyFile(config.keeperTokenFile, "keeper token")).toString("hex");
     return work(createKeeperClient({ address: { kind: "unix", path: config.keeperListen.path }, token }));
@@ -20,7 +20,7 @@ async function withKeeper<T>(ctx: CommandContext, work: (keeper: KeeperApi) => P
   try {
     return await work(keeper);
   } finally {
-    keeper.close();
+    await keeper.close();
   }
 }
 

@@ -21,8 +21,8 @@ import {
 } from "../supervisor";
 
 export async function serve(ctx: CommandContext): Promise<number> {
-  const { supervised, ...configFlags } = ctx.flags;
-  const config = loadConfig(configFlags, ctx.io.env, ctx.io.cwd);
+  const supervised = ctx.flags.supervised === true;
+  const config = loadConfig(ctx.config, ctx.io.env, ctx.io.cwd);
   const log = createLogger({ level: config.logLevel, format: config.logFormat }, { role: config.role });
   prepareDataDir(config, config.role);
 
@@ -57,7 +57,7 @@ export async function serve(ctx: CommandContext): Promise<number> {
     }
   }
 
-  const lifecycle = roleLifecycle(supervised === true);
+  const lifecycle = roleLifecycle(supervised);
   if (config.role === "keeper") {
     ensureKeeperToken(config);
     return runKeeper({ config, log, ready: lifecycle.ready, stopRequested: lifecycle.stopRequested });
@@ -68,8 +68,8 @@ export async function serve(ctx: CommandContext): Promise<number> {
 /** The serve flags as given, so that both children parse the same configuration. */
 function forwardArgs(ctx: CommandContext): string[] {
   const args: string[] = [];
-  for (const [name, value] of Object.entries(ctx.flags)) {
-    if (value === undefined || name === "role" || name === "supervised" || name === "help") continue;
+  for (const [name, value] of Object.entries(ctx.config)) {
+    if (value === undefined || name === "role") continue;
     if (value === true) args.push(`--${name}`);
     else if (value === false) args.push(`--no-${name}`);
     else args.push(`--${name}=${value}`);

@@ -6,6 +6,7 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "./context";
 import { ApiError, errorBody, errorResponse } from "./errors";
+import { clientIp, limitAddress } from "./http";
 import { auditRoutes } from "./modules/audit/routes";
 import { authRoutes } from "./modules/auth/routes";
 import { healthRoutes } from "./modules/health/routes";
@@ -14,17 +15,54 @@ import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { openApiDocument, routesOf } from "./openapi";
+import { ruleOf } from "./rate-limit";
+
+/** Probes are never rate limited. */
+const UNLIMITED = new Set(["/healthz", "/readyz", "/metrics"]);
 
 /** Request bodies larger than this are refused before parsing (a 2 MiB file, JSON-escaped, fits). */
 export const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+const MAX_JSON_DEPTH = 32;
+
+/** The deepest nesting of arrays and objects in a JSON text, outside strings; stops early past the limit. */
+export function nestingDepth(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92) i++;
+      else if (c === 34) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 || c === 123) {
+      if (++depth > max) max = depth;
+      if (max > MAX_JSON_DEPTH) return max;
+    } else if (c === 93 || c === 125) depth--;
+  }
+  return max;
+}
+
+/** Where a request broke its schema and which rule, without echoing the value. */
+function describeValidation(error: unknown): string {
+  const e = error as { type?: string; valueError?: { path?: string; message?: string } };
+  const where = e.type ?? "body";
+  const detail = e.valueError;
+  if (!detail?.message) return `the request ${where} does not match the schema`;
+  const path = detail.path ? detail.path : "";
+  return `the request ${where} does not match the schema${path ? ` at ${path}` : ""}: ${detail.message}`;
+}
 
 export function createServer(ctx: AppContext) {
   const app = new Elysia({ normalize: false })
-    .onRequest(({ set }) => {
+    .onRequest(({ request, server, set }) => {
       set.headers["cache-control"] = "no-store";
       set.headers["x-content-type-options"] = "nosniff";
+      if (!UNLIMITED.has(new URL(request.url).pathname)) {
+        limitAddress(ctx, clientIp(ctx, request, server), ruleOf(ctx.config.rateLimitAddress));
+      }
     })
     .onParse(async ({ request }, contentType) => {
       if (contentType !== "application/json") return;
@@ -38,6 +76,9 @@ export function createServer(ctx: AppContext) {
         text = strictUtf8.decode(bytes);
       } catch {
         throw new ApiError("INVALID_REQUEST", "the request body is not valid UTF-8");
+      }
+      if (nestingDepth(text) > MAX_JSON_DEPTH) {
+        throw new ApiError("INVALID_REQUEST", `the request body nests deeper than ${MAX_JSON_DEPTH} levels`);
       }
       try {
         return JSON.parse(text);

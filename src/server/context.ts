@@ -17,7 +17,10 @@ export interface AppContext {
   sealer: AppSealer;
   audit: AuditLog;
   limiter: RateLimiter;
-  config: Pick<Config, "publicUrl" | "tlsCertFile" | "behindProxy" | "gcGraceMs">;
+  config: Pick<
+    Config,
+    "publicUrl" | "tlsCertFile" | "behindProxy" | "gcGraceMs" | "rateLimitAddress" | "rateLimitCredential"
+  >;
   log: Logger;
   now: () => number;
   random: Random;

@@ -6,7 +6,7 @@ import type { Server } from "bun";
 import { authenticate, type Caller } from "./auth/caller";
 import type { AppContext } from "./context";
 import { ApiError } from "./errors";
-import { RATE_LIMITS, type RateLimitRule } from "./rate-limit";
+import { type RateLimitRule, ruleOf } from "./rate-limit";
 
 /** The client's address: the socket peer, or behind a proxy the hop the proxy appended. */
 export function clientIp(
@@ -31,9 +31,11 @@ export function rateLimited(seconds: number): ApiError {
 export function limitAddress(
   ctx: Pick<AppContext, "limiter">,
   ip: string | null,
-  rule: RateLimitRule = RATE_LIMITS.address,
+  rule: RateLimitRule | undefined,
+  bucket = "ip",
 ): void {
-  const wait = ctx.limiter.take(`ip:${ip ?? "unix"}`, rule);
+  if (!rule) return;
+  const wait = ctx.limiter.take(`${bucket}:${ip ?? "unix"}`, rule);
   if (wait > 0) throw rateLimited(wait);
 }
 
@@ -43,12 +45,13 @@ export interface CallerOptions {
 }
 
 export async function callerOf(
-  ctx: Pick<AppContext, "appdb" | "now" | "limiter">,
+  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config">,
   request: Request,
   options: CallerOptions = {},
 ): Promise<Caller> {
   const caller = await authenticate(ctx, request.headers.get("authorization"));
-  const wait = ctx.limiter.take(`cred:${caller.token.id}`, RATE_LIMITS.credential);
+  const rule = ruleOf(ctx.config.rateLimitCredential);
+  const wait = rule ? ctx.limiter.take(`cred:${caller.token.id}`, rule) : 0;
   if (wait > 0) throw rateLimited(wait);
   if (caller.kind !== "service" && caller.user.mustChangePassword && !options.duringPasswordChange) {
     throw new ApiError(

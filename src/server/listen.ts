@@ -44,3 +44,20 @@ export function listenOptions(config: ListenConfig) {
 export function afterListen(config: ListenConfig): void {
   if (config.listen.kind === "unix") chmodSync(config.listen.path, 0o660);
 }
+
+export class ListenError extends Error {
+  constructor(
+    message: string,
+    readonly hint: string,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+    this.name = "ListenError";
+  }
+}
+
+export function describeEndpoint(config: ListenConfig): string {
+  return config.listen.kind === "unix"
+    ? `unix:${config.listen.path}`
+    : `${config.listen.host}:${config.listen.port}`;
+}

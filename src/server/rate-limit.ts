@@ -44,11 +44,10 @@ export function createRateLimiter(now: () => number): RateLimiter {
   };
 }
 
-export const RATE_LIMITS = {
-  /** Per client address, every request. */
-  address: { rate: 200, burst: 400 },
-  /** Per credential, every authenticated request. */
-  credential: { rate: 100, burst: 200 },
-  /** Per client address, sign-in attempts. */
-  login: { rate: 1, burst: 10 },
-} as const satisfies Record<string, RateLimitRule>;
+/** Sign-in attempts per client address: a burst of 10, then one a second. */
+export const LOGIN_LIMIT: RateLimitRule = { rate: 1, burst: 10 };
+
+/** A rule from a configured rate (requests per second, bursts of twice that); undefined when off. */
+export function ruleOf(perSecond: number): RateLimitRule | undefined {
+  return perSecond > 0 ? { rate: perSecond, burst: perSecond * 2 } : undefined;
+}

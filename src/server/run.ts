@@ -14,7 +14,7 @@ import { collectGarbage } from "./gc";
 
 const GC_INTERVAL_MS = 10 * 60_000;
 
-import { afterListen, listenOptions } from "./listen";
+import { afterListen, describeEndpoint, ListenError, listenOptions } from "./listen";
 
 export interface AppRoleOptions {
   config: Readonly<Config>;
@@ -34,7 +34,16 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     });
   }
   const app = createServer(ctx);
-  app.listen({ ...listenOptions(config), maxRequestBodySize: MAX_BODY_BYTES });
+  try {
+    app.listen({ ...listenOptions(config), maxRequestBodySize: MAX_BODY_BYTES });
+  } catch (error) {
+    appdb.close();
+    throw new ListenError(
+      `cannot listen on ${describeEndpoint(config)}: ${/in use/i.test(String((error as Error).message)) ? "the address is in use" : "the listener failed"}`,
+      "stop whatever holds it, or choose another address with --listen",
+      { cause: error },
+    );
+  }
   afterListen(config);
   const where =
     config.listen.kind === "unix"

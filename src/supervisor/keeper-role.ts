@@ -51,6 +51,6 @@ export async function runKeeper({ config, log, ready, stopRequested }: KeeperRol
   log.info("keeper stopping", { reason });
   await ticker.stop();
   await service.stop();
-  keeper.close();
+  await keeper.close();
   return 0;
 }

@@ -20,7 +20,8 @@ describe("bad input", () => {
       ["wrong type", () => h.request("PUT", url, { token: owner.token, body: { dotenv: 42 } })],
       [
         "unknown field",
-        () => h.request("PUT", url, { token: owner.token, body: { dotenv: "A=2\n", extra: true } }),
+        () =>
+          h.request("PUT", url, { token: owner.token, body: { dotenv: "A=2\n", extra: "SENTINEL_9f3a" } }),
       ],
       ["missing field", () => h.request("PUT", url, { token: owner.token, body: {} })],
       ["10,001 keys", () => h.request("PUT", url, { token: owner.token, body: { dotenv: tooManyKeys } })],
@@ -85,6 +86,8 @@ describe("bad input", () => {
       expect({ name, status: res.status >= 400 && res.status < 500 }).toEqual({ name, status: true });
       expect(typeof res.body?.error?.code).toBe("string");
       expect(res.body.error.code).toMatch(/^[A-Z_]+$/);
+      expect(JSON.stringify(res.body)).not.toContain("SENTINEL_9f3a");
+      expect(JSON.stringify(res.body)).not.toContain("xxxxxxxxxx");
     }
     expect(JSON.stringify(await h.request("GET", `${url}?format=json`, { token: owner.token }))).toBe(before);
     expect((await h.appdb.projects.environment(project.id, "development"))!.head).toBe(1);

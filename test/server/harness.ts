@@ -13,9 +13,9 @@ import { type AppContext, createAppContext, createServer, createUserService } fr
 import { type KeeperApi, openKeeper } from "../../src/vault";
 
 const made: string[] = [];
-const closers: (() => void)[] = [];
-afterAll(() => {
-  for (const close of closers) close();
+const closers: (() => unknown)[] = [];
+afterAll(async () => {
+  for (const close of closers) await close();
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
@@ -85,6 +85,8 @@ export async function startHarness(options: { keeper?: (k: KeeperApi) => KeeperA
       tlsCertFile: undefined,
       behindProxy: false,
       gcGraceMs: 3_600_000,
+      rateLimitAddress: 200,
+      rateLimitCredential: 100,
     },
   });
   const app = createServer(ctx);

@@ -62,7 +62,7 @@ export function projectsRepo(db: AppDrizzle) {
         .select()
         .from(environments)
         .where(eq(environments.projectId, projectId))
-        .orderBy(sql`${environments.isMain} DESC`, asc(environments.createdAt), asc(environments.name));
+        .orderBy(sql`${environments.isMain} DESC`, asc(environments.createdAt), sql`rowid`);
     },
     async environment(projectId: string, name: string): Promise<Environment | undefined> {
       return db.query.environments.findFirst({

@@ -3,7 +3,7 @@ import { actorOf } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf, clientIp, limitAddress } from "../../http";
-import { RATE_LIMITS } from "../../rate-limit";
+import { LOGIN_LIMIT } from "../../rate-limit";
 import { createUserService } from "../users/service";
 import { login } from "./service";
 
@@ -30,7 +30,7 @@ export function authRoutes(ctx: AppContext) {
       "/auth/login",
       async ({ body, request, server }) => {
         const ip = clientIp(ctx, request, server);
-        limitAddress(ctx, ip, RATE_LIMITS.login);
+        limitAddress(ctx, ip, LOGIN_LIMIT, "login");
         const result = await login(ctx, { ...body, ip });
         return { token: result.token, expiresAt: result.expiresAt, user: publicUser(result.user) };
       },
