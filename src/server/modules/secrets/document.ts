@@ -1,26 +1,50 @@
-// TEMPORARY shim until src/dotenv's layout API lands.
-import { parse } from "../../../dotenv";
+/**
+ * The bridge between versions and the dotenv module: a pushed file becomes
+ * values plus a layout (comments, order, blank lines, quoting) that renders
+ * the file back byte for byte; edits rewrite the layout.
+ */
+import {
+  applyChanges,
+  DotenvError,
+  deserializeLayout,
+  parse,
+  parseDocument,
+  render,
+  serializeLayout,
+} from "../../../dotenv";
+import { ApiError } from "../../errors";
 
 export interface ParsedFile {
   values: Map<string, string>;
   layout: Uint8Array;
 }
-const enc = (t: string) => new TextEncoder().encode(t);
-const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 
 export function parseFile(text: string): ParsedFile {
-  return { values: new Map(Object.entries(parse(text))), layout: enc(text) };
+  return { values: new Map(Object.entries(parse(text))), layout: serializeLayout(parseDocument(text)) };
 }
-export function renderFile(layout: Uint8Array | undefined, _values: ReadonlyMap<string, string>): string {
-  return layout ? dec(layout) : "";
+
+export function renderFile(layout: Uint8Array | undefined, values: ReadonlyMap<string, string>): string {
+  if (!layout) return "";
+  return render(deserializeLayout(layout), Object.fromEntries(values));
 }
+
+/** The layout after setting and removing keys (new keys go at the end). */
 export function editLayout(
   layout: Uint8Array | undefined,
   set: ReadonlyMap<string, string>,
   unset: readonly string[],
 ): Uint8Array {
-  const values = new Map(Object.entries(parse(layout ? dec(layout) : "")));
-  for (const [k, v] of set) values.set(k, v);
-  for (const k of unset) values.delete(k);
-  return enc([...values].map(([k, v]) => `${k}="${v.replace(/\n/g, "\\n")}"\n`).join(""));
+  const doc = layout ? deserializeLayout(layout) : parseDocument("");
+  try {
+    return serializeLayout(applyChanges(doc, { set: Object.fromEntries(set), unset: [...unset] }));
+  } catch (error) {
+    if (error instanceof DotenvError) {
+      throw new ApiError(
+        "INVALID_REQUEST",
+        error.message,
+        "a dotenv file cannot hold this value; see the README's limits",
+      );
+    }
+    throw error;
+  }
 }
