@@ -13,7 +13,7 @@
  *
  * BENCH_SECONDS sets each load phase (default 5).
  */
-import { installBinary, runVault } from "../test/helpers/binary";
+import { installBinary } from "../test/helpers/binary";
 import { freePort, ServeProcess } from "../test/helpers/serve";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -64,7 +64,7 @@ async function load(
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits });
 const file = (keys: number, salt: string) =>
-  Array.from({ length: keys }, (_, i) => `KEY_${i}="value-${salt}-${i}-${"x".repeat(24)}"`).join("\n") + "\n";
+  `${Array.from({ length: keys }, (_, i) => `KEY_${i}="value-${salt}-${i}-${"x".repeat(24)}"`).join("\n")}\n`;
 
 const installed = installBinary();
 const port = await freePort();
@@ -75,8 +75,6 @@ const server = new ServeProcess({
   listen: `127.0.0.1:${port}`,
   args: ["--rate-limit-address", "0", "--rate-limit-credential", "0", "--log-level", "warn"],
 });
-const bare = Bun.spawn([process.execPath, "-e", "0"]); // replaced below once the body size is known
-bare.kill();
 
 try {
   await server.waitReady();
@@ -101,7 +99,6 @@ try {
     },
   );
   if ((await add.exited) !== 0) throw new Error("could not create the bench user");
-  void runVault;
   const base = `http://127.0.0.1:${port}/api/v1`;
   const json = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${base}${path}`, {
@@ -110,7 +107,7 @@ try {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-    return res.json() as Promise<any>;
+    return res.json() as Promise<Record<string, string>>;
   };
   const { token } = await json("POST", "/auth/login", { email: "bench@example.com", password: PASSWORD });
   const project = await json("POST", "/projects", { name: "bench" }, token);

@@ -117,8 +117,14 @@ export const CONFIG_FLAGS = {
     help: "values re-sealed per transaction after a rotation (default 500)",
   },
   "gc-grace": { env: "VAULT_GC_GRACE", help: "age before an unreferenced value is collected (default 1h)" },
-  "rate-limit-address": { env: "VAULT_RATE_LIMIT_ADDRESS", help: "requests per second from one client address (default 200; 0 = off)" },
-  "rate-limit-credential": { env: "VAULT_RATE_LIMIT_CREDENTIAL", help: "requests per second for one credential (default 100; 0 = off)" },
+  "rate-limit-address": {
+    env: "VAULT_RATE_LIMIT_ADDRESS",
+    help: "requests per second from one client address (default 200; 0 = off)",
+  },
+  "rate-limit-credential": {
+    env: "VAULT_RATE_LIMIT_CREDENTIAL",
+    help: "requests per second for one credential (default 100; 0 = off)",
+  },
   "log-level": { env: "VAULT_LOG_LEVEL", help: "debug | info | warn | error (default info)" },
   "log-format": {
     env: "VAULT_LOG_FORMAT",
@@ -294,8 +300,18 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
   const rotateCap = parseInteger("rotate-cap", str("rotate-cap") ?? "100000000", 1, 2 ** 31);
   const resealBatch = parseInteger("reseal-batch", str("reseal-batch") ?? "500", 1, 100_000);
   const gcGraceMs = parseDuration("gc-grace", str("gc-grace") ?? "1h");
-  const rateLimitAddress = parseInteger("rate-limit-address", str("rate-limit-address") ?? "200", 0, 10_000_000);
-  const rateLimitCredential = parseInteger("rate-limit-credential", str("rate-limit-credential") ?? "100", 0, 10_000_000);
+  const rateLimitAddress = parseInteger(
+    "rate-limit-address",
+    str("rate-limit-address") ?? "200",
+    0,
+    10_000_000,
+  );
+  const rateLimitCredential = parseInteger(
+    "rate-limit-credential",
+    str("rate-limit-credential") ?? "100",
+    0,
+    10_000_000,
+  );
 
   const logLevel = str("log-level") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {

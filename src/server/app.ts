@@ -95,15 +95,9 @@ export function createServer(ctx: AppContext) {
         case "PARSE":
           set.status = 400;
           return errorBody("MALFORMED_JSON", "the request body could not be parsed", "send valid JSON");
-        case "VALIDATION": {
+        case "VALIDATION":
           set.status = 400;
-          const where = (error as { type?: string }).type ?? "body";
-          return errorBody(
-            "INVALID_REQUEST",
-            `the request ${where} does not match the schema`,
-            "see /api/v1/openapi.json",
-          );
-        }
+          return errorBody("INVALID_REQUEST", describeValidation(error), "see /api/v1/openapi.json");
         default: {
           const e = error as { name?: string; code?: string };
           if (e?.name === "KeeperError" && (e.code === "UNREACHABLE" || e.code === "BAD_RESPONSE")) {

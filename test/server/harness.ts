@@ -19,6 +19,10 @@ afterAll(async () => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
 
+/** Parsed JSON answers, read loosely by the tests. */
+// biome-ignore lint/suspicious/noExplicitAny: tests read answers by path and assert on them.
+export type Json = any;
+
 export interface Harness {
   dir: string;
   appdb: AppDb;
@@ -31,7 +35,7 @@ export interface Harness {
     method: string,
     path: string,
     options?: { token?: string; body?: unknown; raw?: string | Uint8Array; headers?: Record<string, string> },
-  ): Promise<{ status: number; body: any; headers: Headers }>;
+  ): Promise<{ status: number; body: Json; headers: Headers }>;
   /** Creates a user directly and signs them in; returns their session token. */
   user(
     email: string,

@@ -65,7 +65,7 @@ export function createAppSealer(
 ): AppSealer {
   const sealId = Math.max(...keys.keys());
   const sealKey = keys.get(sealId);
-  if (!sealKey || sealKey.length !== 32) throw new Error("the app sealer needs a 32-byte key");
+  if (sealKey?.length !== 32) throw new Error("the app sealer needs a 32-byte key");
   return {
     seal(plaintext, bindingBytes) {
       const nonce = random(NONCE);
