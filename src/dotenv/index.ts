@@ -1,2 +1,6 @@
+export { type Document, type Entry, type Item, parseDocument, render } from "./document";
+export { applyChanges, type Changes, formatDotenv } from "./edit";
 export { DotenvError, type DotenvErrorCode } from "./errors";
+export { deserializeLayout, LAYOUT_VERSION, serializeLayout } from "./layout";
+export { isRepresentable, isValidKeyName, KEY_NAME, type Style, validateKeyName } from "./quote";
 export { parse } from "./scan";

@@ -218,7 +218,7 @@ export class Scanner {
           if (end >= 0) close = escaped[k]!;
         }
       }
-      if (close !== blocking) this.reach = blocking;
+      if (close < 0 || close !== blocking) this.reach = blocking;
       if (close >= 0) {
         this.quote = q;
         this.coreStart = f;

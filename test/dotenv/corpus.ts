@@ -14,6 +14,23 @@ export function fuzzRuns(fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/** JSON, with the line and paragraph separators escaped too (JSON.stringify keeps them raw). */
+export function show(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/** fc.assert, but the failure message carries the failing check's own message (the input, the outputs). */
+export function assertProperty<T>(property: fc.IProperty<T>, numRuns: number): void {
+  const out = fc.check(property, { numRuns });
+  if (out.failed) {
+    const cause = out.errorInstance instanceof Error ? out.errorInstance.message : String(out.errorInstance);
+    const report = fc.defaultReportMessage(out) ?? "";
+    throw new Error(
+      `${cause}\n${report.replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`)}`,
+    );
+  }
+}
+
 export const HAND_CASES: readonly string[] = [
   "",
   "A=1",
