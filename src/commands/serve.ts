@@ -9,14 +9,13 @@ import { CliError } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
 import { EXIT } from "../exit-codes";
 import { createLogger } from "../log";
-import { runApp } from "../server";
 import {
   acquireLock,
   DataDirLockedError,
   ensureKeeperToken,
+  keeperRole,
   prepareDataDir,
   roleLifecycle,
-  runKeeper,
   runSupervisor,
 } from "../supervisor";
 
@@ -60,8 +59,11 @@ export async function serve(ctx: CommandContext): Promise<number> {
   const lifecycle = roleLifecycle(supervised);
   if (config.role === "keeper") {
     ensureKeeperToken(config);
+    const { runKeeper } = await keeperRole();
     return runKeeper({ config, log, ready: lifecycle.ready, stopRequested: lifecycle.stopRequested });
   }
+  // Each role loads only its own code: the supervisor stays small.
+  const { runApp } = await import("../server");
   return runApp({ config, log, ready: lifecycle.ready, stopRequested: lifecycle.stopRequested });
 }
 

@@ -8,7 +8,7 @@
  * libsql server, which then owns at-rest encryption.
  */
 import { existsSync } from "node:fs";
-import { type Client, createClient } from "@libsql/client";
+import type { Client } from "@libsql/client";
 
 export class DatabaseError extends Error {
   constructor(
@@ -48,6 +48,8 @@ const REMOTE = /^(libsql|https?):\/\//;
 
 export async function openDatabase(options: DatabaseOptions): Promise<Database> {
   const remote = REMOTE.test(options.location);
+  // Loaded on first use: processes that never open a database never load libsql's native addon.
+  const { createClient } = await import("@libsql/client");
   let client: Client;
   if (remote) {
     client = createClient({ url: options.location, authToken: options.authToken });

@@ -31,6 +31,8 @@ export function roleLifecycle(supervised: boolean): RoleLifecycle {
   return {
     supervised,
     ready: () => {
+      // Start-up garbage (migrations, schema compilation) is collected before the long idle.
+      Bun.gc(true);
       if (supervised) process.stdout.write("ready\n");
     },
     stopRequested,

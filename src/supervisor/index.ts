@@ -6,5 +6,6 @@ export {
   prepareDataDir,
   runningServer,
 } from "./data-dir";
-export { runKeeper } from "./keeper-role";
+/** The keeper role, loaded on demand so that the supervisor does not carry the keeper's code. */
+export const keeperRole = () => import("./keeper-role");
 export { runSupervisor, selfCommand } from "./supervisor";
