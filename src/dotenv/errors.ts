@@ -14,7 +14,8 @@ export type DotenvErrorCode =
   | "DECRYPTION_FAILED"
   | "NOT_FOUND_DOTENV_ENVIRONMENT"
   | "MISSING_DATA"
-  | "INVALID_ENVIRONMENT";
+  | "INVALID_ENVIRONMENT"
+  | "INVALID_PROJECT";
 
 export class DotenvError extends Error {
   constructor(

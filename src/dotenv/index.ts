@@ -4,3 +4,20 @@ export { DotenvError, type DotenvErrorCode } from "./errors";
 export { deserializeLayout, LAYOUT_VERSION, serializeLayout } from "./layout";
 export { isRepresentable, isValidKeyName, KEY_NAME, type Style, validateKeyName } from "./quote";
 export { parse } from "./scan";
+export {
+  buildEnvVault,
+  DEFAULT_DOTENV_CLI,
+  type DotenvKey,
+  decryptVaultValue,
+  ENV_VAULT_HEADER,
+  type EnvVaultOptions,
+  type EnvVaultSettings,
+  encryptVaultValue,
+  formatDotenvKey,
+  openEnvVault,
+  parseDotenvKey,
+  parseDotenvKeyList,
+  readEnvVaultSettings,
+  type VaultEnvironment,
+  vaultVariable,
+} from "./vault-file";

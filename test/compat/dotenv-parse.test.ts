@@ -8,7 +8,7 @@ import dotenv from "dotenv";
 import dotenv16 from "dotenv16";
 import fc from "fast-check";
 import { parse } from "../../src/dotenv";
-import { assertProperty, dotenvText, fuzzRuns, HAND_CASES, show } from "../dotenv/corpus";
+import { assertProperty, dotenvText, FUZZ_TIMEOUT_MS, fuzzRuns, HAND_CASES, show } from "../dotenv/corpus";
 
 function agree(text: string): void {
   const expected = dotenv.parse(text);
@@ -44,18 +44,26 @@ describe("parse", () => {
     ]);
   });
 
-  it("agrees with dotenv 17.4.2 on a generated corpus", () => {
-    assertProperty(
-      fc.property(dotenvText, (text) => agree(text)),
-      fuzzRuns(5000),
-    );
-  });
+  it(
+    "agrees with dotenv 17.4.2 on a generated corpus",
+    () => {
+      assertProperty(
+        fc.property(dotenvText, (text) => agree(text)),
+        fuzzRuns(5000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it("agrees with dotenv 17.4.2 on random text over dotenv's special characters", () => {
-    const unit = fc.constantFrom(..."AB_.-=: \t\n\r#'\"`\\nxe\u2028\u00a0".split(""), "export ");
-    assertProperty(
-      fc.property(fc.string({ unit, maxLength: 60 }), (text) => agree(text)),
-      fuzzRuns(5000),
-    );
-  });
+  it(
+    "agrees with dotenv 17.4.2 on random text over dotenv's special characters",
+    () => {
+      const unit = fc.constantFrom(..."AB_.-=: \t\n\r#'\"`\\nxe\u2028\u00a0".split(""), "export ");
+      assertProperty(
+        fc.property(fc.string({ unit, maxLength: 60 }), (text) => agree(text)),
+        fuzzRuns(5000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 });

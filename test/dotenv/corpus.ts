@@ -14,6 +14,9 @@ export function fuzzRuns(fallback: number): number {
   return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
+/** Per-test timeout for the generated tests: generous when DOTENV_FUZZ_RUNS asks for a long run. */
+export const FUZZ_TIMEOUT_MS = process.env.DOTENV_FUZZ_RUNS === undefined ? 30_000 : 3_600_000;
+
 /** JSON, with the line and paragraph separators escaped too (JSON.stringify keeps them raw). */
 export function show(value: unknown): string {
   return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);

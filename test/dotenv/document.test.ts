@@ -1,7 +1,7 @@
 import { describe, expect, it } from "bun:test";
 import fc from "fast-check";
 import { parse, parseDocument, render } from "../../src/dotenv";
-import { assertProperty, dotenvText, fuzzRuns, HAND_CASES, show } from "./corpus";
+import { assertProperty, dotenvText, FUZZ_TIMEOUT_MS, fuzzRuns, HAND_CASES, show } from "./corpus";
 
 function roundTrips(text: string): void {
   const out = render(parseDocument(text), parse(text));
@@ -13,12 +13,16 @@ describe("parseDocument", () => {
     for (const text of HAND_CASES) roundTrips(text);
   });
 
-  it("renders a generated corpus back byte for byte", () => {
-    assertProperty(
-      fc.property(dotenvText, (text) => roundTrips(text)),
-      fuzzRuns(3000),
-    );
-  });
+  it(
+    "renders a generated corpus back byte for byte",
+    () => {
+      assertProperty(
+        fc.property(dotenvText, (text) => roundTrips(text)),
+        fuzzRuns(3000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it("keeps no value in the layout when every value can be written back from its style", () => {
     const text = "# c\nexport A=1\r\nB = \"two\\nlines\" # x\nC='multi\nline'\n";

@@ -13,7 +13,7 @@ import {
   render,
   serializeLayout,
 } from "../../src/dotenv";
-import { assertProperty, dotenvText, fuzzRuns, HAND_CASES, newValue, show } from "./corpus";
+import { assertProperty, dotenvText, FUZZ_TIMEOUT_MS, fuzzRuns, HAND_CASES, newValue, show } from "./corpus";
 
 /** Lines placed after a candidate to try to make dotenv read it differently. */
 const HOSTILE_AFTER = [
@@ -93,29 +93,37 @@ describe("applyChanges", () => {
     }
   });
 
-  it("keeps every other value, on generated files and hostile values", () => {
-    assertProperty(
-      fc.property(dotenvText, changes, (text, c) => {
-        check(text, c);
-      }),
-      fuzzRuns(3000),
-    );
-  });
+  it(
+    "keeps every other value, on generated files and hostile values",
+    () => {
+      assertProperty(
+        fc.property(dotenvText, changes, (text, c) => {
+          check(text, c);
+        }),
+        fuzzRuns(3000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
-  it("leaves no copy of a replaced value in the stored layout", () => {
-    assertProperty(
-      fc.property(dotenvText, newValue, (text, value) => {
-        const marked = `${text}\nZ_SECRET='s3cr3t-old'\n${text}\nZ_SECRET=s3cr3t-older # x\n`;
-        const original = parseDocument(marked);
-        const elsewhere = original.items.filter((i) => typeof i === "string" || i.name !== "Z_SECRET");
-        if (show(elsewhere).includes("s3cr3t") || parse(marked).Z_SECRET !== "s3cr3t-older") return;
-        if (!isRepresentable(value) || value.includes("s3cr3t")) return;
-        const doc = applyChanges(original, { set: { Z_SECRET: value } });
-        expect(new TextDecoder().decode(serializeLayout(doc))).not.toContain("s3cr3t");
-      }),
-      fuzzRuns(500),
-    );
-  });
+  it(
+    "leaves no copy of a replaced value in the stored layout",
+    () => {
+      assertProperty(
+        fc.property(dotenvText, newValue, (text, value) => {
+          const marked = `${text}\nZ_SECRET='s3cr3t-old'\n${text}\nZ_SECRET=s3cr3t-older # x\n`;
+          const original = parseDocument(marked);
+          const elsewhere = original.items.filter((i) => typeof i === "string" || i.name !== "Z_SECRET");
+          if (show(elsewhere).includes("s3cr3t") || parse(marked).Z_SECRET !== "s3cr3t-older") return;
+          if (!isRepresentable(value) || value.includes("s3cr3t")) return;
+          const doc = applyChanges(original, { set: { Z_SECRET: value } });
+          expect(new TextDecoder().decode(serializeLayout(doc))).not.toContain("s3cr3t");
+        }),
+        fuzzRuns(500),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it("removes every line of an unset key, duplicates included", () => {
     const text = "# head\nA=1\nB=2 # keep\nexport A='x\ny'\n";
@@ -172,19 +180,23 @@ describe("applyChanges", () => {
 });
 
 describe("formatDotenv", () => {
-  it("writes a fresh file that dotenv reads back", () => {
-    assertProperty(
-      fc.property(fc.dictionary(names, newValue), (values) => {
-        try {
-          expect(dotenv.parse(formatDotenv(values))).toEqual(values);
-        } catch (error) {
-          if (!(error instanceof DotenvError) || error.code !== "UNREPRESENTABLE") throw error;
-          expect(writable(values[error.key!]!)).toBe(false);
-        }
-      }),
-      fuzzRuns(2000),
-    );
-  });
+  it(
+    "writes a fresh file that dotenv reads back",
+    () => {
+      assertProperty(
+        fc.property(fc.dictionary(names, newValue), (values) => {
+          try {
+            expect(dotenv.parse(formatDotenv(values))).toEqual(values);
+          } catch (error) {
+            if (!(error instanceof DotenvError) || error.code !== "UNREPRESENTABLE") throw error;
+            expect(writable(values[error.key!]!)).toBe(false);
+          }
+        }),
+        fuzzRuns(2000),
+      );
+    },
+    FUZZ_TIMEOUT_MS,
+  );
 
   it("quotes only what needs quoting", () => {
     expect(formatDotenv({ A: "plain-1.2", B: "", C: "with space", D: "it's", E: "a\nb" })).toBe(
