@@ -9,6 +9,7 @@ import { ApiError, errorBody, errorResponse } from "./errors";
 import { clientIp, limitAddress } from "./http";
 import { auditRoutes } from "./modules/audit/routes";
 import { authRoutes } from "./modules/auth/routes";
+import { envVaultRoutes } from "./modules/envvault/routes";
 import { healthRoutes } from "./modules/health/routes";
 import { memberRoutes } from "./modules/members/routes";
 import { projectRoutes } from "./modules/projects/routes";
@@ -117,6 +118,7 @@ export function createServer(ctx: AppContext) {
     .use(memberRoutes(ctx))
     .use(tokenRoutes(ctx))
     .use(secretRoutes(ctx))
+    .use(envVaultRoutes(ctx))
     .use(auditRoutes(ctx));
   let doc: ReturnType<typeof openApiDocument> | undefined;
   return app.get("/api/v1/openapi.json", () => {

@@ -78,15 +78,38 @@ export function projectsRepo(db: AppDrizzle) {
     async deleteEnvironment(id: string): Promise<void> {
       await db.delete(environments).where(eq(environments.id, id));
     },
-    /** Rotation: the new key becomes current and the old one previous, in one transaction with its ref. */
-    async setDotenvKeys(envId: string, current: Buffer, previous: Buffer | null, at: number): Promise<void> {
-      await db.batch([
-        db.insert(refs).values({ ref: current, environmentId: envId, createdAt: at }),
+    /**
+     * Rotation: the new key becomes current and the old one previous, in one
+     * transaction with the new ref, unless another rotation got there first;
+     * the key before that (`dropped`) stops being referenced (its value is
+     * deleted from the keeper after the commit).
+     */
+    async setDotenvKeys(
+      envId: string,
+      keys: { current: Buffer; previous: Buffer | null; dropped: Buffer | null; expectedCurrent: Buffer },
+      at: number,
+    ): Promise<boolean> {
+      const results = await db.batch([
         db
           .update(environments)
-          .set({ dotenvKeyRef: current, previousDotenvKeyRef: previous })
-          .where(eq(environments.id, envId)),
+          .set({ dotenvKeyRef: keys.current, previousDotenvKeyRef: keys.previous })
+          .where(and(eq(environments.id, envId), eq(environments.dotenvKeyRef, keys.expectedCurrent)))
+          .returning({ id: environments.id }),
+        db.insert(refs).values({ ref: keys.current, environmentId: envId, createdAt: at }),
+        ...(keys.dropped
+          ? [
+              db
+                .delete(refs)
+                .where(
+                  and(
+                    eq(refs.ref, keys.dropped),
+                    sql`NOT EXISTS (SELECT 1 FROM ${environments} WHERE ${environments.dotenvKeyRef} = ${keys.dropped} OR ${environments.previousDotenvKeyRef} = ${keys.dropped})`,
+                  ),
+                ),
+            ]
+          : []),
       ]);
+      return (results[0] as unknown[]).length === 1;
     },
     async membership(projectId: string, userId: string): Promise<Membership | undefined> {
       return db.query.memberships.findFirst({

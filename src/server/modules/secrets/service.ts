@@ -12,6 +12,7 @@ import { actorOf, type Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
+import { serialized } from "../../serialize";
 import { editLayout, parseFile, renderFile } from "./document";
 import { checkFile, checkKeyName, checkValues } from "./limits";
 import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
@@ -37,21 +38,6 @@ type Change =
   | { kind: "set"; set: Map<string, string> }
   | { kind: "unset"; unset: string[] }
   | { kind: "rollback"; to: number };
-
-const locks = new Map<string, Promise<unknown>>();
-
-/** Runs `work` after every earlier change to the same environment in this process. */
-async function serialized<T>(key: string, work: () => Promise<T>): Promise<T> {
-  const previous = locks.get(key) ?? Promise.resolve();
-  const run = previous.then(work, work);
-  const tail = run.catch(() => undefined);
-  locks.set(key, tail);
-  try {
-    return await run;
-  } finally {
-    if (locks.get(key) === tail) locks.delete(key);
-  }
-}
 
 export function conflict(head: number, base: number): ApiError {
   return new ApiError(
@@ -245,7 +231,13 @@ export function createSecretService(ctx: Deps) {
       caller: Caller,
       project: Project,
       env: Environment,
-      options: { version?: number; format: "dotenv" | "json"; ip: string | null; names?: string[] },
+      options: {
+        version?: number;
+        format: "dotenv" | "json";
+        ip: string | null;
+        names?: string[];
+        reason?: string;
+      },
     ): Promise<{ version: number; dotenv?: string; values?: Record<string, string> }> {
       const number = options.version ?? env.head;
       const names = options.names ? new Set(options.names) : undefined;
@@ -261,7 +253,12 @@ export function createSecretService(ctx: Deps) {
         "secrets.read",
         project,
         env,
-        { version: number, keys: snapshot.values.size, format: options.format },
+        {
+          version: number,
+          keys: snapshot.values.size,
+          format: options.format,
+          ...(options.reason ? { reason: options.reason } : {}),
+        },
         options.ip,
       );
       if (options.format === "dotenv")

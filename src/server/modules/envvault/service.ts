@@ -1,0 +1,168 @@
+/**
+ * `.env.vault` files and DOTENV_KEYs. Every environment has its own key,
+ * stored like a value: sealed by the app (bound to its project and
+ * environment) and then by the keeper. A rotation keeps the previous key, so
+ * `DOTENV_KEY='<old>,<new>'` opens both the previous and the new file.
+ */
+
+import type { Environment, Project } from "../../../appdb";
+import { buildEnvVault, formatDotenvKey } from "../../../dotenv";
+import type { ProjectAccess } from "../../auth/access";
+import { requirePermission } from "../../auth/access";
+import { actorOf, type Caller } from "../../auth/caller";
+import type { AppContext } from "../../context";
+import { binding, SealError } from "../../crypto/app-seal";
+import { ApiError } from "../../errors";
+import { serialized } from "../../serialize";
+import type { SecretService } from "../secrets/service";
+import { integrityError } from "../secrets/snapshot";
+
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random" | "config">;
+
+export interface EnvironmentKey {
+  environment: string;
+  key: string;
+}
+
+export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
+  const host = () => new URL(ctx.config.publicUrl).host;
+
+  /** Opens the current (and previous) DOTENV_KEYs of environments in one keeper round trip. */
+  const openKeys = async (project: Project, envs: Environment[]) => {
+    const refs = envs.flatMap((e) =>
+      [e.dotenvKeyRef, e.previousDotenvKeyRef].filter((r): r is Buffer => r !== null),
+    );
+    const blobs = await ctx.keeper.get(refs.map((r) => Buffer.from(r)));
+    let i = 0;
+    const out = new Map<string, { current: Uint8Array; previous: Uint8Array | null }>();
+    try {
+      for (const env of envs) {
+        const open = () => {
+          const blob = blobs[i++];
+          if (!blob) throw integrityError();
+          return ctx.sealer.open(blob, binding("dotenv-key", project.id, env.id));
+        };
+        if (!env.dotenvKeyRef) throw integrityError();
+        const current = open();
+        const previous = env.previousDotenvKeyRef ? open() : null;
+        out.set(env.id, { current, previous });
+      }
+    } catch (error) {
+      if (error instanceof SealError) throw integrityError();
+      throw error;
+    }
+    return out;
+  };
+
+  const uri = (key32: Uint8Array, environment: string) =>
+    formatDotenvKey({ key32, environment, host: host() });
+
+  const record = (
+    caller: Caller,
+    action: string,
+    project: Project,
+    env: Environment | null,
+    detail: object,
+    ip: string | null,
+  ) =>
+    ctx.audit.record({
+      action,
+      ...actorOf(caller),
+      projectId: project.id,
+      environmentId: env?.id ?? null,
+      detail: JSON.stringify(detail),
+      ip,
+    });
+
+  return {
+    /** The `.env.vault` holding every environment the caller may read that has a version. */
+    async build(
+      caller: Caller,
+      access: ProjectAccess,
+      ip: string | null,
+    ): Promise<{ text: string; environments: string[] }> {
+      const readable = access.environments.filter((e) => e.head > 0 && access.permission(e.id) !== "none");
+      const keys = await openKeys(access.project, readable);
+      const environments = [];
+      for (const env of readable) {
+        const file = await secrets.read(caller, access.project, env, {
+          format: "dotenv",
+          ip,
+          reason: "build",
+        });
+        environments.push({
+          name: env.name,
+          version: file.version,
+          plaintext: file.dotenv ?? "",
+          key32: keys.get(env.id)!.current,
+        });
+      }
+      const text = buildEnvVault({
+        projectId: access.project.id,
+        apiUrl: ctx.config.publicUrl,
+        environments,
+        random: ctx.random,
+      });
+      return { text, environments: readable.map((e) => e.name) };
+    },
+
+    /** The DOTENV_KEYs of the environments the caller may read (or of one). */
+    async keys(
+      caller: Caller,
+      access: ProjectAccess,
+      only: Environment | undefined,
+      ip: string | null,
+    ): Promise<EnvironmentKey[]> {
+      if (only) requirePermission(access, only, "read");
+      const envs = only ? [only] : access.environments.filter((e) => access.permission(e.id) !== "none");
+      const keys = await openKeys(access.project, envs);
+      for (const env of envs)
+        await record(caller, "dotenv_key.read", access.project, env, { environment: env.name }, ip);
+      return envs.map((env) => ({ environment: env.name, key: uri(keys.get(env.id)!.current, env.name) }));
+    },
+
+    /** A new key for one environment; the old one stays as the previous key. */
+    async rotate(caller: Caller, access: ProjectAccess, envAtCall: Environment, ip: string | null) {
+      requirePermission(access, envAtCall, "write");
+      return serialized(`key:${envAtCall.id}`, async () => {
+        const env = (await ctx.appdb.projects.environmentById(envAtCall.id)) ?? envAtCall;
+        if (!env.dotenvKeyRef) throw integrityError();
+        const old = (await openKeys(access.project, [env])).get(env.id)!.current;
+        const fresh = ctx.random(32);
+        const [ref] = await ctx.keeper.put([
+          ctx.sealer.seal(fresh, binding("dotenv-key", access.project.id, env.id)),
+        ]);
+        const current = Buffer.from(ref!);
+        const dropped = env.previousDotenvKeyRef ? Buffer.from(env.previousDotenvKeyRef) : null;
+        const applied = await ctx.appdb.projects.setDotenvKeys(
+          env.id,
+          {
+            current,
+            previous: Buffer.from(env.dotenvKeyRef),
+            dropped,
+            expectedCurrent: Buffer.from(env.dotenvKeyRef),
+          },
+          ctx.now(),
+        );
+        if (!applied) {
+          await ctx.keeper.delete([current]).catch(() => 0);
+          throw new ApiError(
+            "CONFLICT",
+            `the key of ${env.name} was rotated meanwhile`,
+            "fetch the keys again",
+          );
+        }
+        await record(caller, "dotenv_key.rotate", access.project, env, { environment: env.name }, ip);
+        if (dropped) await ctx.keeper.delete([dropped]).catch(() => 0);
+        return { key: uri(fresh, env.name), previousKey: uri(old, env.name) };
+      });
+    },
+  };
+}
+
+export type EnvVaultService = ReturnType<typeof createEnvVaultService>;
+
+/** `.env` for the main environment, `.env.<name>` otherwise (the file the dotenv-vault CLI writes). */
+export function envFileName(env: Environment): string {
+  return env.isMain ? ".env" : `.env.${env.name}`;
+}
