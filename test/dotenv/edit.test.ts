@@ -157,6 +157,15 @@ describe("applyChanges", () => {
     expect(dotenv.parse(out)).toEqual({ A: '"open', B: 'x"#' });
   });
 
+  it("re-quotes an empty value that a removal would leave before a quoted line", () => {
+    expect(check("A=\nB=1\n'x'\n", { unset: ["B"] })).toBe("A=\"\"\n'x'\n");
+  });
+
+  it("keeps an empty value at the end of the file from taking an appended line", () => {
+    for (const text of ["A:\r", "A:\n", "A=", "A: "]) check(text, { set: { B: "v" } });
+    expect(check("A:\r", { set: { B: "v" } })).toBe('A: ""\nB=v');
+  });
+
   it("comments out an ignored line that a removal would turn into an assignment", () => {
     const out = check("A\nB=1\n=2\n", { unset: ["B"] })!;
     expect(out).toBe("#A\n=2\n");
