@@ -1,3 +1,11 @@
+/**
+ * The dotenv module's front door (README.md beside this file):
+ * - parse: npm dotenv 17.x `parse`, exactly;
+ * - parseDocument / render / applyChanges / serializeLayout: a file's layout
+ *   without its values, rendered back byte for byte, edited key by key;
+ * - formatDotenv, validateKeyName, isRepresentable: writing new files;
+ * - buildEnvVault / openEnvVault / DOTENV_KEY helpers: `.env.vault` files.
+ */
 export { type Document, type Entry, type Item, parseDocument, render } from "./document";
 export { applyChanges, type Changes, formatDotenv } from "./edit";
 export { DotenvError, type DotenvErrorCode } from "./errors";

@@ -37,6 +37,20 @@ describe("parse", () => {
     for (const text of HAND_CASES) expect(parse(text)).toEqual(dotenv16.parse(text));
   });
 
+  it("agrees with dotenv on bytes, invalid UTF-8 included, once decoded with TextDecoder", () => {
+    const byte = fc.oneof(
+      fc.integer({ min: 0, max: 255 }),
+      fc.constantFrom(...Buffer.from("A=B\n#'\"` é😀").values()),
+    );
+    assertProperty(
+      fc.property(fc.array(byte, { maxLength: 40 }), (bytes) => {
+        const buffer = Buffer.from(bytes);
+        expect(parse(new TextDecoder().decode(buffer))).toEqual(dotenv.parse(buffer));
+      }),
+      fuzzRuns(2000),
+    );
+  });
+
   it("keeps the last of duplicate keys, in first-seen order", () => {
     expect(Object.entries(parse("A=1\nB=2\nA=3"))).toEqual([
       ["A", "3"],
@@ -49,7 +63,7 @@ describe("parse", () => {
     () => {
       assertProperty(
         fc.property(dotenvText, (text) => agree(text)),
-        fuzzRuns(5000),
+        fuzzRuns(10000),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -61,7 +75,7 @@ describe("parse", () => {
       const unit = fc.constantFrom(..."AB_.-=: \t\n\r#'\"`\\nxe\u2028\u00a0".split(""), "export ");
       assertProperty(
         fc.property(fc.string({ unit, maxLength: 60 }), (text) => agree(text)),
-        fuzzRuns(5000),
+        fuzzRuns(10000),
       );
     },
     FUZZ_TIMEOUT_MS,

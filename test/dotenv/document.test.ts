@@ -18,7 +18,7 @@ describe("parseDocument", () => {
     () => {
       assertProperty(
         fc.property(dotenvText, (text) => roundTrips(text)),
-        fuzzRuns(3000),
+        fuzzRuns(5000),
       );
     },
     FUZZ_TIMEOUT_MS,

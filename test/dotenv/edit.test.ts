@@ -100,7 +100,7 @@ describe("applyChanges", () => {
         fc.property(dotenvText, changes, (text, c) => {
           check(text, c);
         }),
-        fuzzRuns(3000),
+        fuzzRuns(5000),
       );
     },
     FUZZ_TIMEOUT_MS,
@@ -119,7 +119,7 @@ describe("applyChanges", () => {
           const doc = applyChanges(original, { set: { Z_SECRET: value } });
           expect(new TextDecoder().decode(serializeLayout(doc))).not.toContain("s3cr3t");
         }),
-        fuzzRuns(500),
+        fuzzRuns(1000),
       );
     },
     FUZZ_TIMEOUT_MS,
