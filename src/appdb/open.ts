@@ -19,6 +19,7 @@ import {
 } from "../db";
 import { migrations } from "./migrations";
 import { auditRepo } from "./repos/audit";
+import { handoffsRepo } from "./repos/handoffs";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
@@ -37,6 +38,7 @@ export interface AppDb {
   projects: ReturnType<typeof projectsRepo>;
   versions: ReturnType<typeof versionsRepo>;
   audit: ReturnType<typeof auditRepo>;
+  handoffs: ReturnType<typeof handoffsRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -80,6 +82,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     projects: projectsRepo(orm),
     versions: versionsRepo(orm),
     audit: auditRepo(orm),
+    handoffs: handoffsRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     health: async () => {

@@ -161,7 +161,7 @@ export const audit = sqliteTable(
 /** Browser hand-offs of the dotenv-vault CLI (`/login`, `/new`, `/logout`): single use, expiring. */
 export const handoffs = sqliteTable("handoffs", {
   id: text("id").primaryKey(),
-  kind: text("kind", { enum: ["login", "new", "logout"] }).notNull(),
+  kind: text("kind", { enum: ["login", "new", "logout", "cli"] }).notNull(),
   projectId: text("project_id"),
   /** The bound result: a project id, or a `me_` credential (stored only until collected). */
   result: text("result"),

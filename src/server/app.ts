@@ -9,12 +9,14 @@ import { ApiError, errorBody, errorResponse } from "./errors";
 import { clientIp, limitAddress } from "./http";
 import { auditRoutes } from "./modules/audit/routes";
 import { authRoutes } from "./modules/auth/routes";
+import { compatRoutes } from "./modules/compat/routes";
 import { envVaultRoutes } from "./modules/envvault/routes";
 import { healthRoutes } from "./modules/health/routes";
 import { memberRoutes } from "./modules/members/routes";
 import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { webRoutes } from "./modules/web/routes";
 import { openApiDocument, routesOf } from "./openapi";
 import { ruleOf } from "./rate-limit";
 
@@ -119,7 +121,9 @@ export function createServer(ctx: AppContext) {
     .use(tokenRoutes(ctx))
     .use(secretRoutes(ctx))
     .use(envVaultRoutes(ctx))
-    .use(auditRoutes(ctx));
+    .use(auditRoutes(ctx))
+    .use(compatRoutes(ctx))
+    .use(webRoutes(ctx));
   let doc: ReturnType<typeof openApiDocument> | undefined;
   return app.get("/api/v1/openapi.json", () => {
     doc ??= openApiDocument(routesOf(app));

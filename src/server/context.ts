@@ -5,6 +5,7 @@
  */
 import { type AppDb, defaultRandom, type Random } from "../appdb";
 import type { Config } from "../config";
+import { hkdf32 } from "../db";
 import type { Logger } from "../log";
 import type { KeeperApi } from "../vault";
 import { type AuditLog, createAuditLog } from "./audit-log";
@@ -15,6 +16,8 @@ export interface AppContext {
   appdb: AppDb;
   keeper: KeeperApi;
   sealer: AppSealer;
+  /** The key behind the web pages' CSRF tokens (derived from app.key). */
+  csrfKey: Uint8Array;
   audit: AuditLog;
   limiter: RateLimiter;
   config: Pick<
@@ -43,6 +46,7 @@ export function createAppContext(options: ContextOptions): AppContext {
     appdb: options.appdb,
     keeper: options.keeper,
     sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
+    csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
     audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
     limiter: createRateLimiter(now),
     config: options.config,

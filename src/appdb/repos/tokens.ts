@@ -30,6 +30,22 @@ export function tokensRepo(db: AppDrizzle) {
         .set({ revokedAt: at })
         .where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)));
     },
+    /** Revokes a user's `me_` credentials for a project; returns their display prefixes, newest first. */
+    async revokeMe(userId: string, projectId: string, at: number): Promise<string[]> {
+      const rows = await db
+        .update(tokens)
+        .set({ revokedAt: at })
+        .where(
+          and(
+            eq(tokens.userId, userId),
+            eq(tokens.projectId, projectId),
+            eq(tokens.kind, "me"),
+            isNull(tokens.revokedAt),
+          ),
+        )
+        .returning({ name: tokens.name, createdAt: tokens.createdAt });
+      return rows.sort((a, b) => b.createdAt - a.createdAt).map((r) => r.name ?? "me_");
+    },
     async listServiceTokens(projectId: string): Promise<Token[]> {
       return db
         .select()

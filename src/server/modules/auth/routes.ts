@@ -1,9 +1,10 @@
 import { Elysia, t } from "elysia";
-import { actorOf } from "../../auth/caller";
+import { actorOf, authenticate } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf, clientIp, limitAddress } from "../../http";
 import { LOGIN_LIMIT } from "../../rate-limit";
+import { createHandoffService } from "../handoff/service";
 import { createUserService } from "../users/service";
 import { login } from "./service";
 
@@ -25,6 +26,7 @@ export function publicUser(user: { id: string; email: string; role: string; must
 
 export function authRoutes(ctx: AppContext) {
   const users = createUserService(ctx);
+  const handoffs = createHandoffService(ctx);
   return new Elysia({ name: "auth", prefix: "/api/v1" })
     .post(
       "/auth/login",
@@ -65,6 +67,28 @@ export function authRoutes(ctx: AppContext) {
         return { ok: true };
       },
       { body: PasswordBody, detail: { summary: "Change the signed-in user's password" } },
+    )
+    .post(
+      "/auth/cli-handoff",
+      async ({ body, set }) => {
+        const token = await handoffs.collect("cli", body.request);
+        if (token === undefined) {
+          set.status = 202;
+          return { status: "pending" };
+        }
+        const caller = await authenticate(ctx, `Bearer ${token}`);
+        if (caller.kind !== "session") throw new ApiError("NOT_FOUND", "no such request");
+        return { token, expiresAt: caller.token.expiresAt, user: publicUser(caller.user) };
+      },
+      {
+        body: t.Object(
+          { request: t.String({ pattern: "^req_[0-9a-f]{64}$" }) },
+          { additionalProperties: false },
+        ),
+        detail: {
+          summary: "Collect the session a browser approved for `vault login --browser` (202 while pending)",
+        },
+      },
     )
     .get(
       "/me",

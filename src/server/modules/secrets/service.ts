@@ -266,6 +266,25 @@ export function createSecretService(ctx: Deps) {
       return { version: number, values: Object.fromEntries(snapshot.values) };
     },
 
+    /** The latest file of a project's public `example` environment, read without a credential (and audited so). */
+    async readPublic(project: Project, env: Environment, ip: string | null): Promise<string> {
+      if (env.head === 0) return "";
+      const snapshot = await openSnapshot(ctx, project, env, await loadVersion(env, env.head), {
+        layout: true,
+      });
+      await ctx.audit.record({
+        action: "secrets.read",
+        actorKind: "anonymous",
+        actorId: null,
+        actorLabel: "pull example",
+        projectId: project.id,
+        environmentId: env.id,
+        detail: JSON.stringify({ version: env.head, keys: snapshot.values.size, reason: "example" }),
+        ip,
+      });
+      return renderFile(snapshot.layout, snapshot.values);
+    },
+
     async versions(env: Environment, options: { limit: number; before?: number }) {
       const rows = await ctx.appdb.versions.list(env.id, options);
       return rows.map((r) => ({

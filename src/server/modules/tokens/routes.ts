@@ -157,6 +157,7 @@ export function tokenRoutes(ctx: AppContext) {
           hash: hashCredential(token),
           userId: caller.user.id,
           projectId: params.projectId,
+          name: token.slice(0, 9),
           createdAt: ctx.now(),
         });
         await event(caller, "token.create_me", params.projectId, { id }, clientIp(ctx, request, server));
