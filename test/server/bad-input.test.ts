@@ -24,6 +24,14 @@ describe("bad input", () => {
           h.request("PUT", url, { token: owner.token, body: { dotenv: "A=2\n", extra: "SENTINEL_9f3a" } }),
       ],
       ["missing field", () => h.request("PUT", url, { token: owner.token, body: {} })],
+      [
+        "a lone surrogate in a value",
+        () => h.request("PATCH", url, { token: owner.token, raw: '{"set":{"B":"\\ud800"}}' }),
+      ],
+      [
+        "a lone surrogate in a file",
+        () => h.request("PUT", url, { token: owner.token, raw: '{"dotenv":"A=\\udfff\\n"}' }),
+      ],
       ["10,001 keys", () => h.request("PUT", url, { token: owner.token, body: { dotenv: tooManyKeys } })],
       [
         "a 65 KiB value",

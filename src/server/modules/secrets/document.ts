@@ -48,3 +48,19 @@ export function editLayout(
     throw error;
   }
 }
+
+/** Renders, turning a value dotenv cannot hold into a client error. */
+export function renderChecked(layout: Uint8Array, values: ReadonlyMap<string, string>): string {
+  try {
+    return renderFile(layout, values);
+  } catch (error) {
+    if (error instanceof DotenvError) {
+      throw new ApiError(
+        "INVALID_REQUEST",
+        error.message,
+        "a dotenv file cannot hold this value; see the README's limits",
+      );
+    }
+    throw error;
+  }
+}

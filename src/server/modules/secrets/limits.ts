@@ -28,6 +28,8 @@ export function checkFile(text: string): void {
     throw new ApiError("LIMIT_EXCEEDED", "the file is larger than 2 MiB", "split it across environments");
   }
   if (text.includes("\u0000")) throw new ApiError("INVALID_REQUEST", "the file contains a NUL byte");
+  if (!text.isWellFormed())
+    throw new ApiError("INVALID_REQUEST", "the file is not valid Unicode (a lone surrogate)");
 }
 
 export function checkValues(values: ReadonlyMap<string, string>): void {
@@ -41,6 +43,8 @@ export function checkValues(values: ReadonlyMap<string, string>): void {
     checkKeyName(name);
     if (value.includes("\u0000"))
       throw new ApiError("INVALID_REQUEST", `the value of ${name} contains a NUL byte`);
+    if (!value.isWellFormed())
+      throw new ApiError("INVALID_REQUEST", `the value of ${name} is not valid Unicode`);
     if (bytes(value) > LIMITS.valueBytes) {
       throw new ApiError(
         "LIMIT_EXCEEDED",

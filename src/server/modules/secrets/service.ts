@@ -13,7 +13,7 @@ import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
 import { serialized } from "../../serialize";
-import { editLayout, parseFile, renderFile } from "./document";
+import { editLayout, parseFile, renderChecked, renderFile } from "./document";
 import { checkFile, checkKeyName, checkValues } from "./limits";
 import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
 
@@ -158,6 +158,8 @@ export function createSecretService(ctx: Deps) {
         }
       }
       checkValues(values);
+      // An edited layout must render with its values before it is stored (re-quoted neighbours included).
+      if (change.kind !== "push") renderChecked(layout, values);
       const summary = summarize(current.values, values);
       const sameLayout =
         current.layout !== undefined &&
