@@ -60,7 +60,288 @@ function configFlagSpecs(which: "all" | "data", also: readonly ConfigFlag[] = []
   return specs;
 }
 
+/** Flags of the client commands (they talk to a server's API). */
+const SERVER_FLAGS: FlagSpecs = {
+  server: { type: "string", help: "the server's URL [VAULT_SERVER; default DOTENV_API_URL in .env.vault]" },
+  verbose: { type: "boolean", help: "say which server, credential and project, and details of failures" },
+};
+const PROJECT_FLAGS: FlagSpecs = {
+  ...SERVER_FLAGS,
+  project: { type: "string", help: "the project, vlt_... (default DOTENV_VAULT in .env.vault)" },
+};
+const JSON_FLAG: FlagSpecs = { json: { type: "boolean", help: "print JSON" } };
+const ENV_FLAG: FlagSpecs = {
+  env: { type: "string", help: "the environment, ENV or ENV@VERSION (default development)" },
+};
+const client = () => import("./client");
+
 export const COMMANDS: readonly Command[] = [
+  {
+    name: "login",
+    summary: "sign in to a server (prompts on a terminal; --browser approves in a browser)",
+    args: "[URL]",
+    flags: {
+      ...SERVER_FLAGS,
+      email: { type: "string", help: "the account's email" },
+      "password-stdin": {
+        type: "boolean",
+        help: "read the password from standard input (a second line: the new one, if it must change)",
+      },
+      browser: { type: "boolean", help: "approve the sign-in in a browser instead of a password" },
+      open: { type: "boolean", help: "with --browser, open the page (default on a terminal; --no-open)" },
+    },
+    run: async (ctx) => (await client()).login(ctx),
+  },
+  {
+    name: "logout",
+    summary: "sign out: revoke this machine's session",
+    args: "[URL]",
+    flags: SERVER_FLAGS,
+    run: async (ctx) => (await client()).logout(ctx),
+  },
+  {
+    name: "whoami",
+    summary: "show who the credential in use belongs to, and where it came from",
+    flags: { ...SERVER_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).whoami(ctx),
+  },
+  {
+    name: "new",
+    summary: "create a project and link this directory to it (.env.vault, .gitignore)",
+    args: "[NAME]",
+    flags: {
+      ...SERVER_FLAGS,
+      force: { type: "boolean", help: "even when this directory is linked already" },
+    },
+    run: async (ctx) => (await client()).newProject(ctx),
+  },
+  {
+    name: "link",
+    summary: "link this directory to a project (writes DOTENV_VAULT in .env.vault)",
+    args: "vlt_...",
+    flags: SERVER_FLAGS,
+    run: async (ctx) => (await client()).link(ctx),
+  },
+  {
+    name: "projects",
+    summary: "list the projects you can see",
+    flags: { ...SERVER_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).projects(ctx),
+  },
+  {
+    name: "envs",
+    summary: "list the project's environments, versions and your access",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).envs(ctx),
+  },
+  {
+    name: "envs add",
+    summary: "add an environment",
+    args: "NAME",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).envsAdd(ctx),
+  },
+  {
+    name: "envs rm",
+    summary: "remove an environment and every version of it",
+    args: "NAME",
+    flags: { ...PROJECT_FLAGS, yes: { type: "boolean", help: "do not ask for confirmation" } },
+    run: async (ctx) => (await client()).envsRm(ctx),
+  },
+  {
+    name: "push",
+    summary: "push a .env file as the environment's next version (refused if it moved on)",
+    args: "[ENV] [FILE]",
+    flags: {
+      ...PROJECT_FLAGS,
+      merge: { type: "boolean", help: "add and update the file's keys, keep the others" },
+      force: { type: "boolean", help: "replace the latest version even if it is not the one you had" },
+    },
+    run: async (ctx) => (await client()).push(ctx),
+  },
+  {
+    name: "pull",
+    summary: "write an environment (or ENV@VERSION) to its .env file; the old one is kept as FILE.previous",
+    args: "[ENV[@VERSION]] [FILE|-]",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).pull(ctx),
+  },
+  {
+    name: "get",
+    summary: "print one value",
+    args: "KEY",
+    flags: { ...PROJECT_FLAGS, ...ENV_FLAG, ...JSON_FLAG },
+    run: async (ctx) => (await client()).get(ctx),
+  },
+  {
+    name: "set",
+    summary: "set values (KEY=VALUE..., or KEY - to read one from standard input)",
+    args: "KEY=VALUE... | KEY -",
+    flags: { ...PROJECT_FLAGS, ...ENV_FLAG },
+    run: async (ctx) => (await client()).set(ctx),
+  },
+  {
+    name: "unset",
+    summary: "remove keys",
+    args: "KEY...",
+    flags: { ...PROJECT_FLAGS, ...ENV_FLAG },
+    run: async (ctx) => (await client()).unset(ctx),
+  },
+  {
+    name: "diff",
+    summary: "compare environments, versions (ENV@N) or local files; values masked unless --reveal",
+    args: "[A] [B]",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG, reveal: { type: "boolean", help: "show the values" } },
+    run: async (ctx) => (await client()).diff(ctx),
+  },
+  {
+    name: "versions",
+    summary: "list an environment's versions: who, when, which keys",
+    args: "[ENV]",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG, limit: { type: "string", help: "at most N (default 100)" } },
+    run: async (ctx) => (await client()).versions(ctx),
+  },
+  {
+    name: "rollback",
+    summary: "make a new version equal to an old one",
+    args: "ENV@VERSION",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).rollback(ctx),
+  },
+  {
+    name: "run",
+    summary: "run a command with the environment's values in its environment",
+    args: "-- CMD [ARGS...]",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...ENV_FLAG,
+      override: { type: "boolean", help: "the values win over variables already set" },
+      fallback: {
+        type: "boolean",
+        help: "use the offline copy when the server cannot be reached (default; --no-fallback refuses)",
+      },
+      offline: { type: "boolean", help: "use the offline copy without asking the server" },
+    },
+    run: async (ctx) => (await client()).run(ctx),
+  },
+  {
+    name: "export",
+    summary: "print the values as dotenv, json, yaml, shell, docker (--env-file) or k8s (a Secret)",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...ENV_FLAG,
+      format: { type: "string", help: "dotenv | json | yaml | shell | docker | k8s (default dotenv)" },
+      name: { type: "string", help: "k8s: the Secret's name (default vault-ENV)" },
+      namespace: { type: "string", help: "k8s: the Secret's namespace" },
+      offline: { type: "boolean", help: "use the offline copy without asking the server" },
+    },
+    run: async (ctx) => (await client()).exportValues(ctx),
+  },
+  {
+    name: "build",
+    summary: "write .env.vault: every environment you can read, encrypted with its DOTENV_KEY",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).build(ctx),
+  },
+  {
+    name: "keys",
+    summary: "print the DOTENV_KEYs that open .env.vault",
+    args: "[ENV]",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).keys(ctx),
+  },
+  {
+    name: "rotatekey",
+    summary: "give an environment a new DOTENV_KEY (the previous one still opens older builds)",
+    args: "ENV",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).rotatekey(ctx),
+  },
+  {
+    name: "decrypt",
+    summary: "open .env.vault with a DOTENV_KEY (argument or DOTENV_KEY), offline",
+    args: "[DOTENV_KEY]",
+    flags: { ...JSON_FLAG, file: { type: "string", help: "the file to open (default .env.vault)" } },
+    run: async (ctx) => (await client()).decrypt(ctx),
+  },
+  {
+    name: "members list",
+    summary: "list the project's members and their access per environment",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).membersList(ctx),
+  },
+  {
+    name: "members add",
+    summary: "add a user to the project, with optional grants (ENV=read|write)",
+    args: "EMAIL [ENV=PERMISSION...]",
+    flags: { ...PROJECT_FLAGS, role: { type: "string", help: "owner | member (default member)" } },
+    run: async (ctx) => (await client()).membersAdd(ctx),
+  },
+  {
+    name: "members rm",
+    summary: "remove a member and their grants",
+    args: "EMAIL",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).membersRm(ctx),
+  },
+  {
+    name: "members grant",
+    summary: "set a member's access per environment (none, read, write)",
+    args: "EMAIL ENV=PERMISSION...",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).membersGrant(ctx),
+  },
+  {
+    name: "tokens create",
+    summary: "create a service token for CI (printed once; read-only unless --write)",
+    args: "NAME",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      env: { type: "string", help: "the environments it may use: ENV[,ENV...] (required)" },
+      write: { type: "boolean", help: "it may also push and set" },
+      "expires-days": { type: "string", help: "it expires after N days (default never)" },
+    },
+    run: async (ctx) => (await client()).tokensCreate(ctx),
+  },
+  {
+    name: "tokens list",
+    summary: "list the project's service tokens (never the tokens themselves)",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).tokensList(ctx),
+  },
+  {
+    name: "tokens revoke",
+    summary: "revoke a service token",
+    args: "ID|NAME",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).tokensRevoke(ctx),
+  },
+  {
+    name: "audit",
+    summary: "show audit events (the linked project's, or --all), or --verify the chain",
+    flags: {
+      ...SERVER_FLAGS,
+      ...JSON_FLAG,
+      project: { type: "string", help: "events of this project, vlt_... (default the linked one)" },
+      all: { type: "boolean", help: "every project's events (instance owners and admins)" },
+      action: { type: "string", help: "only this action, e.g. secrets.read" },
+      since: { type: "string", help: "only since a time: 30m, 24h, 7d or a date" },
+      limit: { type: "string", help: "at most N events (default 50)" },
+      verify: { type: "boolean", help: "check the audit log's hash chain instead" },
+    },
+    run: async (ctx) => (await client()).audit(ctx),
+  },
+  {
+    name: "completion",
+    summary: "print a shell completion script",
+    args: "bash|zsh|fish",
+    run: async (ctx) =>
+      (await client()).completionCommand(
+        ctx,
+        COMMANDS.filter((c) => !c.hidden).map((c) => ({ name: c.name, flags: Object.keys(flagsOf(c)) })),
+      ),
+  },
   {
     name: "serve",
     summary: "run the server: the keeper and the app, supervised",
@@ -131,6 +412,24 @@ export const COMMANDS: readonly Command[] = [
     config: "data",
     configAlso: ["gc-grace"],
     run: async (ctx) => (await import("./commands/admin")).gc(ctx),
+  },
+  {
+    name: "backup",
+    summary: "write a consistent snapshot of both databases (and the keys) to DEST, with a manifest",
+    args: "DEST",
+    config: "data",
+    flags: {
+      keys: { type: "boolean", help: "copy the key files too (default; --no-keys leaves them out)" },
+    },
+    run: async (ctx) => (await import("./commands/backup")).backup(ctx),
+  },
+  {
+    name: "restore",
+    summary: "check a backup, then replace the data directory with it (no server may run on it)",
+    args: "SRC",
+    config: "data",
+    flags: { force: { type: "boolean", help: "replace a data directory that holds data" } },
+    run: async (ctx) => (await import("./commands/backup")).restore(ctx),
   },
   {
     name: "selftest",

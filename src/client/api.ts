@@ -1,0 +1,414 @@
+/**
+ * The typed client of the native API (`/api/v1`, see `/api/v1/openapi.json`),
+ * shared by the CLI and the TUI: one place that knows the routes, the bearer
+ * header, timeouts, and how an answer becomes a value or a `ClientError`.
+ * UI-free: it prints nothing and reads no environment.
+ */
+import { ClientError } from "./errors";
+
+export type Permission = "none" | "read" | "write";
+export type Role = "owner" | "admin" | "member";
+
+export interface User {
+  id: string;
+  email: string;
+  role: Role;
+  mustChangePassword: boolean;
+}
+
+export interface LoginAnswer {
+  token: string;
+  expiresAt: number;
+  user: User;
+}
+
+export type Me =
+  | {
+      kind: "service";
+      token: { id: string; name: string | null; canWrite: boolean };
+      projectId: string;
+      user: null;
+    }
+  | { kind: "session" | "me"; user: User; projectId: string | null; expiresAt: number | null };
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface EnvironmentInfo {
+  name: string;
+  main: boolean;
+  version: number;
+  permission: Permission;
+}
+
+export interface Project extends ProjectSummary {
+  canManage: boolean;
+  environments: EnvironmentInfo[];
+}
+
+export interface Summary {
+  added: string[];
+  changed: string[];
+  removed: string[];
+}
+
+export interface ChangeAnswer {
+  environment: string;
+  version: number;
+  summary: Summary;
+  unchanged: boolean;
+}
+
+export interface PullDotenv {
+  environment: string;
+  version: number;
+  dotenv: string;
+}
+
+export interface PullValues {
+  environment: string;
+  version: number;
+  values: Record<string, string>;
+}
+
+export interface VersionInfo {
+  version: number;
+  kind: string;
+  author: string;
+  createdAt: number;
+  summary: Summary;
+}
+
+export interface VersionsAnswer {
+  environment: string;
+  head: number;
+  versions: VersionInfo[];
+}
+
+export interface DiffAnswer {
+  from: { environment: string; version: number };
+  to: { environment: string; version: number };
+  added: string[];
+  changed: string[];
+  removed: string[];
+  unchanged: number;
+  values?: Record<string, { from: string | null; to: string | null }>;
+}
+
+export interface Member {
+  userId: string;
+  email: string;
+  role: "owner" | "member";
+  permissions: Record<string, Permission>;
+}
+
+export interface ServiceToken {
+  id: string;
+  name: string;
+  environments: string[];
+  write: boolean;
+  createdAt: number;
+  expiresAt: number | null;
+  lastUsedAt: number | null;
+  status: "active" | "revoked" | "expired";
+}
+
+export interface CreatedToken {
+  id: string;
+  token: string;
+  name: string;
+  environments: string[];
+  write: boolean;
+  expiresAt: number | null;
+}
+
+export interface AuditEvent {
+  seq: number;
+  at: number;
+  action: string;
+  actor: { kind: string; id: string | null; label: string };
+  projectId: string | null;
+  environmentId: string | null;
+  detail: unknown;
+  ip: string | null;
+}
+
+export type AuditVerify = { ok: true; rows: number } | { ok: false; seq: number; problem: string };
+
+export interface AuditQuery {
+  project?: string;
+  actor?: string;
+  action?: string;
+  since?: number;
+  until?: number;
+  before?: number;
+  limit?: number;
+}
+
+export interface DotenvKeyEntry {
+  environment: string;
+  key: string;
+}
+
+export type HandoffAnswer = { status: "pending" } | LoginAnswer;
+
+export type Fetch = (request: Request) => Promise<Response>;
+
+export interface ApiClientOptions {
+  /** The server's base URL, e.g. `https://vault.example.com` (a path prefix is kept). */
+  baseUrl: string;
+  /** A session token, a `me_` credential or a service token. */
+  token?: string;
+  /** Per request (default 30 s). */
+  timeoutMs?: number;
+  /** Injected in tests (`app.handle`); the global fetch otherwise. */
+  fetch?: Fetch;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | number | boolean | undefined>): string {
+  const pairs = Object.entries(params).filter(([, v]) => v !== undefined);
+  if (pairs.length === 0) return "";
+  return `?${pairs.map(([k, v]) => `${enc(k)}=${enc(String(v))}`).join("&")}`;
+}
+
+/** The base URL without a trailing slash; refuses what is not http(s). */
+export function normalizeBaseUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ClientError("INVALID_REQUEST", `"${url.slice(0, 200)}" is not a URL`, {
+      hint: "give the server's URL, like https://vault.example.com or http://127.0.0.1:8750",
+    });
+  }
+  if (parsed.protocol !== "http:" && parsed.protocol !== "https:") {
+    throw new ClientError("INVALID_REQUEST", `"${url.slice(0, 200)}" is not an http(s) URL`, {
+      hint: "give the server's URL, like https://vault.example.com",
+    });
+  }
+  if (parsed.username || parsed.password) {
+    throw new ClientError("INVALID_REQUEST", "the server URL must not carry a user name or password", {
+      hint: "sign in with vault login instead",
+    });
+  }
+  return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
+}
+
+export function createApiClient(options: ApiClientOptions) {
+  const base = normalizeBaseUrl(options.baseUrl);
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const doFetch: Fetch = options.fetch ?? ((request) => fetch(request));
+
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    accept: (status: number) => boolean = (s) => s >= 200 && s < 300,
+  ): Promise<{ status: number; body: T }> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (options.token) headers.authorization = `Bearer ${options.token}`;
+    if (body !== undefined) headers["content-type"] = "application/json";
+    const request = new Request(`${base}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: "manual",
+    });
+    const where = { method, path };
+    let response: Response;
+    try {
+      response = await doFetch(request);
+    } catch (error) {
+      const e = error as { name?: string; message?: string; code?: string };
+      if (e?.name === "TimeoutError" || e?.name === "AbortError") {
+        throw new ClientError(
+          "TIMEOUT",
+          `the server at ${base} did not answer within ${timeoutMs / 1000} s`,
+          {
+            ...where,
+            hint: "check the server and your network, then retry",
+          },
+        );
+      }
+      throw new ClientError("NETWORK", `cannot reach the server at ${base}`, {
+        ...where,
+        hint: "check the URL (vault login URL, --server, VAULT_SERVER or DOTENV_API_URL in .env.vault) and that the server runs",
+        cause:
+          (e?.code && !e.message?.startsWith(e.code)
+            ? `${e.code}: ${e.message ?? ""}`
+            : (e?.message ?? e?.code)
+          )?.slice(0, 300) || undefined,
+      });
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      const e = error as { name?: string };
+      const code = e?.name === "TimeoutError" || e?.name === "AbortError" ? "TIMEOUT" : "NETWORK";
+      throw new ClientError(code, `the answer from ${base} was cut short`, {
+        ...where,
+        status: response.status,
+      });
+    }
+    let parsed: unknown;
+    try {
+      parsed = text === "" ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (accept(response.status)) {
+      if (parsed === undefined || typeof parsed !== "object" || parsed === null) {
+        throw new ClientError("BAD_RESPONSE", `the server at ${base} did not answer with the API's JSON`, {
+          ...where,
+          status: response.status,
+          hint: "is this URL a vault server? (a proxy in between?)",
+        });
+      }
+      return { status: response.status, body: parsed as T };
+    }
+    const err = (parsed as { error?: { code?: unknown; message?: unknown; hint?: unknown } } | undefined)
+      ?.error;
+    const retry = Number(response.headers.get("retry-after"));
+    if (err && typeof err.code === "string" && typeof err.message === "string") {
+      throw new ClientError(err.code as ClientError["code"], err.message, {
+        ...where,
+        status: response.status,
+        hint: typeof err.hint === "string" ? err.hint : undefined,
+        retryAfterSeconds: Number.isFinite(retry) && retry > 0 ? retry : undefined,
+      });
+    }
+    if (response.status >= 300 && response.status < 400) {
+      throw new ClientError("BAD_RESPONSE", `the server at ${base} redirected (HTTP ${response.status})`, {
+        ...where,
+        status: response.status,
+        hint: `use the URL it redirects to: ${response.headers.get("location")?.slice(0, 200) ?? "(none given)"}`,
+      });
+    }
+    throw new ClientError(
+      response.status >= 500 ? "INTERNAL" : "BAD_RESPONSE",
+      `the server at ${base} answered HTTP ${response.status} without the API's error shape`,
+      { ...where, status: response.status, hint: "is this URL a vault server? (a proxy in between?)" },
+    );
+  }
+
+  const get = async <T>(path: string) => (await call<T>("GET", path)).body;
+  const send = async <T>(method: string, path: string, body?: unknown) =>
+    (await call<T>(method, path, body ?? {})).body;
+  const project = (id: string) => `/api/v1/projects/${enc(id)}`;
+  const envPath = (id: string, env: string) => `${project(id)}/environments/${enc(env)}`;
+
+  return {
+    baseUrl: base,
+
+    /** Answers 200 when the app and its keeper are reachable. */
+    ready: async () => (await call<{ status: string }>("GET", "/readyz", undefined, () => true)).body,
+
+    auth: {
+      login: (email: string, password: string) =>
+        send<LoginAnswer>("POST", "/api/v1/auth/login", { email, password }),
+      logout: () => send<{ ok: true }>("POST", "/api/v1/auth/logout"),
+      changePassword: (currentPassword: string, newPassword: string) =>
+        send<{ ok: true }>("POST", "/api/v1/auth/password", { currentPassword, newPassword }),
+      me: () => get<Me>("/api/v1/me"),
+      /** Browser hand-off: pending (202) until the request is approved, then a session. */
+      handoff: async (requestId: string): Promise<HandoffAnswer> =>
+        (await call<HandoffAnswer>("POST", "/api/v1/auth/cli-handoff", { request: requestId })).body,
+    },
+
+    projects: {
+      list: async () => (await get<{ projects: ProjectSummary[] }>("/api/v1/projects")).projects,
+      create: (name: string) => send<Project>("POST", "/api/v1/projects", { name }),
+      get: (id: string) => get<Project>(project(id)),
+      addEnvironment: (id: string, name: string) =>
+        send<Project>("POST", `${project(id)}/environments`, { name }),
+      removeEnvironment: (id: string, name: string) =>
+        send<Project>("DELETE", envPath(id, name), { confirm: name }),
+    },
+
+    secrets: {
+      pullFile: (id: string, env: string, version?: number) =>
+        get<PullDotenv>(`${envPath(id, env)}/secrets${query({ version, format: "dotenv" })}`),
+      pullValues: (id: string, env: string, version?: number) =>
+        get<PullValues>(`${envPath(id, env)}/secrets${query({ version, format: "json" })}`),
+      getKey: (id: string, env: string, key: string, version?: number) =>
+        get<PullValues>(`${envPath(id, env)}/secrets${query({ version, format: "json", key })}`),
+      push: (id: string, env: string, body: { dotenv: string; baseVersion?: number; merge?: boolean }) =>
+        send<ChangeAnswer>("PUT", `${envPath(id, env)}/secrets`, body),
+      patch: (
+        id: string,
+        env: string,
+        body: { set?: Record<string, string>; unset?: string[]; baseVersion?: number },
+      ) => send<ChangeAnswer>("PATCH", `${envPath(id, env)}/secrets`, body),
+      versions: (id: string, env: string, options: { limit?: number; before?: number } = {}) =>
+        get<VersionsAnswer>(`${envPath(id, env)}/versions${query(options)}`),
+      diff: (
+        id: string,
+        env: string,
+        options: { from?: number; to?: number; other?: string; otherVersion?: number; reveal?: boolean },
+      ) =>
+        get<DiffAnswer>(
+          `${envPath(id, env)}/diff${query({ ...options, reveal: options.reveal ? "true" : undefined })}`,
+        ),
+      rollback: (id: string, env: string, version: number, baseVersion?: number) =>
+        send<ChangeAnswer & { rolledBackTo: number }>("POST", `${envPath(id, env)}/rollback`, {
+          version,
+          baseVersion,
+        }),
+    },
+
+    members: {
+      list: async (id: string) => (await get<{ members: Member[] }>(`${project(id)}/members`)).members,
+      add: async (
+        id: string,
+        body: { email: string; role?: "owner" | "member"; permissions?: Record<string, Permission> },
+      ) => (await send<{ members: Member[] }>("POST", `${project(id)}/members`, body)).members,
+      remove: async (id: string, userId: string) =>
+        (await send<{ members: Member[] }>("DELETE", `${project(id)}/members/${enc(userId)}`)).members,
+      grant: async (id: string, userId: string, permissions: Record<string, Permission>) =>
+        (
+          await send<{ members: Member[] }>("PUT", `${project(id)}/members/${enc(userId)}/permissions`, {
+            permissions,
+          })
+        ).members,
+    },
+
+    tokens: {
+      list: async (id: string) => (await get<{ tokens: ServiceToken[] }>(`${project(id)}/tokens`)).tokens,
+      create: (
+        id: string,
+        body: { name: string; environments: string[]; write?: boolean; expiresInDays?: number },
+      ) => send<CreatedToken>("POST", `${project(id)}/tokens`, body),
+      revoke: (id: string, tokenId: string) =>
+        send<{ ok: true }>("DELETE", `${project(id)}/tokens/${enc(tokenId)}`),
+      createMe: (id: string) => send<{ id: string; token: string }>("POST", `${project(id)}/me`),
+    },
+
+    audit: {
+      list: async (q: AuditQuery = {}) =>
+        (await get<{ events: AuditEvent[] }>(`/api/v1/audit${query({ ...q })}`)).events,
+      verify: () => get<AuditVerify>("/api/v1/audit/verify"),
+    },
+
+    envVault: {
+      build: (id: string) => get<{ dotenvVault: string; environments?: string[] }>(`${project(id)}/vault`),
+      keys: async (id: string, environment?: string) =>
+        (await get<{ keys: DotenvKeyEntry[] }>(`${project(id)}/keys${query({ environment })}`)).keys,
+      rotateKey: (id: string, env: string) =>
+        send<{ environment?: string; key: string; previousKey: string }>(
+          "POST",
+          `${envPath(id, env)}/rotate-key`,
+        ),
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;

@@ -1,0 +1,310 @@
+/**
+ * `vault push`, `pull`, `get`, `set`, `unset`, `versions`, `rollback`.
+ *
+ * Push is optimistic: it sends the version this checkout last pulled or
+ * pushed (remembered per server, project and environment) as `baseVersion`,
+ * so a push over someone else's newer version is refused (409) with what
+ * changed meanwhile, instead of silently undoing it. `--force` sends none.
+ */
+import { chmodSync, existsSync, readFileSync, renameSync } from "node:fs";
+import { isAbsolute, join } from "node:path";
+import type { CommandContext } from "../../cli";
+import { CliError } from "../../cli-kit";
+import { parse } from "../../dotenv";
+import { EXIT } from "../../exit-codes";
+import type { Client } from "../context";
+import { flagString, runClient } from "../context";
+import { ClientError } from "../errors";
+import { writeFileAtomic } from "../files";
+import { isoTime, nameList, note, printJson, summaryText, table } from "../output";
+import { readAllStdin } from "../prompt";
+import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
+import { cacheValues } from "./values";
+
+export const DEFAULT_ENV = "development";
+
+export function resolvePath(client: Client, file: string): string {
+  return isAbsolute(file) ? file : join(client.cwd, file);
+}
+
+/** `--env ENV[@VERSION]`, default development. */
+export function envFlag(client: Client): EnvRef {
+  return parseEnvRef(flagString(client, "env") ?? DEFAULT_ENV);
+}
+
+function tooMany(client: Client, max: number, command: string): void {
+  if (client.positionals.length > max) {
+    throw new CliError(`unexpected argument "${client.positionals[max]}"`, EXIT.usage, [
+      `run: vault help ${command}`,
+    ]);
+  }
+}
+
+async function explainConflict(
+  client: Client,
+  projectId: string,
+  env: string,
+  base: number,
+  file: string,
+): Promise<CliError> {
+  const api = client.api();
+  const hints: string[] = [];
+  let head: number | undefined;
+  try {
+    const versions = await api.secrets.versions(projectId, env, { limit: 50 });
+    head = versions.head;
+    const newer = versions.versions.filter((v) => v.version > base);
+    const authors = [...new Set(newer.map((v) => v.author))];
+    const diff = await api.secrets.diff(projectId, env, { from: base, to: head });
+    const parts = [
+      diff.added.length ? `added ${nameList(diff.added)}` : "",
+      diff.changed.length ? `changed ${nameList(diff.changed)}` : "",
+      diff.removed.length ? `removed ${nameList(diff.removed)}` : "",
+    ].filter(Boolean);
+    hints.push(
+      `since version ${base}: ${head - base} new version${head - base === 1 ? "" : "s"}${authors.length ? ` by ${nameList(authors, 3)}` : ""}${parts.length ? `; ${parts.join("; ")}` : " (no key changed)"}`,
+    );
+  } catch {
+    // The explanation is a courtesy: the conflict stands without it.
+  }
+  hints.push(
+    `compare with your file: vault diff ${env} ${file}`,
+    `take the server's version and reapply your change: vault pull ${env} ${file} (yours is kept as ${file}.previous), then push again`,
+    `or replace the server's version with your file: vault push ${env} ${file} --force`,
+  );
+  const where = head === undefined ? "" : ` (you last had version ${base}; it is now at ${head})`;
+  return new CliError(
+    `${env} changed on the server since this checkout last pulled or pushed it${where}`,
+    EXIT.conflict,
+    hints,
+  );
+}
+
+export function push(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    tooMany(client, 2, "push");
+    const env = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
+    if (env.version !== undefined) {
+      throw new CliError("push makes a new version; it takes no @VERSION", EXIT.usage, [
+        `to bring back an old version: vault rollback ${env.env}@${env.version}`,
+      ]);
+    }
+    const file = client.positionals[1] ?? defaultFileFor(env.env);
+    const path = resolvePath(client, file);
+    if (!existsSync(path)) {
+      throw new CliError(`no file ${file} to push`, EXIT.notFound, [
+        `give the file: vault push ${env.env} FILE, or pull it first: vault pull ${env.env}`,
+      ]);
+    }
+    const dotenv = readFileSync(path, "utf8");
+    const server = client.server();
+    const projectId = await client.projectId();
+    const force = client.flags.force === true;
+    const base = force ? undefined : (client.store.lastVersion(server, projectId, env.env) ?? 0);
+    client.detail(force ? "no base version (--force)" : `base version ${base}`);
+    let answer: Awaited<ReturnType<ReturnType<Client["api"]>["secrets"]["push"]>>;
+    try {
+      answer = await client.api().secrets.push(projectId, env.env, {
+        dotenv,
+        baseVersion: base,
+        merge: client.flags.merge === true ? true : undefined,
+      });
+    } catch (error) {
+      if (error instanceof ClientError && error.code === "VERSION_CONFLICT" && base !== undefined) {
+        throw await explainConflict(client, projectId, env.env, base, file);
+      }
+      throw error;
+    }
+    client.store.rememberVersion(server, projectId, env.env, answer.version);
+    if (answer.unchanged) {
+      client.io.stdout.write(
+        `${env.env} is already at version ${answer.version} with this file; nothing pushed\n`,
+      );
+    } else {
+      client.io.stdout.write(
+        `pushed ${file} to ${env.env}: version ${answer.version} (${summaryText(answer.summary)})\n`,
+      );
+    }
+    return EXIT.ok;
+  });
+}
+
+export function pull(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    tooMany(client, 2, "pull");
+    const ref = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
+    const file = client.positionals[1] ?? defaultFileFor(ref.env);
+    const server = client.server();
+    const projectId = await client.projectId();
+    const answer = await client.api().secrets.pullFile(projectId, ref.env, ref.version);
+    if (ref.version === undefined) {
+      cacheValues(client, { server, projectId, environment: ref.env }, answer.version, parse(answer.dotenv));
+    }
+    if (file === "-") {
+      client.io.stdout.write(answer.dotenv);
+      return EXIT.ok;
+    }
+    const path = resolvePath(client, file);
+    client.store.rememberVersion(server, projectId, ref.env, answer.version);
+    if (existsSync(path) && readFileSync(path, "utf8") === answer.dotenv) {
+      client.io.stdout.write(`${file} is already ${ref.env} version ${answer.version}\n`);
+      return EXIT.ok;
+    }
+    let kept = "";
+    if (existsSync(path)) {
+      renameSync(path, `${path}.previous`);
+      chmodSync(`${path}.previous`, 0o600);
+      kept = ` (the old file is ${file}.previous)`;
+    }
+    writeFileAtomic(path, answer.dotenv, 0o600);
+    client.io.stdout.write(`pulled ${ref.env} version ${answer.version} into ${file}${kept}\n`);
+    return EXIT.ok;
+  });
+}
+
+export function get(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    const [key, extra] = client.positionals;
+    if (!key) throw new CliError("which key?", EXIT.usage, ["run: vault help get"]);
+    if (extra !== undefined)
+      throw new CliError(`unexpected argument "${extra}"`, EXIT.usage, [
+        "one key at a time; all of them: vault export",
+      ]);
+    const ref = envFlag(client);
+    const answer = await client.api().secrets.getKey(await client.projectId(), ref.env, key, ref.version);
+    const value = answer.values[key];
+    if (value === undefined) throw new CliError(`${ref.env} has no key ${key}`, EXIT.notFound);
+    if (client.json) printJson(client.io, { [key]: value });
+    else client.io.stdout.write(`${value}\n`);
+    return EXIT.ok;
+  });
+}
+
+/** `KEY=VALUE` pairs, and `KEY -` for one value read from standard input. */
+export function parseAssignments(args: readonly string[]): {
+  set: Record<string, string>;
+  fromStdin?: string;
+} {
+  const set: Record<string, string> = {};
+  let fromStdin: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const eq = arg.indexOf("=");
+    if (eq > 0) {
+      set[arg.slice(0, eq)] = arg.slice(eq + 1);
+    } else if (eq === -1 && args[i + 1] === "-") {
+      if (fromStdin !== undefined) {
+        throw new CliError("only one value can come from standard input", EXIT.usage, [
+          "run vault set once per multi-line value",
+        ]);
+      }
+      fromStdin = arg;
+      i++;
+    } else {
+      throw new CliError(
+        `"${arg.slice(0, 60).split("=")[0]}": give KEY=VALUE, or KEY - to read the value from standard input`,
+        EXIT.usage,
+        ["run: vault help set"],
+      );
+    }
+  }
+  return { set, fromStdin };
+}
+
+export function set(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    if (client.positionals.length === 0)
+      throw new CliError("set what? give KEY=VALUE", EXIT.usage, ["run: vault help set"]);
+    const { set: values, fromStdin } = parseAssignments(client.positionals);
+    if (fromStdin !== undefined) {
+      // One trailing line break is the shell's, not the value's (`echo`, a here-string, a file ending in \n).
+      values[fromStdin] = (await readAllStdin()).replace(/\r?\n$/, "");
+    }
+    const ref = envFlag(client);
+    if (ref.version !== undefined)
+      throw new CliError("set makes a new version; --env takes no @VERSION here", EXIT.usage);
+    const answer = await client.api().secrets.patch(await client.projectId(), ref.env, { set: values });
+    const n = Object.keys(values).length;
+    client.io.stdout.write(
+      answer.unchanged
+        ? `${ref.env} already had ${n === 1 ? "that value" : "those values"}; still version ${answer.version}\n`
+        : `set ${n} key${n === 1 ? "" : "s"} in ${ref.env}: version ${answer.version} (${summaryText(answer.summary)})\n`,
+    );
+    return EXIT.ok;
+  });
+}
+
+export function unset(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    if (client.positionals.length === 0)
+      throw new CliError("unset which keys?", EXIT.usage, ["run: vault help unset"]);
+    const ref = envFlag(client);
+    if (ref.version !== undefined)
+      throw new CliError("unset makes a new version; --env takes no @VERSION here", EXIT.usage);
+    const answer = await client
+      .api()
+      .secrets.patch(await client.projectId(), ref.env, { unset: client.positionals });
+    const removed = answer.summary.removed;
+    client.io.stdout.write(`removed ${nameList(removed)} from ${ref.env}: version ${answer.version}\n`);
+    const missing = client.positionals.filter((k) => !removed.includes(k));
+    if (missing.length > 0) note(client.io, `${ref.env} had no ${nameList(missing)}`);
+    return EXIT.ok;
+  });
+}
+
+export function versions(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    tooMany(client, 1, "versions");
+    const ref = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
+    const limitText = flagString(client, "limit");
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {
+      throw new CliError("--limit is a number from 1 to 1000", EXIT.usage);
+    }
+    const answer = await client.api().secrets.versions(await client.projectId(), ref.env, { limit });
+    if (client.json) {
+      printJson(client.io, answer);
+      return EXIT.ok;
+    }
+    if (answer.versions.length === 0) {
+      client.io.stdout.write(`${ref.env} has no versions yet: vault push ${ref.env}\n`);
+      return EXIT.ok;
+    }
+    client.io.stdout.write(
+      table([
+        ["VERSION", "WHEN", "BY", "KIND", "CHANGES"],
+        ...answer.versions.map((v) => [
+          String(v.version),
+          isoTime(v.createdAt),
+          v.author,
+          v.kind,
+          [
+            ...v.summary.added.map((n) => `+${n}`),
+            ...v.summary.changed.map((n) => `~${n}`),
+            ...v.summary.removed.map((n) => `-${n}`),
+          ].join(" ") || "(layout only)",
+        ]),
+      ]),
+    );
+    return EXIT.ok;
+  });
+}
+
+export function rollback(ctx: CommandContext): Promise<number> {
+  return runClient(ctx, async (client) => {
+    tooMany(client, 1, "rollback");
+    const arg = client.positionals[0];
+    if (!arg)
+      throw new CliError("roll back to what? give ENV@VERSION", EXIT.usage, [
+        "see the versions: vault versions ENV",
+      ]);
+    const ref = parseEnvAtVersion(arg);
+    const answer = await client.api().secrets.rollback(await client.projectId(), ref.env, ref.version);
+    client.io.stdout.write(
+      answer.unchanged
+        ? `${ref.env} already equals version ${ref.version} (still version ${answer.version})\n`
+        : `${ref.env} is now version ${answer.version}, equal to version ${ref.version} (${summaryText(answer.summary)})\n`,
+    );
+    return EXIT.ok;
+  });
+}

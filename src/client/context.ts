@@ -1,0 +1,289 @@
+/**
+ * What every client command resolves first, in one place:
+ *
+ * - the server URL: `--server`, then `VAULT_SERVER`, then `DOTENV_API_URL` in
+ *   `.env.vault`, then the server `vault login` signed in to last;
+ * - the credential: `VAULT_TOKEN` (a service token, for CI), then `DOTENV_ME`
+ *   or `.env.me` (a `me_` credential for the linked project), then the
+ *   session `vault login` stored for that server (never sent elsewhere);
+ * - the project: `--project`, then `DOTENV_VAULT` in `.env.vault`, then the
+ *   project a service token or `me_` credential is bound to.
+ *
+ * And the one way a client command fails: `vault: error:` / `vault: hint:`
+ * lines (plus `vault: detail:` lines with --verbose, never a secret) and an
+ * exit code from src/exit-codes.ts.
+ */
+import { createHash } from "node:crypto";
+import type { CommandContext } from "../cli";
+import { CliError, type Io, printError } from "../cli-kit";
+import { DotenvError } from "../dotenv";
+import { EXIT, type ExitCode } from "../exit-codes";
+import { type ApiClient, createApiClient, normalizeBaseUrl } from "./api";
+import { CacheError } from "./cache";
+import { ClientError } from "./errors";
+import { ExportError } from "./formats";
+import { type Link, readLink, readMeFile } from "./link";
+import { checkProjectId, RefError } from "./refs";
+import { configDirOf, createStore, type Store, StoreError } from "./store";
+
+export type CredentialSource = "VAULT_TOKEN" | "DOTENV_ME" | ".env.me" | "session";
+
+export interface Credential {
+  token: string;
+  source: CredentialSource;
+  /** The signed-in email, for sessions. */
+  email?: string;
+}
+
+export interface Client {
+  io: Io;
+  cwd: string;
+  flags: CommandContext["flags"];
+  positionals: string[];
+  rest: string[];
+  store: Store;
+  link: Link;
+  verbose: boolean;
+  json: boolean;
+  /** The server URL, or a usage error saying how to give one. */
+  server(): string;
+  /** The credential for the server, or an auth error saying how to get one. */
+  credential(): Credential;
+  /** An API client for the server, with the credential unless `anonymous`. */
+  api(options?: { anonymous?: boolean }): ApiClient;
+  /** The project the command is about. */
+  projectId(): Promise<string>;
+  /** A short stable fingerprint of the credential (never the credential itself). */
+  fingerprint(): string;
+  /** Where the credential came from, once resolved. */
+  credentialSource(): CredentialSource | undefined;
+  detail(text: string): void;
+}
+
+export function flagString(ctx: { flags: CommandContext["flags"] }, name: string): string | undefined {
+  const v = ctx.flags[name];
+  return typeof v === "string" ? v : undefined;
+}
+
+export function createClient(ctx: CommandContext): Client {
+  const io = ctx.io;
+  const cwd = io.cwd ?? process.cwd();
+  const store = createStore(configDirOf(io.env));
+  const link = readLink(cwd);
+  const verbose = ctx.flags.verbose === true;
+  let server: string | undefined;
+  let credential: Credential | undefined;
+  let project: string | undefined;
+
+  const client: Client = {
+    io,
+    cwd,
+    flags: ctx.flags,
+    positionals: ctx.positionals,
+    rest: ctx.rest,
+    store,
+    link,
+    verbose,
+    json: ctx.flags.json === true,
+    detail(text) {
+      if (verbose) io.stderr.write(`vault: detail: ${text}\n`);
+    },
+    server() {
+      if (server) return server;
+      const given: [string | undefined, string][] = [
+        [flagString(ctx, "server"), "--server"],
+        [io.env.VAULT_SERVER, "VAULT_SERVER"],
+        [link.apiUrl, `DOTENV_API_URL in ${link.path}`],
+        [store.currentServer(), "the last vault login"],
+      ];
+      const found = given.find(([v]) => v !== undefined && v !== "");
+      if (!found) {
+        throw new CliError("which server? none is configured here", EXIT.usage, [
+          "sign in: vault login https://vault.example.com",
+          "or pass --server URL, set VAULT_SERVER, or link a project: vault link vlt_...",
+        ]);
+      }
+      server = normalizeBaseUrl(found[0]!);
+      client.detail(`server ${server} (from ${found[1]})`);
+      return server;
+    },
+    credential() {
+      if (credential) return credential;
+      const env = io.env;
+      if (env.VAULT_TOKEN) credential = { token: env.VAULT_TOKEN.trim(), source: "VAULT_TOKEN" };
+      else if (env.DOTENV_ME) credential = { token: env.DOTENV_ME.trim(), source: "DOTENV_ME" };
+      else {
+        const me = readMeFile(cwd);
+        if (me) credential = { token: me, source: ".env.me" };
+        else {
+          const url = client.server();
+          const session = store.session(url);
+          if (!session) {
+            throw new CliError(`not signed in to ${url}`, EXIT.auth, [
+              `sign in: vault login ${url}`,
+              "in CI, set VAULT_TOKEN to a service token (vault tokens create)",
+            ]);
+          }
+          if (session.expiresAt <= Date.now()) {
+            throw new CliError(`your session on ${url} expired`, EXIT.auth, [
+              `sign in again: vault login ${url}`,
+            ]);
+          }
+          credential = { token: session.token, source: "session", email: session.email };
+        }
+      }
+      client.detail(`credential from ${credential.source}`);
+      return credential;
+    },
+    api(options = {}) {
+      return createApiClient({
+        baseUrl: client.server(),
+        token: options.anonymous ? undefined : client.credential().token,
+        timeoutMs: timeoutOf(io.env),
+      });
+    },
+    credentialSource: () => credential?.source,
+    fingerprint() {
+      return createHash("sha256").update(client.credential().token).digest("hex").slice(0, 16);
+    },
+    async projectId() {
+      if (project) return project;
+      const flag = flagString(ctx, "project");
+      if (flag) project = checkProjectId(flag);
+      else if (link.projectId) project = checkProjectId(link.projectId);
+      else {
+        const cred = client.credential();
+        if (cred.source === "session") {
+          throw new CliError("no project is linked here", EXIT.usage, [
+            "link this directory: vault link vlt_... (see vault projects), or create one: vault new",
+            "or pass --project vlt_...",
+          ]);
+        }
+        const me = await client.api().auth.me();
+        if (!me.projectId) throw new CliError("this credential is bound to no project", EXIT.usage);
+        project = me.projectId;
+      }
+      client.detail(`project ${project}`);
+      return project;
+    },
+  };
+  return client;
+}
+
+function timeoutOf(env: Record<string, string | undefined>): number | undefined {
+  const text = env.VAULT_TIMEOUT;
+  if (!text) return undefined;
+  const m = /^(\d+)(ms|s)?$/.exec(text.trim());
+  if (!m) return undefined;
+  return Number(m[1]) * (m[2] === "ms" ? 1 : 1000);
+}
+
+export function exitCodeOf(code: ClientError["code"]): ExitCode {
+  switch (code) {
+    case "NETWORK":
+    case "TIMEOUT":
+      return EXIT.network;
+    case "UNAUTHENTICATED":
+    case "INVALID_CREDENTIALS":
+    case "FORBIDDEN":
+    case "PASSWORD_CHANGE_REQUIRED":
+    case "ACCOUNT_LOCKED":
+      return EXIT.auth;
+    case "NOT_FOUND":
+      return EXIT.notFound;
+    case "VERSION_CONFLICT":
+    case "CONFLICT":
+      return EXIT.conflict;
+    case "INVALID_REQUEST":
+    case "MALFORMED_JSON":
+    case "PAYLOAD_TOO_LARGE":
+    case "LIMIT_EXCEEDED":
+    case "UNSUPPORTED_MEDIA_TYPE":
+    case "METHOD_NOT_ALLOWED":
+      return EXIT.usage;
+    case "RATE_LIMITED":
+      return EXIT.failure;
+    default:
+      return EXIT.server;
+  }
+}
+
+const UNAUTHENTICATED_HINTS: Record<CredentialSource, string[]> = {
+  VAULT_TOKEN: [
+    "the token in VAULT_TOKEN is unknown, expired or revoked",
+    "ask a project owner for a new one: vault tokens create NAME --env ENV",
+  ],
+  DOTENV_ME: [
+    "the me_ credential in DOTENV_ME is unknown or revoked; get a new one from the project's owner",
+  ],
+  ".env.me": ["the me_ credential in .env.me is unknown or revoked; remove the file, or replace it"],
+  session: ["your session expired or was revoked: vault login"],
+};
+
+/** A ClientError (or another known failure) as the CLI's error lines. */
+export function toCliError(error: unknown, source?: CredentialSource): { cli: CliError; details: string[] } {
+  if (error instanceof CliError) return { cli: error, details: [] };
+  if (error instanceof ClientError) {
+    const details = [
+      `${error.details.method ?? ""} ${error.details.path ?? ""}`.trim(),
+      error.status !== undefined ? `HTTP ${error.status} ${error.code}` : error.code,
+      ...(error.details.cause ? [`cause: ${error.details.cause}`] : []),
+    ].filter((d) => d !== "");
+    let hints = error.hint ? [error.hint] : [];
+    if (error.code === "UNAUTHENTICATED" && source) hints = UNAUTHENTICATED_HINTS[source];
+    if (error.code === "RATE_LIMITED" && error.details.retryAfterSeconds) {
+      hints = [`retry in ${error.details.retryAfterSeconds} s`];
+    }
+    return { cli: new CliError(error.message, exitCodeOf(error.code), hints), details };
+  }
+  if (error instanceof RefError || error instanceof ExportError) {
+    return {
+      cli: new CliError(
+        error.message,
+        error instanceof RefError ? EXIT.usage : EXIT.failure,
+        error.hint ? [error.hint] : [],
+      ),
+      details: [],
+    };
+  }
+  if (error instanceof StoreError) {
+    return { cli: new CliError(error.message, EXIT.failure, error.hint ? [error.hint] : []), details: [] };
+  }
+  if (error instanceof CacheError) {
+    return {
+      cli: new CliError(error.message, EXIT.failure, [
+        "remove the config directory's cache/ and cache.key to start over",
+      ]),
+      details: [],
+    };
+  }
+  if (error instanceof DotenvError) {
+    return { cli: new CliError(error.message, EXIT.failure), details: [] };
+  }
+  const e = error as { code?: string; message?: string; path?: string };
+  if (e && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)) {
+    // A file system error: its code and path, which hold no secret.
+    return {
+      cli: new CliError(`${e.code}: ${e.path ?? "a local file"}`, EXIT.failure, []),
+      details: [String(e.message ?? "").slice(0, 300)],
+    };
+  }
+  throw error;
+}
+
+/** Runs a client command: resolves nothing up front, and turns every known failure into error lines. */
+export async function runClient(
+  ctx: CommandContext,
+  work: (client: Client) => Promise<number>,
+): Promise<number> {
+  let client: Client | undefined;
+  try {
+    client = createClient(ctx);
+    return await work(client);
+  } catch (error) {
+    const { cli, details } = toCliError(error, client?.credentialSource());
+    printError(ctx.io, cli);
+    if (ctx.flags.verbose === true) for (const d of details) ctx.io.stderr.write(`vault: detail: ${d}\n`);
+    return cli.exitCode;
+  }
+}

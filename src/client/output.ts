@@ -1,0 +1,63 @@
+/**
+ * How the CLI's client commands print: tables for people, `--json` for
+ * scripts, colour only on a terminal and never under NO_COLOR (or TERM=dumb).
+ */
+import type { Io, Output } from "../cli-kit";
+
+export function colorEnabled(io: Io, stream: Output = io.stdout): boolean {
+  if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
+  if (io.env.TERM === "dumb") return false;
+  if (io.env.FORCE_COLOR !== undefined && io.env.FORCE_COLOR !== "" && io.env.FORCE_COLOR !== "0")
+    return true;
+  return stream.isTTY === true;
+}
+
+const CODES = { red: 31, green: 32, yellow: 33, dim: 2, bold: 1 } as const;
+export type Color = keyof typeof CODES;
+
+export function paint(on: boolean): (color: Color, text: string) => string {
+  return (color, text) => (on ? `\u001b[${CODES[color]}m${text}\u001b[0m` : text);
+}
+
+/** Columns padded to their widest cell; the last column is not padded. */
+export function table(rows: readonly (readonly string[])[]): string {
+  if (rows.length === 0) return "";
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  return rows
+    .map((r) =>
+      r
+        .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .map((line) => `${line}\n`)
+    .join("");
+}
+
+export function printJson(io: Io, value: unknown): void {
+  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+export function isoTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return "-";
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+/** "2 added, 1 changed, 0 removed" from a change summary. */
+export function summaryText(s: { added: string[]; changed: string[]; removed: string[] }): string {
+  return `${s.added.length} added, ${s.changed.length} changed, ${s.removed.length} removed`;
+}
+
+/** Names in a sentence, at most `max` of them. */
+export function nameList(names: readonly string[], max = 8): string {
+  if (names.length <= max) return names.join(", ");
+  return `${names.slice(0, max).join(", ")} and ${names.length - max} more`;
+}
+
+export function warn(io: Io, text: string): void {
+  io.stderr.write(`vault: warning: ${text}\n`);
+}
+
+export function note(io: Io, text: string): void {
+  io.stderr.write(`vault: ${text}\n`);
+}

@@ -1,0 +1,58 @@
+/**
+ * Asking the person at the terminal: a line (echoed) or a secret (not
+ * echoed, raw mode, restored on every exit path). Prompts go to stderr so
+ * that stdout stays clean for what a command prints. Only used when both
+ * stdin and stderr are terminals; scripts pass --password-stdin instead.
+ */
+import type { Io } from "../cli-kit";
+import { CliError } from "../cli-kit";
+import { EXIT } from "../exit-codes";
+
+export function isInteractive(io: Io): boolean {
+  return process.stdin.isTTY === true && io.stderr.isTTY === true;
+}
+
+/** Everything on standard input (for --password-stdin and `vault set KEY -`). */
+export async function readAllStdin(): Promise<string> {
+  return Bun.stdin.text();
+}
+
+function readLine(io: Io, question: string, secret: boolean): Promise<string> {
+  const stdin = process.stdin;
+  io.stderr.write(question);
+  return new Promise((resolve, reject) => {
+    let line = "";
+    const wasRaw = stdin.isRaw;
+    const finish = (error?: Error) => {
+      stdin.off("data", onData);
+      if (secret) stdin.setRawMode(wasRaw);
+      stdin.pause();
+      if (secret) io.stderr.write("\n");
+      if (error) reject(error);
+      else resolve(line);
+    };
+    const onData = (chunk: Buffer | string) => {
+      const text = typeof chunk === "string" ? chunk : chunk.toString("utf8");
+      for (const ch of text) {
+        if (ch === "\r" || ch === "\n") return finish();
+        if (secret && ch === "\u0003") return finish(new CliError("cancelled", EXIT.failure));
+        if (secret && ch === "\u0004" && line === "") return finish(new CliError("cancelled", EXIT.failure));
+        if (secret && (ch === "\u007f" || ch === "\b")) {
+          line = [...line].slice(0, -1).join("");
+          continue;
+        }
+        if (secret && ch === "\u0015") {
+          line = "";
+          continue;
+        }
+        line += ch;
+      }
+    };
+    if (secret) stdin.setRawMode(true);
+    stdin.on("data", onData);
+    stdin.resume();
+  });
+}
+
+export const promptLine = (io: Io, question: string) => readLine(io, question, false);
+export const promptSecret = (io: Io, question: string) => readLine(io, question, true);

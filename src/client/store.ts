@@ -1,0 +1,118 @@
+/**
+ * The CLI's own files, under the config directory (`VAULT_CONFIG_DIR`, else
+ * `$XDG_CONFIG_HOME/vault`, else `~/.config/vault`; 0700):
+ *
+ *   sessions.json  signed-in sessions, one per server URL (token, email, expiry); 0600
+ *   state.json     the version last pulled or pushed per server, project and environment; 0600
+ *   cache.key      the key of the offline copies (32 random bytes, hex); 0600
+ *   cache/         offline copies of the last pull per environment (AES-256-GCM); 0600
+ *
+ * A session is only ever sent to the server that issued it: it is looked up
+ * by that server's URL.
+ */
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { ensurePrivateDir, writeFileAtomic } from "./files";
+
+export class StoreError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+    this.name = "StoreError";
+  }
+}
+
+export function configDirOf(env: Record<string, string | undefined>): string {
+  if (env.VAULT_CONFIG_DIR) return env.VAULT_CONFIG_DIR;
+  if (env.XDG_CONFIG_HOME) return join(env.XDG_CONFIG_HOME, "vault");
+  return join(env.HOME || homedir(), ".config", "vault");
+}
+
+export interface Session {
+  token: string;
+  email: string;
+  userId: string;
+  expiresAt: number;
+}
+
+interface SessionsFile {
+  /** The server `vault login` signed in to last: the default when nothing else names one. */
+  current?: string;
+  sessions: Record<string, Session>;
+}
+
+interface StateFile {
+  /** `server project env` -> the version last pulled or pushed. */
+  versions: Record<string, number>;
+  /** A credential's fingerprint -> its project, so that an offline run knows which copy to use. */
+  projects: Record<string, string>;
+}
+
+function readPrivateJson<T>(path: string, empty: T): T {
+  if (!existsSync(path)) return empty;
+  const mode = statSync(path).mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    throw new StoreError(
+      `${path} is readable by others (mode ${mode.toString(8).padStart(4, "0")})`,
+      `run: chmod 600 ${path}`,
+    );
+  }
+  try {
+    return { ...empty, ...(JSON.parse(readFileSync(path, "utf8")) as T) };
+  } catch {
+    throw new StoreError(`${path} is not valid JSON`, "remove it (vault logout, or rm) and sign in again");
+  }
+}
+
+export function createStore(dir: string) {
+  const sessionsPath = join(dir, "sessions.json");
+  const statePath = join(dir, "state.json");
+  const write = (path: string, value: unknown) => {
+    ensurePrivateDir(dir);
+    writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, 0o600);
+  };
+  const sessions = () => readPrivateJson<SessionsFile>(sessionsPath, { sessions: {} });
+  const state = () => readPrivateJson<StateFile>(statePath, { versions: {}, projects: {} });
+  const versionKey = (server: string, projectId: string, env: string) => `${server} ${projectId} ${env}`;
+
+  return {
+    dir,
+    /** The server signed in to last, if any. */
+    currentServer: () => sessions().current,
+    session: (server: string): Session | undefined => sessions().sessions[server],
+    saveSession(server: string, session: Session): void {
+      const file = sessions();
+      file.sessions[server] = session;
+      file.current = server;
+      write(sessionsPath, file);
+    },
+    /** Forgets the session for a server; true when there was one. */
+    forgetSession(server: string): boolean {
+      const file = sessions();
+      if (!(server in file.sessions)) return false;
+      delete file.sessions[server];
+      if (file.current === server) file.current = Object.keys(file.sessions)[0];
+      write(sessionsPath, file);
+      return true;
+    },
+    lastVersion: (server: string, projectId: string, env: string): number | undefined =>
+      state().versions[versionKey(server, projectId, env)],
+    rememberVersion(server: string, projectId: string, env: string, version: number): void {
+      const file = state();
+      file.versions[versionKey(server, projectId, env)] = version;
+      write(statePath, file);
+    },
+    projectOf: (fingerprint: string): string | undefined => state().projects[fingerprint],
+    rememberProject(fingerprint: string, projectId: string): void {
+      const file = state();
+      if (file.projects[fingerprint] === projectId) return;
+      file.projects[fingerprint] = projectId;
+      write(statePath, file);
+    },
+  };
+}
+
+export type Store = ReturnType<typeof createStore>;
