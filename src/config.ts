@@ -49,6 +49,8 @@ export interface Config {
   rotateCap: number;
   resealBatch: number;
   gcGraceMs: number;
+  /** How long an opened version stays in the app's memory after its last use; 0 turns the cache off. */
+  cacheTtlMs: number;
   /** Requests per second allowed from one client address (bursts of twice that); 0 turns the limit off. */
   rateLimitAddress: number;
   /** Requests per second allowed for one credential (bursts of twice that); 0 turns the limit off. */
@@ -117,6 +119,10 @@ export const CONFIG_FLAGS = {
     help: "values re-sealed per transaction after a rotation (default 500)",
   },
   "gc-grace": { env: "VAULT_GC_GRACE", help: "age before an unreferenced value is collected (default 1h)" },
+  "cache-ttl": {
+    env: "VAULT_CACHE_TTL",
+    help: "keep recently read versions in the app's memory this long (default 60s; 0s = off)",
+  },
   "rate-limit-address": {
     env: "VAULT_RATE_LIMIT_ADDRESS",
     help: "requests per second from one client address (default 200; 0 = off)",
@@ -300,6 +306,8 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
   const rotateCap = parseInteger("rotate-cap", str("rotate-cap") ?? "100000000", 1, 2 ** 31);
   const resealBatch = parseInteger("reseal-batch", str("reseal-batch") ?? "500", 1, 100_000);
   const gcGraceMs = parseDuration("gc-grace", str("gc-grace") ?? "1h");
+  const cacheTtlText = str("cache-ttl") ?? "60s";
+  const cacheTtlMs = cacheTtlText === "0" ? 0 : parseDuration("cache-ttl", cacheTtlText);
   const rateLimitAddress = parseInteger(
     "rate-limit-address",
     str("rate-limit-address") ?? "200",
@@ -347,6 +355,7 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     rotateCap,
     resealBatch,
     gcGraceMs,
+    cacheTtlMs,
     rateLimitAddress,
     rateLimitCredential,
     logLevel: logLevel as Config["logLevel"],

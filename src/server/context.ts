@@ -9,8 +9,10 @@ import { hkdf32 } from "../db";
 import type { Logger } from "../log";
 import type { KeeperApi } from "../vault";
 import { type AuditLog, createAuditLog } from "./audit-log";
+import { type CredentialCache, createCredentialCache } from "./auth/caller";
 import { type AppSealer, createAppSealer } from "./crypto/app-seal";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
+import { createSnapshotCache, type SnapshotCache } from "./snapshot-cache";
 
 export interface AppContext {
   appdb: AppDb;
@@ -20,9 +22,19 @@ export interface AppContext {
   csrfKey: Uint8Array;
   audit: AuditLog;
   limiter: RateLimiter;
+  /** Recently authenticated credentials (see auth/caller.ts). */
+  credentials: CredentialCache;
+  /** Recently opened versions (see snapshot-cache.ts). */
+  snapshots: SnapshotCache;
   config: Pick<
     Config,
-    "publicUrl" | "tlsCertFile" | "behindProxy" | "gcGraceMs" | "rateLimitAddress" | "rateLimitCredential"
+    | "publicUrl"
+    | "tlsCertFile"
+    | "behindProxy"
+    | "gcGraceMs"
+    | "rateLimitAddress"
+    | "rateLimitCredential"
+    | "cacheTtlMs"
   >;
   log: Logger;
   now: () => number;
@@ -42,16 +54,37 @@ export interface ContextOptions {
 export function createAppContext(options: ContextOptions): AppContext {
   const now = options.now ?? Date.now;
   const random = options.random ?? defaultRandom;
+  const credentials = createCredentialCache(now);
+  forgetOnChange(options.appdb, credentials);
   return {
+    credentials,
     appdb: options.appdb,
     keeper: options.keeper,
     sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
     csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
     audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
     limiter: createRateLimiter(now),
+    snapshots: createSnapshotCache({ ttlMs: options.config.cacheTtlMs, maxBytes: 64 * 1024 * 1024, now }),
     config: options.config,
     log: options.log,
     now,
     random,
   };
+}
+
+/** Every write that can end a credential's validity clears the credential cache, in one place. */
+function forgetOnChange(appdb: AppDb, credentials: CredentialCache): void {
+  const after =
+    <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      try {
+        return await write(...args);
+      } finally {
+        credentials.clear();
+      }
+    };
+  appdb.tokens.revoke = after(appdb.tokens.revoke);
+  appdb.tokens.revokeAllOfUser = after(appdb.tokens.revokeAllOfUser);
+  appdb.tokens.revokeMe = after(appdb.tokens.revokeMe);
+  appdb.users.update = after(appdb.users.update);
 }

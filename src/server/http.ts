@@ -45,7 +45,7 @@ export interface CallerOptions {
 }
 
 export async function callerOf(
-  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config">,
+  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config" | "credentials">,
   request: Request,
   options: CallerOptions = {},
 ): Promise<Caller> {

@@ -46,7 +46,9 @@ export interface Harness {
 
 export const PASSWORD = "correct horse battery staple";
 
-export async function startHarness(options: { keeper?: (k: KeeperApi) => KeeperApi } = {}): Promise<Harness> {
+export async function startHarness(
+  options: { keeper?: (k: KeeperApi) => KeeperApi; cacheTtlMs?: number } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vault-app-"));
   made.push(dir);
   let t = Date.UTC(2030, 0, 1);
@@ -91,6 +93,7 @@ export async function startHarness(options: { keeper?: (k: KeeperApi) => KeeperA
       gcGraceMs: 3_600_000,
       rateLimitAddress: 200,
       rateLimitCredential: 100,
+      cacheTtlMs: options.cacheTtlMs ?? 60_000,
     },
   });
   const app = createServer(ctx);

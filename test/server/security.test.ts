@@ -121,7 +121,7 @@ describe("two stores", () => {
   });
 
   it("a ref moved to another name in app.db fails with an integrity error instead of returning the other value", async () => {
-    const h = await startHarness();
+    const h = await startHarness({ cacheTtlMs: 0 });
     const { owner, project, base } = await projectWith(h);
     await h.request("PUT", `${base}/development/secrets`, {
       token: owner.token,

@@ -19,15 +19,64 @@ export type UserCaller = Extract<Caller, { user: User }>;
 const unauthenticated = () =>
   new ApiError("UNAUTHENTICATED", "missing, invalid or expired credentials", "sign in again: vault login");
 
+/**
+ * Credentials looked up in the last few seconds, by hash: a hot client does
+ * not cost two queries a request. Any revocation, disabling or password
+ * change in this process clears it at once (see createAppContext); a change
+ * made by another process (the admin CLI) takes effect within the TTL.
+ */
+export interface CredentialCache {
+  get(hash: string): { token: Token; user: User | undefined } | undefined;
+  put(hash: string, found: { token: Token; user: User | undefined }): void;
+  clear(): void;
+}
+
+export const CREDENTIAL_TTL_MS = 5_000;
+
+export function createCredentialCache(now: () => number, ttlMs = CREDENTIAL_TTL_MS): CredentialCache {
+  const entries = new Map<string, { token: Token; user: User | undefined; at: number }>();
+  return {
+    get(hash) {
+      const entry = entries.get(hash);
+      if (!entry) return undefined;
+      if (now() - entry.at > ttlMs) {
+        entries.delete(hash);
+        return undefined;
+      }
+      return entry;
+    },
+    put(hash, found) {
+      if (entries.size >= 10_000) entries.clear();
+      entries.set(hash, { ...found, at: now() });
+    },
+    clear: () => entries.clear(),
+  };
+}
+
+async function lookup(
+  ctx: Pick<AppContext, "appdb"> & { credentials?: CredentialCache },
+  hash: string,
+): Promise<{ token: Token; user: User | undefined } | undefined> {
+  const cached = ctx.credentials?.get(hash);
+  if (cached) return cached;
+  const token = await ctx.appdb.tokens.byHash(hash);
+  if (!token) return undefined;
+  const user = token.userId ? await ctx.appdb.users.byId(token.userId) : undefined;
+  ctx.credentials?.put(hash, { token, user });
+  return { token, user };
+}
+
 export async function authenticate(
-  ctx: Pick<AppContext, "appdb" | "now">,
+  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache },
   header: string | null | undefined,
 ): Promise<Caller> {
   const presented = bearer(header);
   if (!presented || !isWellFormed(presented)) throw unauthenticated();
   const hash = hashCredential(presented);
-  const token = await ctx.appdb.tokens.byHash(hash);
-  if (!token || !sameHash(token.hash, hash) || token.kind !== kindOf(presented)) throw unauthenticated();
+  const found = await lookup(ctx, hash);
+  if (!found) throw unauthenticated();
+  const { token, user } = found;
+  if (!sameHash(token.hash, hash) || token.kind !== kindOf(presented)) throw unauthenticated();
   const now = ctx.now();
   if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now))
     throw unauthenticated();
@@ -41,7 +90,6 @@ export async function authenticate(
       canWrite: token.canWrite,
     };
   }
-  const user = token.userId ? await ctx.appdb.users.byId(token.userId) : undefined;
   if (!user || user.disabledAt !== null) throw unauthenticated();
   if (token.kind === "me") {
     if (!token.projectId) throw unauthenticated();

@@ -19,7 +19,7 @@ import { createProjectService } from "../projects/service";
 export const REQUEST_ID = /^req_[0-9a-f]{64}$/;
 export const HANDOFF_TTL_MS = 10 * 60_000;
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random">;
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random" | "snapshots">;
 
 const refused = (message: string, hint: string) => new ApiError("INVALID_REQUEST", message, hint);
 

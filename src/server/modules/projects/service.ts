@@ -32,7 +32,7 @@ export function checkEnvironmentName(name: string): void {
   }
 }
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random">;
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random" | "snapshots">;
 
 /** Seals new DOTENV_KEYs for environments and stores them in the keeper in one round trip. */
 export async function sealDotenvKeys(ctx: Deps, projectId: string, envIds: string[]): Promise<Buffer[]> {
@@ -135,6 +135,7 @@ export function createProjectService(ctx: Deps) {
       const envs = await ctx.appdb.projects.environments(project.id);
       const refs = await ctx.appdb.versions.refsOfEnvironments(envs.map((e) => e.id));
       await ctx.appdb.projects.delete(project.id);
+      for (const env of envs) ctx.snapshots.forget(env.id);
       await ctx.appdb.versions.forgetRefs(envs.map((e) => e.id));
       await event(
         caller,
@@ -194,6 +195,7 @@ export function createProjectService(ctx: Deps) {
       }
       const refs = await ctx.appdb.versions.refsOfEnvironments([env.id]);
       await ctx.appdb.projects.deleteEnvironment(env.id);
+      ctx.snapshots.forget(env.id);
       await ctx.appdb.versions.forgetRefs([env.id]);
       await event(
         caller,

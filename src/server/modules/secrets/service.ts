@@ -17,7 +17,7 @@ import { editLayout, parseFile, renderChecked, renderFile } from "./document";
 import { checkFile, checkKeyName, checkValues } from "./limits";
 import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now">;
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots">;
 
 export interface Summary {
   added: string[];
@@ -72,14 +72,18 @@ export function createSecretService(ctx: Deps) {
     return row;
   };
 
-  const snapshotAt = async (
-    project: Project,
-    env: Environment,
-    number: number,
-    layout: boolean,
-  ): Promise<Snapshot> => {
+  /** A whole version (values and layout): from the cache, or opened from the keeper and cached. */
+  const snapshotAt = async (project: Project, env: Environment, number: number): Promise<Snapshot> => {
     if (number === 0) return emptySnapshot();
-    return openSnapshot(ctx, project, env, await loadVersion(env, number), { layout });
+    const cached = ctx.snapshots.get(env.id, number);
+    if (cached) return { version: number, ...cached };
+    const opened = await openSnapshot(ctx, project, env, await loadVersion(env, number), { layout: true });
+    ctx.snapshots.put(env.id, number, {
+      values: opened.values,
+      layout: opened.layout,
+      entries: opened.entries,
+    });
+    return opened;
   };
 
   const record = (
@@ -117,7 +121,7 @@ export function createSecretService(ctx: Deps) {
       const head = env.head;
       if (options.baseVersion !== undefined && options.baseVersion !== head)
         throw conflict(head, options.baseVersion);
-      const current = await snapshotAt(project, env, head, true);
+      const current = await snapshotAt(project, env, head);
 
       let values: Map<string, string>;
       let layout: Uint8Array;
@@ -151,7 +155,7 @@ export function createSecretService(ctx: Deps) {
               `versions run from 1 to ${head}`,
             );
           }
-          const old = await snapshotAt(project, env, change.to, true);
+          const old = await snapshotAt(project, env, change.to);
           values = old.values;
           layout = old.layout!;
           break;
@@ -212,6 +216,7 @@ export function createSecretService(ctx: Deps) {
         if (error instanceof VersionConflictError) throw conflict(error.head, options.baseVersion ?? head);
         throw error;
       }
+      ctx.snapshots.put(env.id, number, { values, layout, entries });
       await record(
         caller,
         `secrets.${change.kind}`,
@@ -243,13 +248,16 @@ export function createSecretService(ctx: Deps) {
     ): Promise<{ version: number; dotenv?: string; values?: Record<string, string> }> {
       const number = options.version ?? env.head;
       const names = options.names ? new Set(options.names) : undefined;
-      const snapshot =
-        number === 0
-          ? emptySnapshot()
-          : await openSnapshot(ctx, project, env, await loadVersion(env, number), {
-              layout: options.format === "dotenv",
-              names,
-            });
+      // One key: open just that one, unless the whole version is cached already.
+      const cached = number === 0 ? undefined : ctx.snapshots.get(env.id, number);
+      const snapshot = cached
+        ? { version: number, ...cached }
+        : names
+          ? await openSnapshot(ctx, project, env, await loadVersion(env, number), { layout: false, names })
+          : await snapshotAt(project, env, number);
+      const selected = names
+        ? new Map([...snapshot.values].filter(([name]) => names.has(name)))
+        : snapshot.values;
       await record(
         caller,
         "secrets.read",
@@ -257,7 +265,7 @@ export function createSecretService(ctx: Deps) {
         env,
         {
           version: number,
-          keys: snapshot.values.size,
+          keys: selected.size,
           format: options.format,
           ...(options.reason ? { reason: options.reason } : {}),
         },
@@ -265,7 +273,7 @@ export function createSecretService(ctx: Deps) {
       );
       if (options.format === "dotenv")
         return { version: number, dotenv: renderFile(snapshot.layout, snapshot.values) };
-      return { version: number, values: Object.fromEntries(snapshot.values) };
+      return { version: number, values: Object.fromEntries(selected) };
     },
 
     /** The latest file of a project's public `example` environment, read without a credential (and audited so). */
@@ -308,10 +316,7 @@ export function createSecretService(ctx: Deps) {
     ) {
       const va = a.version ?? a.env.head;
       const vb = b.version ?? b.env.head;
-      const [sa, sb] = await Promise.all([
-        snapshotAt(project, a.env, va, false),
-        snapshotAt(project, b.env, vb, false),
-      ]);
+      const [sa, sb] = await Promise.all([snapshotAt(project, a.env, va), snapshotAt(project, b.env, vb)]);
       const summary = summarize(sa.values, sb.values);
       if (options.reveal) {
         await record(

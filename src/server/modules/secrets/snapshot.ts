@@ -14,7 +14,6 @@ export type Entries = [name: string, ref: string][];
 export interface Snapshot {
   version: number;
   entries: Entries;
-  layoutRef: Buffer | null;
   /** name -> value, in file order. */
   values: Map<string, string>;
   /** The layout's bytes, when asked for. */
@@ -31,7 +30,7 @@ export const integrityError = () =>
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function emptySnapshot(): Snapshot {
-  return { version: 0, entries: [], layoutRef: null, values: new Map() };
+  return { version: 0, entries: [], values: new Map() };
 }
 
 export async function openSnapshot(
@@ -59,7 +58,7 @@ export async function openSnapshot(
       if (!blob) throw integrityError();
       layout = ctx.sealer.open(blob, binding("layout", project.id, env.id, row.number));
     }
-    return { version: row.number, entries, layoutRef: Buffer.from(row.layoutRef), values, layout };
+    return { version: row.number, entries, values, layout };
   } catch (error) {
     if (error instanceof SealError || error instanceof TypeError) throw integrityError();
     throw error;

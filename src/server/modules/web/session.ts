@@ -37,7 +37,7 @@ export function cookie(
 
 /** The signed-in user of this browser, if any. */
 export async function browserSession(
-  ctx: Pick<AppContext, "appdb" | "now">,
+  ctx: Pick<AppContext, "appdb" | "now" | "credentials">,
   request: Request,
 ): Promise<Extract<Caller, { kind: "session" }> | undefined> {
   const token = cookies(request).get(SESSION_COOKIE);

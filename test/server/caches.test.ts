@@ -1,0 +1,86 @@
+import { describe, expect, it } from "bun:test";
+import { createCredentialCache } from "../../src/server/auth/caller";
+import { createSnapshotCache } from "../../src/server/snapshot-cache";
+import { projectWith } from "./fixtures";
+import { startHarness } from "./harness";
+
+const snap = (n: number) => ({
+  values: new Map([["A", "x".repeat(n)]]),
+  layout: new Uint8Array(10),
+  entries: [["A", "00"]] as [string, string][],
+});
+
+describe("snapshot cache", () => {
+  it("forgets an entry once it has not been used for the TTL", () => {
+    let t = 0;
+    const cache = createSnapshotCache({ ttlMs: 1000, maxBytes: 1 << 20, now: () => t });
+    cache.put("env_a", 1, snap(10));
+    t = 900;
+    expect(cache.get("env_a", 1)).toBeDefined();
+    t = 1800;
+    expect(cache.get("env_a", 1)).toBeDefined();
+    t = 2801;
+    expect(cache.get("env_a", 1)).toBeUndefined();
+  });
+
+  it("stays within its byte bound, evicting the least recently used", () => {
+    const cache = createSnapshotCache({ ttlMs: 60_000, maxBytes: 10_000, now: () => 0 });
+    for (let v = 1; v <= 10; v++) cache.put("env_a", v, snap(1000));
+    expect(cache.size().bytes).toBeLessThanOrEqual(10_000);
+    expect(cache.get("env_a", 10)).toBeDefined();
+    expect(cache.get("env_a", 1)).toBeUndefined();
+  });
+
+  it("keeps nothing with a TTL of zero, and forgets an environment on demand", () => {
+    const off = createSnapshotCache({ ttlMs: 0, maxBytes: 1 << 20, now: () => 0 });
+    off.put("env_a", 1, snap(1));
+    expect(off.get("env_a", 1)).toBeUndefined();
+    const on = createSnapshotCache({ ttlMs: 1000, maxBytes: 1 << 20, now: () => 0 });
+    on.put("env_a", 1, snap(1));
+    on.put("env_b", 1, snap(1));
+    on.forget("env_a");
+    expect(on.get("env_a", 1)).toBeUndefined();
+    expect(on.get("env_b", 1)).toBeDefined();
+  });
+
+  it("serves a pull right after a push without asking the keeper", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    let gets = 0;
+    const get = h.keeper.get;
+    h.keeper.get = async (refs) => {
+      gets++;
+      return get(refs);
+    };
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body.dotenv).toBe("A=1\n");
+    expect(gets).toBe(0);
+  });
+});
+
+describe("credential cache", () => {
+  it("expires entries after its TTL", () => {
+    let t = 0;
+    const cache = createCredentialCache(() => t, 100);
+    cache.put("h", { token: {} as never, user: undefined });
+    t = 50;
+    expect(cache.get("h")).toBeDefined();
+    t = 101;
+    expect(cache.get("h")).toBeUndefined();
+  });
+
+  it("refuses a revoked service token at once, though it was used a moment before", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const svc = (
+      await h.request("POST", `/api/v1/projects/${project.id}/tokens`, {
+        token: owner.token,
+        body: { name: "ci", environments: ["ci"] },
+      })
+    ).body;
+    expect((await h.request("GET", `${base}/ci/secrets`, { token: svc.token })).status).toBe(200);
+    await h.request("DELETE", `/api/v1/projects/${project.id}/tokens/${svc.id}`, { token: owner.token });
+    expect((await h.request("GET", `${base}/ci/secrets`, { token: svc.token })).status).toBe(401);
+  });
+});
