@@ -3,7 +3,8 @@
  * `$XDG_CONFIG_HOME/vault`, else `~/.config/vault`; 0700):
  *
  *   sessions.json  signed-in sessions, one per server URL (token, email, expiry); 0600
- *   state.json     the version last pulled or pushed per server, project and environment; 0600
+ *   state.json     the version last pulled or pushed per server, project, environment and
+ *                  checkout directory (two checkouts on one machine are two bases); 0600
  *   cache.key      the key of the offline copies (32 random bytes, hex); 0600
  *   cache/         offline copies of the last pull per environment (AES-256-GCM); 0600
  *
@@ -45,7 +46,7 @@ interface SessionsFile {
 }
 
 interface StateFile {
-  /** `server project env` -> the version last pulled or pushed. */
+  /** `server project env checkout` -> the version last pulled or pushed there. */
   versions: Record<string, number>;
   /** A credential's fingerprint -> its project, so that an offline run knows which copy to use. */
   projects: Record<string, string>;
@@ -76,7 +77,8 @@ export function createStore(dir: string) {
   };
   const sessions = () => readPrivateJson<SessionsFile>(sessionsPath, { sessions: {} });
   const state = () => readPrivateJson<StateFile>(statePath, { versions: {}, projects: {} });
-  const versionKey = (server: string, projectId: string, env: string) => `${server} ${projectId} ${env}`;
+  const versionKey = (server: string, projectId: string, env: string, checkout: string) =>
+    `${server} ${projectId} ${env} ${checkout}`;
 
   return {
     dir,
@@ -98,11 +100,11 @@ export function createStore(dir: string) {
       write(sessionsPath, file);
       return true;
     },
-    lastVersion: (server: string, projectId: string, env: string): number | undefined =>
-      state().versions[versionKey(server, projectId, env)],
-    rememberVersion(server: string, projectId: string, env: string, version: number): void {
+    lastVersion: (server: string, projectId: string, env: string, checkout: string): number | undefined =>
+      state().versions[versionKey(server, projectId, env, checkout)],
+    rememberVersion(server: string, projectId: string, env: string, checkout: string, version: number): void {
       const file = state();
-      file.versions[versionKey(server, projectId, env)] = version;
+      file.versions[versionKey(server, projectId, env, checkout)] = version;
       write(statePath, file);
     },
     projectOf: (fingerprint: string): string | undefined => state().projects[fingerprint],

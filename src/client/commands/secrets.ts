@@ -2,7 +2,7 @@
  * `vault push`, `pull`, `get`, `set`, `unset`, `versions`, `rollback`.
  *
  * Push is optimistic: it sends the version this checkout last pulled or
- * pushed (remembered per server, project and environment) as `baseVersion`,
+ * pushed (remembered per server, project, environment and directory) as `baseVersion`,
  * so a push over someone else's newer version is refused (409) with what
  * changed meanwhile, instead of silently undoing it. `--force` sends none.
  */
@@ -91,16 +91,16 @@ export function push(ctx: CommandContext): Promise<number> {
     }
     const file = client.positionals[1] ?? defaultFileFor(env.env);
     const path = resolvePath(client, file);
+    const server = client.server();
+    const projectId = await client.projectId();
     if (!existsSync(path)) {
       throw new CliError(`no file ${file} to push`, EXIT.notFound, [
         `give the file: vault push ${env.env} FILE, or pull it first: vault pull ${env.env}`,
       ]);
     }
     const dotenv = readFileSync(path, "utf8");
-    const server = client.server();
-    const projectId = await client.projectId();
     const force = client.flags.force === true;
-    const base = force ? undefined : (client.store.lastVersion(server, projectId, env.env) ?? 0);
+    const base = force ? undefined : (client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0);
     client.detail(force ? "no base version (--force)" : `base version ${base}`);
     let answer: Awaited<ReturnType<ReturnType<Client["api"]>["secrets"]["push"]>>;
     try {
@@ -115,7 +115,7 @@ export function push(ctx: CommandContext): Promise<number> {
       }
       throw error;
     }
-    client.store.rememberVersion(server, projectId, env.env, answer.version);
+    client.store.rememberVersion(server, projectId, env.env, client.cwd, answer.version);
     if (answer.unchanged) {
       client.io.stdout.write(
         `${env.env} is already at version ${answer.version} with this file; nothing pushed\n`,
@@ -145,7 +145,7 @@ export function pull(ctx: CommandContext): Promise<number> {
       return EXIT.ok;
     }
     const path = resolvePath(client, file);
-    client.store.rememberVersion(server, projectId, ref.env, answer.version);
+    client.store.rememberVersion(server, projectId, ref.env, client.cwd, answer.version);
     if (existsSync(path) && readFileSync(path, "utf8") === answer.dotenv) {
       client.io.stdout.write(`${file} is already ${ref.env} version ${answer.version}\n`);
       return EXIT.ok;

@@ -1,0 +1,535 @@
+/**
+ * The client commands of the compiled binary, run alone from temporary
+ * directories against one `vault serve` started here: sign-in, linking,
+ * push/pull with conflicts, keys, diff, versions, export, members, tokens
+ * (the CI flow), audit, `.env.vault`, and their failures.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { COMMANDS } from "../../src/cli";
+import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
+import { stopAllServers } from "../helpers/serve";
+import { type Cli, PASSWORD, startCli } from "./cli-fixture";
+
+let cli: Cli;
+let owner: string; // the owner's config directory
+let checkout: string; // a linked working directory
+let projectId: string;
+
+const FILE = [
+  "# database",
+  "DB_HOST=localhost",
+  "DB_PASS='p@ss w0rd # not a comment'",
+  "",
+  'API_KEY="sk_live_123"',
+  "",
+].join("\n");
+
+beforeAll(async () => {
+  cli = await startCli();
+  cli.addUser("owner@example.com", "owner");
+  cli.addUser("bob@example.com", "member");
+});
+
+afterAll(async () => {
+  await stopAllServers();
+  cli?.vault.remove();
+});
+
+describe("vault help", () => {
+  it("prints usage for every client command with --help and with vault help CMD", () => {
+    for (const name of [
+      "login",
+      "push",
+      "pull",
+      "run",
+      "export",
+      "members add",
+      "tokens create",
+      "completion",
+    ]) {
+      const a = cli.run([...name.split(" "), "--help"]);
+      expect(a.code).toBe(0);
+      expect(a.stdout).toStartWith(`Usage: vault ${name}`);
+      expect(cli.ok(["help", ...name.split(" ")])).toBe(a.stdout);
+    }
+    const help = cli.ok(["--help"]);
+    for (const c of COMMANDS.filter((c) => !c.hidden)) expect(help).toContain(`  ${c.name} `);
+  });
+});
+
+describe("vault login, whoami, logout", () => {
+  it("refuses a wrong password with exit code 3 and no session saved", () => {
+    const config = join(cli.dir("config"), "vault");
+    const r = cli.run(["login", cli.url, "--email", "owner@example.com", "--password-stdin"], {
+      config,
+      input: "not the password\n",
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toStartWith("vault: error: wrong email or password\n");
+    expect(r.stderr).not.toContain("not the password");
+    expect(existsSync(join(config, "sessions.json"))).toBe(false);
+  });
+
+  it("signs in, stores the session 0600 in a 0700 directory, and whoami names the user", () => {
+    owner = cli.login("owner@example.com");
+    expect(statSync(owner).mode & 0o777).toBe(0o700);
+    expect(statSync(join(owner, "sessions.json")).mode & 0o777).toBe(0o600);
+    const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8"));
+    expect(session.current).toBe(cli.url);
+    expect(session.sessions[cli.url].email).toBe("owner@example.com");
+    expect(cli.ok(["whoami"], { config: owner })).toBe(
+      `owner@example.com (owner) on ${cli.url} (from session)\n`,
+    );
+    const json = JSON.parse(cli.ok(["whoami", "--json"], { config: owner }));
+    expect(json).toMatchObject({ kind: "session", source: "session", user: { email: "owner@example.com" } });
+  });
+
+  it("asks for a new password after a one-time one: the second line of --password-stdin", () => {
+    const made = cli.ok(["admin", "user", "add", "carol@example.com", "--data", cli.data]);
+    const otp = /one-time password: (\S+)/.exec(made)![1]!;
+    const config = join(cli.dir("config"), "vault");
+    const without = cli.run(["login", cli.url, "--email", "carol@example.com", "--password-stdin"], {
+      config,
+      input: `${otp}\n`,
+    });
+    expect(without.code).toBe(3);
+    expect(without.stderr).toContain("must choose a new password");
+    const r = cli.run(["login", cli.url, "--email", "carol@example.com", "--password-stdin"], {
+      config,
+      input: `${otp}\nmy new long passphrase\n`,
+    });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("password changed");
+    cli.login("carol@example.com", { password: "my new long passphrase" });
+  });
+
+  it("without a terminal and without --password-stdin, says how to sign in (exit code 2)", () => {
+    const r = cli.run(["login", cli.url, "--email", "owner@example.com"], {
+      config: join(cli.dir("c"), "v"),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--password-stdin");
+  });
+
+  it("logout revokes the session on the server, and then nothing is signed in", () => {
+    const config = cli.login("owner@example.com");
+    const token = JSON.parse(readFileSync(join(config, "sessions.json"), "utf8")).sessions[cli.url].token;
+    expect(cli.ok(["logout"], { config })).toBe(`signed out of ${cli.url}\n`);
+    const r = cli.run(["whoami"], { config, env: { VAULT_SERVER: cli.url } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`not signed in to ${cli.url}`);
+    const revoked = cli.run(["whoami"], { config, env: { VAULT_SERVER: cli.url, VAULT_TOKEN: token } });
+    expect(revoked.code).toBe(3);
+  });
+
+  it("with nothing configured, says which server is missing (exit code 2)", () => {
+    const r = cli.run(["projects"], { config: join(cli.dir("c"), "v"), cwd: cli.dir("empty") });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith("vault: error: which server? none is configured here\n");
+  });
+});
+
+describe("vault new, link, projects, envs", () => {
+  it("new creates a project, writes .env.vault for dotenv-vault and ignores .env files in git", () => {
+    checkout = cli.dir("app");
+    writeFileSync(join(checkout, ".gitignore"), "node_modules\n");
+    const out = cli.ok(["new", "shop"], { config: owner, cwd: checkout });
+    expect(out).toContain('created project "shop"');
+    const settings = readEnvVaultSettings(readFileSync(join(checkout, ".env.vault"), "utf8"));
+    expect(settings.DOTENV_VAULT).toMatch(/^vlt_[0-9a-f]{64}$/);
+    expect(settings.DOTENV_API_URL).toBe(cli.url);
+    expect(settings.DOTENV_CLI).toBe("npx dotenv-vault@1.27.0");
+    projectId = settings.DOTENV_VAULT!;
+    expect(readFileSync(join(checkout, ".gitignore"), "utf8")).toBe("node_modules\n.env*\n!.env.vault\n");
+    const again = cli.run(["new"], { config: owner, cwd: checkout });
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain("already linked");
+  });
+
+  it("a command that needs a project says so where nothing is linked (exit code 2)", () => {
+    const r = cli.run(["push"], { config: owner, cwd: cli.dir("unlinked") });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith("vault: error: no project is linked here\n");
+    expect(r.stderr).toContain("vault link vlt_");
+  });
+
+  it("link writes the project into .env.vault, and refuses a project that does not exist (exit code 4)", () => {
+    const other = cli.dir("other");
+    expect(cli.ok(["link", projectId], { config: owner, cwd: other })).toContain(
+      'linked this directory to "shop"',
+    );
+    expect(readEnvVaultSettings(readFileSync(join(other, ".env.vault"), "utf8")).DOTENV_VAULT).toBe(
+      projectId,
+    );
+    const missing = cli.run(["link", `vlt_${"0".repeat(64)}`], { config: owner, cwd: cli.dir("x") });
+    expect(missing.code).toBe(4);
+    const bad = cli.run(["link", "vlt_nope"], { config: owner, cwd: cli.dir("x") });
+    expect(bad.code).toBe(2);
+  });
+
+  it("projects lists the project, marked where it is linked; --json for scripts", () => {
+    expect(cli.ok(["projects"], { config: owner, cwd: checkout })).toMatch(
+      new RegExp(`${projectId}\\s+shop\\s+\\S+\\s+\\(linked here\\)`),
+    );
+    const list = JSON.parse(cli.ok(["projects", "--json"], { config: owner }));
+    expect(list.map((p: { id: string }) => p.id)).toContain(projectId);
+  });
+
+  it("envs lists, adds and removes environments (removal needs --yes without a terminal)", () => {
+    expect(cli.ok(["envs"], { config: owner, cwd: checkout })).toContain(
+      "development  0        write   (main)",
+    );
+    cli.ok(["envs", "add", "qa"], { config: owner, cwd: checkout });
+    expect(
+      JSON.parse(cli.ok(["envs", "--json"], { config: owner, cwd: checkout })).map(
+        (e: { name: string }) => e.name,
+      ),
+    ).toEqual(["development", "ci", "staging", "production", "qa"]);
+    const unconfirmed = cli.run(["envs", "rm", "qa"], { config: owner, cwd: checkout });
+    expect(unconfirmed.code).toBe(2);
+    expect(unconfirmed.stderr).toContain("--yes");
+    cli.ok(["envs", "rm", "qa", "--yes"], { config: owner, cwd: checkout });
+    expect(cli.run(["envs", "add", "Bad-Name"], { config: owner, cwd: checkout }).code).toBe(2);
+  });
+});
+
+describe("vault push, pull, get, set, unset", () => {
+  it("pushes .env and pulls it back byte for byte into another checkout, 0600", () => {
+    writeFileSync(join(checkout, ".env"), FILE);
+    expect(cli.ok(["push"], { config: owner, cwd: checkout })).toBe(
+      "pushed .env to development: version 1 (3 added, 0 changed, 0 removed)\n",
+    );
+    expect(cli.ok(["push"], { config: owner, cwd: checkout })).toContain("nothing pushed");
+    const second = cli.dir("second");
+    cli.ok(["link", projectId], { config: owner, cwd: second });
+    expect(cli.ok(["pull"], { config: owner, cwd: second })).toBe("pulled development version 1 into .env\n");
+    expect(readFileSync(join(second, ".env"), "utf8")).toBe(FILE);
+    expect(statSync(join(second, ".env")).mode & 0o777).toBe(0o600);
+  });
+
+  it("a push over a newer version is a conflict (exit code 5) that says what changed and how to go on", () => {
+    const a = cli.dir("a");
+    const b = cli.dir("b");
+    for (const d of [a, b]) {
+      cli.ok(["link", projectId], { config: owner, cwd: d });
+      cli.ok(["pull", "staging"], { config: owner, cwd: d });
+    }
+    writeFileSync(join(b, ".env.staging"), "FROM_B=1\nSHARED=b\n");
+    cli.ok(["push", "staging"], { config: owner, cwd: b });
+    writeFileSync(join(a, ".env.staging"), "FROM_A=1\n");
+    const r = cli.run(["push", "staging"], { config: owner, cwd: a });
+    expect(r.code).toBe(5);
+    expect(r.stderr).toStartWith(
+      "vault: error: staging changed on the server since this checkout last pulled or pushed it (you last had version 0; it is now at 1)\n",
+    );
+    expect(r.stderr).toContain("by owner@example.com; added FROM_B, SHARED");
+    expect(r.stderr).toContain("vault: hint: compare with your file: vault diff staging .env.staging");
+    expect(r.stderr).toContain("--force");
+    expect(r.stderr).not.toContain("=b");
+    // Pull keeps the local file as .previous; after it the push goes through.
+    expect(cli.ok(["pull", "staging"], { config: owner, cwd: a })).toContain(
+      "(the old file is .env.staging.previous)",
+    );
+    expect(readFileSync(join(a, ".env.staging.previous"), "utf8")).toBe("FROM_A=1\n");
+    writeFileSync(join(a, ".env.staging"), "FROM_B=1\nSHARED=b\nFROM_A=1\n");
+    expect(cli.ok(["push", "staging"], { config: owner, cwd: a })).toContain("version 2 (1 added");
+    // --force replaces whatever is there.
+    writeFileSync(join(b, ".env.staging"), "ONLY_B=1\n");
+    expect(cli.run(["push", "staging"], { config: owner, cwd: b }).code).toBe(5);
+    expect(cli.ok(["push", "staging", "--force"], { config: owner, cwd: b })).toContain("version 3");
+  });
+
+  it("--merge adds and updates the file's keys and keeps the others", () => {
+    const d = cli.dir("merge");
+    cli.ok(["link", projectId], { config: owner, cwd: d });
+    cli.ok(["pull", "staging"], { config: owner, cwd: d });
+    writeFileSync(join(d, "extra.env"), "MERGED=1\n");
+    cli.ok(["push", "staging", "extra.env", "--merge"], { config: owner, cwd: d });
+    const values = JSON.parse(
+      cli.ok(["export", "--env", "staging", "--format", "json"], { config: owner, cwd: d }),
+    );
+    expect(values).toEqual({ ONLY_B: "1", MERGED: "1" });
+  });
+
+  it("pulls an old version with ENV@VERSION, to a named file or to stdout", () => {
+    const d = cli.dir("old");
+    cli.ok(["link", projectId], { config: owner, cwd: d });
+    cli.ok(["pull", "staging@1", "v1.env"], { config: owner, cwd: d });
+    expect(readFileSync(join(d, "v1.env"), "utf8")).toBe("FROM_B=1\nSHARED=b\n");
+    expect(cli.ok(["pull", "staging@v2", "-"], { config: owner, cwd: d })).toBe(
+      "FROM_B=1\nSHARED=b\nFROM_A=1\n",
+    );
+    const missing = cli.run(["pull", "staging@99"], { config: owner, cwd: d });
+    expect(missing.code).toBe(4);
+    expect(cli.run(["pull", "staging@0"], { config: owner, cwd: d }).code).toBe(2);
+    expect(cli.run(["pull", "nope"], { config: owner, cwd: d }).code).toBe(4);
+  });
+
+  it("set, get and unset keys; a multi-line value comes from stdin with KEY -", () => {
+    expect(cli.ok(["set", "A=1", "B=two words", "--env", "ci"], { config: owner, cwd: checkout })).toBe(
+      "set 2 keys in ci: version 1 (2 added, 0 changed, 0 removed)\n",
+    );
+    const pem = "-----BEGIN KEY-----\nabc\n-----END KEY-----";
+    cli.ok(["set", "PEM", "-", "--env", "ci"], { config: owner, cwd: checkout, input: `${pem}\n` });
+    expect(cli.ok(["get", "PEM", "--env", "ci"], { config: owner, cwd: checkout })).toBe(`${pem}\n`);
+    expect(cli.ok(["get", "B", "--env", "ci"], { config: owner, cwd: checkout })).toBe("two words\n");
+    expect(
+      JSON.parse(cli.ok(["get", "B", "--env", "ci@1", "--json"], { config: owner, cwd: checkout })),
+    ).toEqual({
+      B: "two words",
+    });
+    const missing = cli.run(["get", "NOPE", "--env", "ci"], { config: owner, cwd: checkout });
+    expect(missing.code).toBe(4);
+    expect(cli.ok(["unset", "A", "--env", "ci"], { config: owner, cwd: checkout })).toBe(
+      "removed A from ci: version 3\n",
+    );
+    expect(cli.run(["unset", "A", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(4);
+    expect(cli.run(["set", "NOEQUALS", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
+    expect(cli.run(["set", "1BAD=x", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
+  });
+});
+
+describe("vault diff, versions, rollback", () => {
+  it("diffs the server against the local file, masked unless --reveal, plain when piped", () => {
+    writeFileSync(join(checkout, ".env"), `${FILE}NEW_KEY=brand-new\n`.replace("sk_live_123", "sk_live_456"));
+    const masked = cli.ok(["diff"], { config: owner, cwd: checkout });
+    expect(masked).toBe(
+      "--- development@1\n+++ .env\n+ NEW_KEY\n~ API_KEY\n1 added, 1 changed, 0 removed, 2 the same (values hidden; --reveal shows them)\n",
+    );
+    expect(masked).not.toContain("\u001b[");
+    const shown = cli.ok(["diff", "--reveal"], { config: owner, cwd: checkout });
+    expect(shown).toContain("+ NEW_KEY=brand-new\n");
+    expect(shown).toContain("- API_KEY=sk_live_123\n+ API_KEY=sk_live_456\n");
+    const coloured = cli.ok(["diff"], { config: owner, cwd: checkout, env: { FORCE_COLOR: "1" } });
+    expect(coloured).toContain("\u001b[32m+ NEW_KEY");
+    expect(cli.ok(["diff"], { config: owner, cwd: checkout, env: { FORCE_COLOR: "1", NO_COLOR: "1" } })).toBe(
+      masked,
+    );
+  });
+
+  it("diffs two environments and two versions on the server; --json for scripts", () => {
+    const envs = JSON.parse(cli.ok(["diff", "staging", "ci", "--json"], { config: owner, cwd: checkout }));
+    expect(envs.from).toBe("staging@4");
+    expect(envs.to).toBe("ci@3");
+    expect(envs.added.sort()).toEqual(["B", "PEM"]);
+    expect(envs.values).toBeUndefined();
+    const versions = cli.ok(["diff", "staging@1", "staging@2"], { config: owner, cwd: checkout });
+    expect(versions).toContain("+ FROM_A");
+    const local = cli.ok(["diff", "staging", ".env"], { config: owner, cwd: checkout });
+    expect(local).toContain("--- staging@4\n+++ .env\n");
+    expect(cli.run(["diff", "missing.env"], { config: owner, cwd: checkout }).code).toBe(4);
+  });
+
+  it("lists versions newest first, and rollback makes a new version equal to an old one", () => {
+    const table = cli.ok(["versions", "staging"], { config: owner, cwd: checkout });
+    const lines = table.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^VERSION\s+WHEN\s+BY\s+KIND\s+CHANGES$/);
+    expect(lines[1]).toMatch(/^4\s+\S+\s+owner@example\.com\s+merge\s+\+MERGED$/);
+    const json = JSON.parse(cli.ok(["versions", "staging", "--json"], { config: owner, cwd: checkout }));
+    expect(json.head).toBe(4);
+    expect(cli.ok(["rollback", "staging@1"], { config: owner, cwd: checkout })).toContain(
+      "staging is now version 5, equal to version 1",
+    );
+    expect(cli.ok(["pull", "staging", "-"], { config: owner, cwd: checkout })).toBe("FROM_B=1\nSHARED=b\n");
+    expect(cli.run(["rollback", "staging"], { config: owner, cwd: checkout }).code).toBe(2);
+    expect(cli.run(["rollback", "staging@42"], { config: owner, cwd: checkout }).code).toBe(4);
+  });
+});
+
+describe("vault export", () => {
+  it("prints every format so that its consumer reads the values back", () => {
+    const hostile = 'it\'s $(echo pwned) `id` "q"\nline2';
+    cli.ok(["set", "HOSTILE", "-", "--env", "production"], { config: owner, cwd: checkout, input: hostile });
+    cli.ok(["set", "PLAIN=1", "--env", "production"], { config: owner, cwd: checkout });
+    const want = { HOSTILE: hostile, PLAIN: "1" };
+    const exp = (format: string) =>
+      cli.ok(["export", "--env", "production", "--format", format], { config: owner, cwd: checkout });
+    expect(JSON.parse(exp("json"))).toEqual(want);
+    expect(parseDotenv(exp("dotenv"))).toEqual(want);
+    expect(parseYaml(exp("yaml"))).toEqual(want);
+    const sh = spawnSync("bash", ["-c", `${exp("shell")}\nprintf '%s' "$HOSTILE"`], { encoding: "utf8" });
+    expect(sh.stdout).toBe(hostile);
+    const secret = parseYaml(exp("k8s"));
+    expect(secret.kind).toBe("Secret");
+    expect(secret.metadata.name).toBe("vault-production");
+    expect(Buffer.from(secret.data.HOSTILE, "base64").toString()).toBe(hostile);
+    const docker = cli.run(["export", "--env", "production", "--format", "docker"], {
+      config: owner,
+      cwd: checkout,
+    });
+    expect(docker.code).toBe(1);
+    expect(docker.stderr).toContain("HOSTILE");
+    expect(docker.stderr).not.toContain("pwned");
+    expect(docker.stdout).toBe("");
+    expect(cli.run(["export", "--format", "xml"], { config: owner, cwd: checkout }).code).toBe(2);
+  });
+});
+
+describe("vault members", () => {
+  it("adds a member who sees only what is granted, and removes them", () => {
+    const bob = cli.login("bob@example.com");
+    const bobDir = cli.dir("bob");
+    // Linked by someone who can see the project: bob cannot yet.
+    cli.ok(["link", projectId], { config: owner, cwd: bobDir });
+    expect(cli.run(["link", projectId], { config: bob, cwd: cli.dir("bob2") }).code).toBe(4);
+    expect(cli.run(["pull"], { config: bob, cwd: bobDir }).code).toBe(4);
+    cli.ok(["members", "add", "bob@example.com", "development=read"], { config: owner, cwd: checkout });
+    expect(cli.ok(["members", "list"], { config: owner, cwd: checkout })).toMatch(
+      /bob@example\.com\s+member\s+read\s+none\s+none\s+none/,
+    );
+    expect(cli.ok(["pull"], { config: bob, cwd: bobDir })).toContain("pulled development version 1");
+    writeFileSync(join(bobDir, ".env"), "X=1\n");
+    const refused = cli.run(["push", "--force"], { config: bob, cwd: bobDir });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain("no write access to development");
+    expect(cli.run(["pull", "staging"], { config: bob, cwd: bobDir }).code).toBe(3);
+    cli.ok(["members", "grant", "bob@example.com", "staging=write"], { config: owner, cwd: checkout });
+    expect(cli.ok(["pull", "staging"], { config: bob, cwd: bobDir })).toContain("pulled staging");
+    const members = JSON.parse(cli.ok(["members", "list", "--json"], { config: owner, cwd: checkout }));
+    expect(members.find((m: { email: string }) => m.email === "bob@example.com").permissions.staging).toBe(
+      "write",
+    );
+    expect(cli.run(["members", "add", "nobody@example.com"], { config: owner, cwd: checkout }).code).toBe(4);
+    expect(
+      cli.run(["members", "grant", "bob@example.com", "staging=admin"], { config: owner, cwd: checkout })
+        .code,
+    ).toBe(2);
+    expect(cli.run(["members", "list"], { config: bob, cwd: bobDir }).code).toBe(0);
+    expect(cli.run(["members", "add", "carol@example.com"], { config: bob, cwd: bobDir }).code).toBe(3);
+    cli.ok(["members", "rm", "bob@example.com"], { config: owner, cwd: checkout });
+    expect(cli.run(["pull"], { config: bob, cwd: bobDir }).code).toBe(4);
+  });
+});
+
+describe("vault tokens: the CI flow", () => {
+  let token: string;
+
+  it("tokens create prints the token once on stdout; list never shows it", () => {
+    const r = cli.run(["tokens", "create", "ci-bot", "--env", "ci"], { config: owner, cwd: checkout });
+    expect(r.code).toBe(0);
+    token = r.stdout.trim();
+    expect(token).toMatch(/^vst_[0-9a-f]{64}$/);
+    expect(r.stderr).toContain("read-only on ci");
+    const list = cli.ok(["tokens", "list"], { config: owner, cwd: checkout });
+    expect(list).toMatch(/tok_[0-9a-f]{24}\s+ci-bot\s+ci\s+read-only\s+active/);
+    expect(list).not.toContain(token);
+    expect(cli.ok(["tokens", "list", "--json"], { config: owner, cwd: checkout })).not.toContain(token);
+  });
+
+  it("VAULT_TOKEN=... vault pull ci works in a clean directory, and push with it is refused", () => {
+    const clean = cli.dir("ci-job");
+    const env = { VAULT_TOKEN: token, VAULT_SERVER: cli.url };
+    const config = join(cli.dir("ci-home"), "vault");
+    expect(cli.ok(["pull", "ci"], { cwd: clean, env, config })).toBe("pulled ci version 3 into .env.ci\n");
+    expect(parseDotenv(readFileSync(join(clean, ".env.ci"), "utf8"))).toMatchObject({ B: "two words" });
+    expect(statSync(join(clean, ".env.ci")).mode & 0o777).toBe(0o600);
+    expect(cli.ok(["whoami"], { cwd: clean, env, config })).toContain("service token ci-bot (read-only)");
+    const push = cli.run(["push", "ci"], { cwd: clean, env, config });
+    expect(push.code).toBe(3);
+    expect(push.stderr).toContain("no write access to ci");
+    expect(cli.run(["pull", "development"], { cwd: clean, env, config }).code).toBe(3);
+    expect(cli.run(["tokens", "list"], { cwd: clean, env, config }).code).toBe(3);
+  });
+
+  it("VAULT_TOKEN wins over a signed-in session", () => {
+    expect(cli.ok(["whoami"], { config: owner, cwd: checkout, env: { VAULT_TOKEN: token } })).toContain(
+      "(from VAULT_TOKEN)",
+    );
+  });
+
+  it("a revoked token is refused with exit code 3 and a hint about VAULT_TOKEN", () => {
+    expect(cli.ok(["tokens", "revoke", "ci-bot"], { config: owner, cwd: checkout })).toMatch(/^revoked tok_/);
+    const r = cli.run(["pull", "ci"], {
+      cwd: cli.dir("ci-job"),
+      env: { VAULT_TOKEN: token, VAULT_SERVER: cli.url },
+    });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain("vault: hint: the token in VAULT_TOKEN is unknown, expired or revoked");
+    expect(cli.run(["tokens", "revoke", "ci-bot"], { config: owner, cwd: checkout }).code).toBe(4);
+  });
+
+  it("a me_ credential in .env.me is used for the linked project (dotenv-vault's file)", async () => {
+    const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
+    const res = await fetch(`${cli.url}/api/v1/projects/${projectId}/me`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${session}` },
+    });
+    const me = ((await res.json()) as { token: string }).token;
+    const d = cli.dir("me");
+    cli.ok(["link", projectId], { config: owner, cwd: d });
+    writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
+    const config = join(cli.dir("nobody"), "vault");
+    expect(cli.ok(["whoami"], { cwd: d, config })).toContain("(from .env.me)");
+    expect(cli.ok(["pull"], { cwd: d, config })).toContain("pulled development");
+  });
+});
+
+describe("vault audit", () => {
+  it("lists the linked project's events, filters them, and verifies the chain", () => {
+    const table = cli.ok(["audit", "--limit", "200"], { config: owner, cwd: checkout });
+    expect(table).toContain("secrets.read");
+    expect(table).toContain("token.revoke");
+    const reads = JSON.parse(
+      cli.ok(["audit", "--action", "secrets.push", "--json"], { config: owner, cwd: checkout }),
+    );
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.every((e: { action: string }) => e.action === "secrets.push")).toBe(true);
+    expect(
+      JSON.parse(cli.ok(["audit", "--since", "1m", "--json", "--all"], { config: owner })).length,
+    ).toBeGreaterThan(0);
+    expect(cli.ok(["audit", "--verify"], { config: owner })).toMatch(/^audit chain intact: \d+ events\n$/);
+    const carol = cli.login("carol@example.com", { password: "my new long passphrase" });
+    expect(cli.run(["audit", "--verify"], { config: carol }).code).toBe(3);
+    expect(cli.run(["audit", "--since", "soon"], { config: owner }).code).toBe(2);
+  });
+});
+
+describe("vault build, keys, rotatekey, decrypt", () => {
+  it("build writes .env.vault, keys prints DOTENV_KEYs, and decrypt opens it offline", () => {
+    cli.ok(["build"], { config: owner, cwd: checkout });
+    const text = readFileSync(join(checkout, ".env.vault"), "utf8");
+    expect(text).toContain("DOTENV_VAULT_DEVELOPMENT=");
+    expect(readEnvVaultSettings(text).DOTENV_VAULT).toBe(projectId);
+    const key = cli.ok(["keys", "development"], { config: owner, cwd: checkout }).trim();
+    expect(key).toMatch(/^dotenv:\/\/:key_[0-9a-f]{64}@.+\?environment=development$/);
+    const all = JSON.parse(cli.ok(["keys", "--json"], { config: owner, cwd: checkout }));
+    expect(all.map((k: { environment: string }) => k.environment)).toContain("production");
+    // Offline: no server, no credential, only the file and the key.
+    const offline = {
+      cwd: checkout,
+      config: join(cli.dir("none"), "v"),
+      env: { DOTENV_KEY: key, VAULT_SERVER: "http://127.0.0.1:9" },
+    };
+    expect(parseDotenv(cli.ok(["decrypt"], offline))).toEqual(parseDotenv(FILE));
+    expect(JSON.parse(cli.ok(["decrypt", key, "--json"], { cwd: checkout }))).toEqual(parseDotenv(FILE));
+    const rotated = JSON.parse(
+      cli.ok(["rotatekey", "development", "--json"], { config: owner, cwd: checkout }),
+    );
+    expect(rotated.previousKey).toBe(key);
+    expect(rotated.key).not.toBe(key);
+    // The old file still opens with the old key; the new key does not open it.
+    expect(cli.run(["decrypt", rotated.key], { cwd: checkout }).code).toBe(3);
+    cli.ok(["build"], { config: owner, cwd: checkout });
+    expect(cli.run(["decrypt", key], { cwd: checkout }).code).toBe(3);
+    expect(cli.ok(["decrypt", `${key},${rotated.key}`], { cwd: checkout })).toContain("DB_HOST=localhost");
+    expect(cli.run(["decrypt"], { cwd: checkout }).code).toBe(2);
+    expect(cli.run(["decrypt", "not-a-key"], { cwd: checkout }).code).toBe(2);
+  });
+});
+
+describe("--verbose", () => {
+  it("says where the server, credential and project came from, and the failed request, without a secret", () => {
+    const r = cli.run(["get", "NOPE", "--verbose"], { config: owner, cwd: checkout });
+    expect(r.code).toBe(4);
+    expect(r.stderr).toContain(`vault: detail: server ${cli.url} (from DOTENV_API_URL in`);
+    expect(r.stderr).toContain("vault: detail: credential from session");
+    expect(r.stderr).toContain("vault: detail: HTTP 404 NOT_FOUND");
+    const token = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
+    expect(r.stderr).not.toContain(token);
+    expect(r.stderr).not.toContain(PASSWORD);
+  });
+});
