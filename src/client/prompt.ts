@@ -19,7 +19,6 @@ export async function readAllStdin(): Promise<string> {
 
 function readLine(io: Io, question: string, secret: boolean): Promise<string> {
   const stdin = process.stdin;
-  io.stderr.write(question);
   return new Promise((resolve, reject) => {
     let line = "";
     const wasRaw = stdin.isRaw;
@@ -48,7 +47,9 @@ function readLine(io: Io, question: string, secret: boolean): Promise<string> {
         line += ch;
       }
     };
+    // Echo off before the question shows, so that nothing typed at once is echoed.
     if (secret) stdin.setRawMode(true);
+    io.stderr.write(question);
     stdin.on("data", onData);
     stdin.resume();
   });

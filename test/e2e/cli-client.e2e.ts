@@ -11,6 +11,8 @@ import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { COMMANDS } from "../../src/cli";
 import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
+import { cleanEnv } from "../helpers/binary";
+import { waitFor } from "../helpers/proc";
 import { stopAllServers } from "../helpers/serve";
 import { type Cli, PASSWORD, startCli } from "./cli-fixture";
 
@@ -105,6 +107,62 @@ describe("vault login, whoami, logout", () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain("password changed");
     cli.login("carol@example.com", { password: "my new long passphrase" });
+  });
+
+  it("--browser prints an approval page, and signs in once the user approves it there", async () => {
+    const config = join(cli.dir("config"), "vault");
+    const proc = Bun.spawn([cli.vault.bin, "login", cli.url, "--browser", "--no-open"], {
+      cwd: cli.vault.dir,
+      env: cleanEnv(cli.vault.dir, { VAULT_CONFIG_DIR: config }),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let err = "";
+    const reading = (async () => {
+      for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+    })();
+    const url = await waitFor(
+      "the approval URL",
+      () => /(http:\S+\/cli\/approve\?request=req_[0-9a-f]{64})/.exec(err)?.[1],
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    // A browser: sign in on the web page, then approve the request.
+    const jar = new Map<string, string>();
+    const browse = async (path: string, form?: Record<string, string>) => {
+      const res = await fetch(path.startsWith("http") ? path : `${cli.url}${path}`, {
+        method: form ? "POST" : "GET",
+        redirect: "manual",
+        headers: {
+          cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+          ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+        },
+        body: form ? new URLSearchParams(form).toString() : undefined,
+      });
+      for (const c of res.headers.getSetCookie()) {
+        const [pair] = c.split(";");
+        const eq = pair!.indexOf("=");
+        jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+      }
+      return { status: res.status, text: await res.text() };
+    };
+    const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+    const signin = await browse("/signin");
+    await browse("/signin", {
+      csrf: csrfOf(signin.text),
+      email: "owner@example.com",
+      password: PASSWORD,
+      next: "/",
+    });
+    const page = await browse(url);
+    expect(page.status).toBe(200);
+    const request = /request=(req_[0-9a-f]{64})/.exec(url)![1]!;
+    expect((await browse("/cli/approve", { csrf: csrfOf(page.text), request })).status).toBeLessThan(400);
+    expect(await proc.exited).toBe(0);
+    await reading;
+    expect(cli.ok(["whoami"], { config })).toBe(`owner@example.com (owner) on ${cli.url} (from session)\n`);
   });
 
   it("without a terminal and without --password-stdin, says how to sign in (exit code 2)", () => {
