@@ -25,7 +25,7 @@ export PATH := $(BUN_PREFIX)/bin:$(PATH)
 DATA ?= ./vault-data
 E2E_TESTS := $(addprefix ./,$(sort $(wildcard test/e2e/*.e2e.ts)))
 # With no file named, `bun test` would run the unit suite again and call it e2e.
-E2E_RUN := test -n "$(E2E_TESTS)" || { echo "make: no test/e2e/*.e2e.ts files" >&2; exit 1; }; bun test $(E2E_TESTS)
+E2E_RUN := test -n "$(E2E_TESTS)" || { echo "make: no test/e2e/*.e2e.ts files" >&2; exit 1; }; bun test --timeout 120000 $(E2E_TESTS)
 
 .PHONY: help setup serve test check compile e2e bench clean
 

@@ -9,6 +9,7 @@ import { hkdf32 } from "../db";
 import type { Logger } from "../log";
 import type { KeeperApi } from "../vault";
 import { type AuditLog, createAuditLog } from "./audit-log";
+import { type AccessCache, createAccessCache } from "./auth/access";
 import { type CredentialCache, createCredentialCache } from "./auth/caller";
 import { type AppSealer, createAppSealer } from "./crypto/app-seal";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
@@ -22,6 +23,8 @@ export interface AppContext {
   csrfKey: Uint8Array;
   audit: AuditLog;
   limiter: RateLimiter;
+  /** Recent access decisions (see auth/access.ts). */
+  access: AccessCache;
   /** Recently authenticated credentials (see auth/caller.ts). */
   credentials: CredentialCache;
   /** Recently opened versions (see snapshot-cache.ts). */
@@ -55,9 +58,14 @@ export function createAppContext(options: ContextOptions): AppContext {
   const now = options.now ?? Date.now;
   const random = options.random ?? defaultRandom;
   const credentials = createCredentialCache(now);
-  forgetOnChange(options.appdb, credentials);
+  const access = createAccessCache(now);
+  forgetOnChange(options.appdb, () => {
+    credentials.clear();
+    access.clear();
+  });
   return {
     credentials,
+    access,
     appdb: options.appdb,
     keeper: options.keeper,
     sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
@@ -72,19 +80,38 @@ export function createAppContext(options: ContextOptions): AppContext {
   };
 }
 
-/** Every write that can end a credential's validity clears the credential cache, in one place. */
-function forgetOnChange(appdb: AppDb, credentials: CredentialCache): void {
+/**
+ * Every write that can change who may do what, or what a project holds,
+ * clears the credential and access caches, in this one place.
+ */
+function forgetOnChange(appdb: AppDb, forget: () => void): void {
   const after =
     <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await write(...args);
       } finally {
-        credentials.clear();
+        forget();
       }
     };
-  appdb.tokens.revoke = after(appdb.tokens.revoke);
-  appdb.tokens.revokeAllOfUser = after(appdb.tokens.revokeAllOfUser);
-  appdb.tokens.revokeMe = after(appdb.tokens.revokeMe);
-  appdb.users.update = after(appdb.users.update);
+  const wrap = <T extends object>(repo: T, names: readonly (keyof T)[]) => {
+    for (const name of names) {
+      const write = repo[name] as (...args: unknown[]) => Promise<unknown>;
+      (repo as Record<keyof T, unknown>)[name] = after(write.bind(repo));
+    }
+  };
+  wrap(appdb.tokens, ["revoke", "revokeAllOfUser", "revokeMe"]);
+  wrap(appdb.users, ["update"]);
+  wrap(appdb.projects, [
+    "create",
+    "rename",
+    "delete",
+    "addEnvironment",
+    "deleteEnvironment",
+    "setDotenvKeys",
+    "addMember",
+    "removeMember",
+    "setGrant",
+  ]);
+  wrap(appdb.versions, ["commit"]);
 }

@@ -13,6 +13,8 @@ export interface CachedSnapshot {
   values: Map<string, string>;
   layout: Uint8Array | undefined;
   entries: [name: string, ref: string][];
+  /** The rendered file, once something rendered it. */
+  rendered?: string;
 }
 
 interface Entry {

@@ -52,28 +52,43 @@ export function auditRepo(db: AppDrizzle) {
     const row = await db.query.meta.findFirst({ where: eq(meta.key, HEAD_KEY) });
     return row ? (JSON.parse(row.value) as { seq: number; hash: string }) : { seq: 0, hash: GENESIS };
   };
+  let known: { seq: number; hash: string } | undefined;
   return {
     head,
     /** Appends events in order, in one transaction. The caller serializes appends. */
+    /**
+     * Appends events in order, in one transaction. The caller serializes
+     * appends; the chain's head is kept in memory between them, and read again
+     * when another writer moved it (the insert then fails on the seq).
+     */
     async append(events: AuditEvent[], at: number): Promise<void> {
       if (events.length === 0) return;
-      let { seq, hash } = await head();
-      const rows: AuditRow[] = events.map((e) => {
-        seq += 1;
-        const prevHash = hash;
-        hash = hashEvent(seq, prevHash, e);
-        return { ...e, seq, prevHash, hash };
-      });
-      await db.batch([
-        db.insert(audit).values(rows),
-        db
-          .insert(meta)
-          .values({ key: HEAD_KEY, value: JSON.stringify({ seq, hash }), updatedAt: at })
-          .onConflictDoUpdate({
-            target: meta.key,
-            set: { value: JSON.stringify({ seq, hash }), updatedAt: at },
-          }),
-      ]);
+      for (let attempt = 0; ; attempt++) {
+        let { seq, hash } = known ?? (await head());
+        const rows: AuditRow[] = events.map((e) => {
+          seq += 1;
+          const prevHash = hash;
+          hash = hashEvent(seq, prevHash, e);
+          return { ...e, seq, prevHash, hash };
+        });
+        try {
+          await db.batch([
+            db.insert(audit).values(rows),
+            db
+              .insert(meta)
+              .values({ key: HEAD_KEY, value: JSON.stringify({ seq, hash }), updatedAt: at })
+              .onConflictDoUpdate({
+                target: meta.key,
+                set: { value: JSON.stringify({ seq, hash }), updatedAt: at },
+              }),
+          ]);
+          known = { seq, hash };
+          return;
+        } catch (error) {
+          known = undefined;
+          if (attempt >= 2) throw error;
+        }
+      }
     },
     async list(filter: AuditFilter): Promise<AuditRow[]> {
       const where: SQL[] = [];

@@ -15,6 +15,27 @@ function keyRefsOf(envs: (typeof environments.$inferInsert)[]) {
 }
 
 export function projectsRepo(db: AppDrizzle) {
+  // The hot reads of every request, prepared once.
+  const id = sql.placeholder("id");
+  const byId = db.select().from(projects).where(eq(projects.id, id)).prepare();
+  const envsOf = db
+    .select()
+    .from(environments)
+    .where(eq(environments.projectId, id))
+    .orderBy(sql`${environments.isMain} DESC`, asc(environments.createdAt), sql`rowid`)
+    .prepare();
+  const envById = db.select().from(environments).where(eq(environments.id, id)).prepare();
+  const membershipOf = db
+    .select()
+    .from(memberships)
+    .where(and(eq(memberships.projectId, id), eq(memberships.userId, sql.placeholder("user"))))
+    .prepare();
+  const grantsOfUser = db
+    .select({ environmentId: grants.environmentId, permission: grants.permission })
+    .from(grants)
+    .innerJoin(environments, eq(environments.id, grants.environmentId))
+    .where(and(eq(grants.userId, sql.placeholder("user")), eq(environments.projectId, id)))
+    .prepare();
   return {
     async create(
       project: typeof projects.$inferInsert,
@@ -34,8 +55,8 @@ export function projectsRepo(db: AppDrizzle) {
           : []),
       ]);
     },
-    async byId(id: string): Promise<Project | undefined> {
-      return db.query.projects.findFirst({ where: eq(projects.id, id) });
+    async byId(projectId: string): Promise<Project | undefined> {
+      return byId.get({ id: projectId });
     },
     async all(): Promise<Project[]> {
       return db.select().from(projects).orderBy(asc(projects.name), asc(projects.id));
@@ -58,19 +79,15 @@ export function projectsRepo(db: AppDrizzle) {
       await db.delete(projects).where(eq(projects.id, id));
     },
     async environments(projectId: string): Promise<Environment[]> {
-      return db
-        .select()
-        .from(environments)
-        .where(eq(environments.projectId, projectId))
-        .orderBy(sql`${environments.isMain} DESC`, asc(environments.createdAt), sql`rowid`);
+      return envsOf.all({ id: projectId });
     },
     async environment(projectId: string, name: string): Promise<Environment | undefined> {
       return db.query.environments.findFirst({
         where: and(eq(environments.projectId, projectId), eq(environments.name, name)),
       });
     },
-    async environmentById(id: string): Promise<Environment | undefined> {
-      return db.query.environments.findFirst({ where: eq(environments.id, id) });
+    async environmentById(envId: string): Promise<Environment | undefined> {
+      return envById.get({ id: envId });
     },
     async addEnvironment(env: typeof environments.$inferInsert): Promise<void> {
       await db.batch([db.insert(environments).values(env), db.insert(refs).values(keyRefsOf([env]))]);
@@ -112,9 +129,7 @@ export function projectsRepo(db: AppDrizzle) {
       return (results[0] as unknown[]).length === 1;
     },
     async membership(projectId: string, userId: string): Promise<Membership | undefined> {
-      return db.query.memberships.findFirst({
-        where: and(eq(memberships.projectId, projectId), eq(memberships.userId, userId)),
-      });
+      return membershipOf.get({ id: projectId, user: userId });
     },
     async members(projectId: string) {
       return db
@@ -152,11 +167,7 @@ export function projectsRepo(db: AppDrizzle) {
     },
     /** The user's permission per environment id of a project (absent = none). */
     async grantsOf(projectId: string, userId: string): Promise<Map<string, "read" | "write">> {
-      const rows = await db
-        .select({ environmentId: grants.environmentId, permission: grants.permission })
-        .from(grants)
-        .innerJoin(environments, eq(environments.id, grants.environmentId))
-        .where(and(eq(grants.userId, userId), eq(environments.projectId, projectId)));
+      const rows = await grantsOfUser.all({ id: projectId, user: userId });
       return new Map(rows.map((r) => [r.environmentId, r.permission]));
     },
     async projectGrants(projectId: string) {

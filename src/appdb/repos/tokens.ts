@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, desc, eq, isNull, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
 import { tokens } from "../schema";
 
@@ -6,9 +6,14 @@ export type Token = typeof tokens.$inferSelect;
 export type TokenKind = Token["kind"];
 
 export function tokensRepo(db: AppDrizzle) {
+  const byHash = db
+    .select()
+    .from(tokens)
+    .where(eq(tokens.hash, sql.placeholder("hash")))
+    .prepare();
   return {
     async byHash(hash: string): Promise<Token | undefined> {
-      return db.query.tokens.findFirst({ where: eq(tokens.hash, hash) });
+      return byHash.get({ hash });
     },
     async byId(id: string): Promise<Token | undefined> {
       return db.query.tokens.findFirst({ where: eq(tokens.id, id) });

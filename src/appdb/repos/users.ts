@@ -6,6 +6,11 @@ export type User = typeof users.$inferSelect;
 export type Role = User["role"];
 
 export function usersRepo(db: AppDrizzle) {
+  const byId = db
+    .select()
+    .from(users)
+    .where(eq(users.id, sql.placeholder("id")))
+    .prepare();
   return {
     async count(): Promise<number> {
       const [row] = await db.select({ n: sql<number>`count(*)` }).from(users);
@@ -15,7 +20,7 @@ export function usersRepo(db: AppDrizzle) {
       return db.query.users.findFirst({ where: eq(users.email, email.toLowerCase()) });
     },
     async byId(id: string): Promise<User | undefined> {
-      return db.query.users.findFirst({ where: eq(users.id, id) });
+      return byId.get({ id });
     },
     async list(): Promise<User[]> {
       return db.select().from(users).orderBy(asc(users.createdAt), asc(users.email));

@@ -33,6 +33,13 @@ function isConstraint(error: unknown): boolean {
 }
 
 export function versionsRepo(db: AppDrizzle) {
+  const versionAt = db
+    .select()
+    .from(versions)
+    .where(
+      and(eq(versions.environmentId, sql.placeholder("env")), eq(versions.number, sql.placeholder("number"))),
+    )
+    .prepare();
   return {
     /** Commits version expectedHead+1 in one transaction: the version, the new head, and its refs. */
     async commit(v: NewVersion): Promise<number> {
@@ -78,9 +85,7 @@ export function versionsRepo(db: AppDrizzle) {
       return number;
     },
     async get(environmentId: string, number: number): Promise<VersionRow | undefined> {
-      return db.query.versions.findFirst({
-        where: and(eq(versions.environmentId, environmentId), eq(versions.number, number)),
-      });
+      return versionAt.get({ env: environmentId, number });
     },
     async list(
       environmentId: string,

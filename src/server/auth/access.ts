@@ -19,13 +19,57 @@ export interface ProjectAccess {
 export const projectNotFound = () =>
   new ApiError("NOT_FOUND", "no such project", "check the project id, or ask its owner for access");
 
+/**
+ * Access decisions of the last moments, by credential and project, so that
+ * a hot client does not cost several queries a request. Every write to
+ * projects, environments, memberships, grants, versions or credentials in
+ * this process clears it (see createAppContext); another process's change
+ * takes effect within the TTL.
+ */
+export interface AccessCache {
+  get(key: string): ProjectAccess | undefined;
+  put(key: string, access: ProjectAccess): void;
+  clear(): void;
+}
+
+export const ACCESS_TTL_MS = 2_000;
+
+export function createAccessCache(now: () => number, ttlMs = ACCESS_TTL_MS): AccessCache {
+  const entries = new Map<string, { access: ProjectAccess; at: number }>();
+  return {
+    get(key) {
+      const entry = entries.get(key);
+      if (!entry || now() - entry.at > ttlMs) return undefined;
+      return entry.access;
+    },
+    put(key, access) {
+      if (entries.size >= 10_000) entries.clear();
+      entries.set(key, { access, at: now() });
+    },
+    clear: () => entries.clear(),
+  };
+}
+
 export async function projectAccess(
-  ctx: Pick<AppContext, "appdb">,
+  ctx: Pick<AppContext, "appdb"> & { access?: AccessCache },
   caller: Caller,
   projectId: string,
 ): Promise<ProjectAccess> {
   if ((caller.kind === "service" || caller.kind === "me") && caller.projectId !== projectId)
     throw projectNotFound();
+  const key = `${caller.token.id}:${projectId}`;
+  const cached = ctx.access?.get(key);
+  if (cached) return cached;
+  const decided = await decideAccess(ctx, caller, projectId);
+  ctx.access?.put(key, decided);
+  return decided;
+}
+
+async function decideAccess(
+  ctx: Pick<AppContext, "appdb">,
+  caller: Caller,
+  projectId: string,
+): Promise<ProjectAccess> {
   const project = await ctx.appdb.projects.byId(projectId);
   if (!project) throw projectNotFound();
   const environments = await ctx.appdb.projects.environments(projectId);

@@ -271,8 +271,15 @@ export function createSecretService(ctx: Deps) {
         },
         options.ip,
       );
-      if (options.format === "dotenv")
+      if (options.format === "dotenv") {
+        // A cached version renders once.
+        const entry = number === 0 || names ? undefined : ctx.snapshots.get(env.id, number);
+        if (entry) {
+          entry.rendered ??= renderFile(entry.layout, entry.values);
+          return { version: number, dotenv: entry.rendered };
+        }
         return { version: number, dotenv: renderFile(snapshot.layout, snapshot.values) };
+      }
       return { version: number, values: Object.fromEntries(selected) };
     },
 
