@@ -185,6 +185,7 @@ describe("web pages", () => {
     const b = new Browser(h);
     const res = await b.go("GET", `/cli/approve?request=${REQ("f")}`);
     expect(res.status).toBe(303);
+    expect(res.headers.get("content-security-policy")).toContain("default-src 'none'");
     expect(res.headers.get("location")).toBe(
       `/signin?next=${encodeURIComponent(`/cli/approve?request=${REQ("f")}`)}`,
     );

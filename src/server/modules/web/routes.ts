@@ -15,7 +15,7 @@ import { summaryLine } from "../compat/routes";
 import { createHandoffService, REQUEST_ID } from "../handoff/service";
 import { createProjectService } from "../projects/service";
 import { createSecretService } from "../secrets/service";
-import { type Html, html, page, STYLE } from "./html";
+import { type Html, html, PAGE_HEADERS, page, STYLE } from "./html";
 import { browserSession, cookie, csrfFor, csrfValid, SESSION_COOKIE } from "./session";
 
 type Session = Extract<Caller, { kind: "session" }>;
@@ -24,7 +24,8 @@ type Form = Record<string, unknown>;
 const PROJECT_ID = /^vlt_[0-9a-f]{64}$/;
 
 function redirect(location: string, headers: Record<string, string> = {}): Response {
-  return new Response(null, { status: 303, headers: { location, "cache-control": "no-store", ...headers } });
+  const { "content-type": _, ...security } = PAGE_HEADERS;
+  return new Response(null, { status: 303, headers: { ...security, location, ...headers } });
 }
 
 /** Only local paths: never another origin, never `//host`. */
