@@ -63,6 +63,18 @@ describe("vault help", () => {
   });
 });
 
+describe("vault completion", () => {
+  it("prints a bash script that completes commands and flags from the binary's table", () => {
+    const script = join(cli.dir("completion"), "vault.bash");
+    writeFileSync(script, cli.ok(["completion", "bash"]));
+    const probe = `source ${script}; COMP_WORDS=(vault tokens ""); COMP_CWORD=2; _vault; echo "\${COMPREPLY[*]}"
+COMP_WORDS=(vault run --no); COMP_CWORD=2; _vault; echo "\${COMPREPLY[*]}"`;
+    const out = spawnSync("bash", ["-c", probe], { encoding: "utf8" });
+    expect(out.stdout).toBe("create list revoke\n\n");
+    expect(cli.run(["completion", "tcsh"]).code).toBe(2);
+  });
+});
+
 describe("vault login, whoami, logout", () => {
   it("refuses a wrong password with exit code 3 and no session saved", () => {
     const config = join(cli.dir("config"), "vault");

@@ -218,6 +218,8 @@ export function set(ctx: CommandContext): Promise<number> {
     const { set: values, fromStdin } = parseAssignments(client.positionals);
     if (fromStdin !== undefined) {
       // One trailing line break is the shell's, not the value's (`echo`, a here-string, a file ending in \n).
+      if (process.stdin.isTTY)
+        note(client.io, `type the value of ${fromStdin}, then Ctrl-D on a line of its own`);
       values[fromStdin] = (await readAllStdin()).replace(/\r?\n$/, "");
     }
     const ref = envFlag(client);
