@@ -1,4 +1,4 @@
-export { type AppDb, type AppDbConfig, type AppDrizzle, openAppDb } from "./open";
+export { type AppDb, type AppDbConfig, type AppDrizzle, appDbAtRestKey, openAppDb } from "./open";
 export {
   type AuditEvent,
   type AuditFilter,

@@ -27,6 +27,8 @@ import { versionsRepo } from "./repos/versions";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
+/** app.db's at-rest key, derived from app.key (for tools that open a copy: backup, restore, doctor). */
+export const appDbAtRestKey = (appKey: Uint8Array): Uint8Array => hkdf32(appKey, AT_REST_LABEL);
 export const SEAL_LABEL = "vault/v1/app-seal";
 
 export type AppDrizzle = LibSQLDatabase<typeof schema>;
@@ -64,7 +66,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const appKey = readKeyFile(config.appKeyFile, "app key");
   const database = await openDatabase({
     location: config.appDb,
-    atRestKey: hkdf32(appKey, AT_REST_LABEL),
+    atRestKey: appDbAtRestKey(appKey),
     authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
     label: "app.db",
   });

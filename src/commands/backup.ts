@@ -43,25 +43,17 @@ import {
   writeFileSync,
 } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
-import { openAppDb } from "../appdb";
+import { appDbAtRestKey, openAppDb } from "../appdb";
 import type { CommandContext } from "../cli";
 import { CliError, type Io } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
-import { appliedMigrations, type Database, hkdf32, openDatabase, readKeyFile } from "../db";
+import { appliedMigrations, type Database, openDatabase, readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";
 import { runningServer } from "../supervisor";
-import { openKeeper } from "../vault";
+import { atRestKeyFor, openKeeper } from "../vault";
 import { commit, version } from "../version";
 
 export const BACKUP_FORMAT = "vault-backup/1";
-
-/**
- * The at-rest key labels of src/appdb/open.ts and src/vault/keeper-types.ts,
- * which their modules do not export. A backup restored in the end-to-end
- * tests proves they still match.
- */
-const APP_AT_REST_LABEL = "vault/v1/app-db-at-rest";
-const VAULT_AT_REST_LABEL = "vault/v1/at-rest";
 
 const ATTEMPTS = 5;
 
@@ -122,8 +114,13 @@ function progress(io: Io, text: string): void {
   io.stderr.write(`vault: ${text}\n`);
 }
 
-async function openWithKey(location: string, key: Uint8Array, label: string, what: "app.db" | "vault.db") {
-  return openDatabase({ location, atRestKey: hkdf32(key, label), label: what, concurrency: 1 });
+async function openWithKey(
+  location: string,
+  key: Uint8Array,
+  derive: (key: Uint8Array) => Uint8Array,
+  what: "app.db" | "vault.db",
+) {
+  return openDatabase({ location, atRestKey: derive(key), label: what, concurrency: 1 });
 }
 
 /** The root keys that may open vault.db: the file's, and a staged `.next` of an interrupted rotation. */
@@ -206,7 +203,7 @@ export async function backup(ctx: CommandContext): Promise<number> {
   for (let attempt = 1; ; attempt++) {
     for (const rel of [FILES.appDb, FILES.vaultDb]) rmSync(join(dest, rel), { force: true });
     // 1. app.db, then 2. vault.db: see the top of this file.
-    const live = await openWithKey(config.appDb, appKey, APP_AT_REST_LABEL, "app.db");
+    const live = await openWithKey(config.appDb, appKey, appDbAtRestKey, "app.db");
     try {
       await live.client.execute(`VACUUM INTO ${sqlString(join(dest, FILES.appDb))}`);
     } finally {
@@ -215,7 +212,7 @@ export async function backup(ctx: CommandContext): Promise<number> {
     let vaultLive: Database | undefined;
     for (const candidate of rootKeyCandidates(config)) {
       try {
-        vaultLive = await openWithKey(config.vaultDb, candidate.key, VAULT_AT_REST_LABEL, "vault.db");
+        vaultLive = await openWithKey(config.vaultDb, candidate.key, atRestKeyFor, "vault.db");
         rootKeyUsed = candidate.path;
         break;
       } catch {
@@ -230,8 +227,8 @@ export async function backup(ctx: CommandContext): Promise<number> {
     }
     // Check the pair: every ref named is held.
     const rootKey = readKeyFile(rootKeyUsed!, "root key file");
-    const app = await openWithKey(join(dest, FILES.appDb), appKey, APP_AT_REST_LABEL, "app.db");
-    const vault = await openWithKey(join(dest, FILES.vaultDb), rootKey, VAULT_AT_REST_LABEL, "vault.db");
+    const app = await openWithKey(join(dest, FILES.appDb), appKey, appDbAtRestKey, "app.db");
+    const vault = await openWithKey(join(dest, FILES.vaultDb), rootKey, atRestKeyFor, "vault.db");
     try {
       const check = await missingRefs(app, vault);
       counts = { refs: check.refs, values: check.values };
@@ -434,7 +431,7 @@ export async function restore(ctx: CommandContext): Promise<number> {
       const vault = await openWithKey(
         stagedOf(FILES.vaultDb, config.vaultDb),
         rootKey,
-        VAULT_AT_REST_LABEL,
+        atRestKeyFor,
         "vault.db",
       );
       try {

@@ -6,6 +6,7 @@ export { createKeeperClient, type KeeperClientOptions } from "./client";
 export { KeeperError, type KeeperErrorCode } from "./errors";
 export { createKeeper } from "./keeper";
 export type { Keeper, KeeperEvent, KeeperOptions, RootKeyCustody, TickReport } from "./keeper-types";
+export { atRestKeyFor } from "./keeper-types";
 export { type OpenKeeperOptions, openKeeper } from "./open";
 export {
   type KeeperService,
