@@ -50,6 +50,7 @@ export {
   yamlQuote,
 } from "./formats";
 export { gitignoreText, linkText, readLink } from "./link";
+export { withProgress } from "./output";
 export {
   checkEnvironmentName,
   type DiffSide,

@@ -61,3 +61,36 @@ export function warn(io: Io, text: string): void {
 export function note(io: Io, text: string): void {
   io.stderr.write(`vault: ${text}\n`);
 }
+
+const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];
+
+/**
+ * Runs `work`, and when it takes more than a moment shows a spinner with the
+ * elapsed time on standard error (only on a terminal; stdout stays clean for
+ * pipes). The line is erased when the work ends.
+ */
+export async function withProgress<T>(
+  io: Io,
+  label: string,
+  work: () => Promise<T>,
+  delayMs = 300,
+): Promise<T> {
+  if (io.stderr.isTTY !== true || io.env.TERM === "dumb") return work();
+  const started = Date.now();
+  let frame = 0;
+  let shown = false;
+  const draw = () => {
+    shown = true;
+    const seconds = ((Date.now() - started) / 1000).toFixed(1);
+    io.stderr.write(`\r\u001b[2K${SPINNER[frame++ % SPINNER.length]} ${label} ${seconds}s`);
+  };
+  const timer = setInterval(() => {
+    if (Date.now() - started >= delayMs) draw();
+  }, 80);
+  try {
+    return await work();
+  } finally {
+    clearInterval(timer);
+    if (shown) io.stderr.write("\r\u001b[2K");
+  }
+}

@@ -46,6 +46,7 @@ import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { appDbAtRestKey, openAppDb } from "../appdb";
 import type { CommandContext } from "../cli";
 import { CliError, type Io } from "../cli-kit";
+import { withProgress } from "../client";
 import { type Config, loadConfig } from "../config";
 import { appliedMigrations, type Database, openDatabase, readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";
@@ -205,7 +206,9 @@ export async function backup(ctx: CommandContext): Promise<number> {
     // 1. app.db, then 2. vault.db: see the top of this file.
     const live = await openWithKey(config.appDb, appKey, appDbAtRestKey, "app.db");
     try {
-      await live.client.execute(`VACUUM INTO ${sqlString(join(dest, FILES.appDb))}`);
+      await withProgress(io, "copying app.db", () =>
+        live.client.execute(`VACUUM INTO ${sqlString(join(dest, FILES.appDb))}`),
+      );
     } finally {
       live.close();
     }
@@ -221,7 +224,9 @@ export async function backup(ctx: CommandContext): Promise<number> {
     }
     if (!vaultLive) throw new CliError(`the root key does not open ${config.vaultDb}`, EXIT.server);
     try {
-      await vaultLive.client.execute(`VACUUM INTO ${sqlString(join(dest, FILES.vaultDb))}`);
+      await withProgress(io, "copying vault.db", () =>
+        vaultLive!.client.execute(`VACUUM INTO ${sqlString(join(dest, FILES.vaultDb))}`),
+      );
     } finally {
       vaultLive.close();
     }

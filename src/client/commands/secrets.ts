@@ -16,7 +16,7 @@ import type { Client } from "../context";
 import { flagString, runClient } from "../context";
 import { ClientError } from "../errors";
 import { writeFileAtomic } from "../files";
-import { isoTime, nameList, note, printJson, summaryText, table } from "../output";
+import { isoTime, nameList, note, printJson, summaryText, table, withProgress } from "../output";
 import { readAllStdin } from "../prompt";
 import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
 import { cacheValues } from "./values";
@@ -104,11 +104,13 @@ export function push(ctx: CommandContext): Promise<number> {
     client.detail(force ? "no base version (--force)" : `base version ${base}`);
     let answer: Awaited<ReturnType<ReturnType<Client["api"]>["secrets"]["push"]>>;
     try {
-      answer = await client.api().secrets.push(projectId, env.env, {
-        dotenv,
-        baseVersion: base,
-        merge: client.flags.merge === true ? true : undefined,
-      });
+      answer = await withProgress(client.io, `pushing ${file} to ${env.env}`, () =>
+        client.api().secrets.push(projectId, env.env, {
+          dotenv,
+          baseVersion: base,
+          merge: client.flags.merge === true ? true : undefined,
+        }),
+      );
     } catch (error) {
       if (error instanceof ClientError && error.code === "VERSION_CONFLICT" && base !== undefined) {
         throw await explainConflict(client, projectId, env.env, base, file);
@@ -136,7 +138,9 @@ export function pull(ctx: CommandContext): Promise<number> {
     const file = client.positionals[1] ?? defaultFileFor(ref.env);
     const server = client.server();
     const projectId = await client.projectId();
-    const answer = await client.api().secrets.pullFile(projectId, ref.env, ref.version);
+    const answer = await withProgress(client.io, `pulling ${ref.env}`, () =>
+      client.api().secrets.pullFile(projectId, ref.env, ref.version),
+    );
     if (ref.version === undefined) {
       cacheValues(client, { server, projectId, environment: ref.env }, answer.version, parse(answer.dotenv));
     }
