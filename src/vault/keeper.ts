@@ -145,7 +145,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
         });
       }
       return gate.shared(async () => {
-        const { term, refs, blobs: sealed } = ring.sealNew(blobs, random);
+        const { term, refs, blobs: sealed } = ring.sealNew(blobs, random, now());
         const values: NewValue[] = refs.map((ref, i) => ({ ref, term, blob: sealed[i]! }));
         countSeals(term, values.length);
         await store.insertValues(values, now());

@@ -53,6 +53,9 @@ interface Entry {
   key: Uint8Array | null;
 }
 
+const REF_TIME_BYTES = 6;
+const REF_RANDOM_BYTES = REF_BYTES - REF_TIME_BYTES;
+
 export class Keyring {
   readonly #entries: readonly Entry[];
   readonly #schedule: Schedule;
@@ -151,13 +154,21 @@ export class Keyring {
    * random ref. Refs and nonces come from one draw of the random source: one
    * call per batch instead of two per value.
    */
+  /**
+   * Seals new values under the active term, each under a new ref: the
+   * creation time in milliseconds (6 bytes, big-endian) then 10 random
+   * bytes. The time prefix keeps a batch's inserts together in the B-tree
+   * (several times fewer pages written than uniformly random keys), and says
+   * nothing that vault.db's created_at column does not.
+   */
   sealNew(
     plaintexts: readonly Uint8Array[],
     random: Random,
+    nowMs: number,
   ): { term: number; refs: Uint8Array[]; blobs: Uint8Array[] } {
     const active = this.#active();
-    const pool = random(plaintexts.length * (REF_BYTES + NONCE_BYTES));
-    if (pool.length !== plaintexts.length * (REF_BYTES + NONCE_BYTES)) {
+    const pool = random(plaintexts.length * (REF_RANDOM_BYTES + NONCE_BYTES));
+    if (pool.length !== plaintexts.length * (REF_RANDOM_BYTES + NONCE_BYTES)) {
       throw new KeeperError("INTERNAL", "the random source returned too few bytes");
     }
     let at = 0;
@@ -169,7 +180,9 @@ export class Keyring {
     const refs: Uint8Array[] = [];
     const blobs: Uint8Array[] = [];
     for (const plaintext of plaintexts) {
-      const ref = new Uint8Array(next(REF_BYTES));
+      const ref = new Uint8Array(REF_BYTES);
+      Buffer.from(ref.buffer).writeUIntBE(Math.max(0, Math.floor(nowMs)) % 2 ** 48, 0, REF_TIME_BYTES);
+      ref.set(next(REF_RANDOM_BYTES), REF_TIME_BYTES);
       refs.push(ref);
       blobs.push(seal(active.key!, active.term, ref, plaintext, next));
     }

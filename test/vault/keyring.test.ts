@@ -279,3 +279,17 @@ describe("keeper api", () => {
     expect(keeper.get([random(16)])).rejects.toMatchObject({ code: "CLOSED" });
   });
 });
+
+describe("refs", () => {
+  it("start with the creation time in milliseconds and end with random bytes, so two refs of one batch differ", async () => {
+    const clock = manualClock(Date.UTC(2031, 5, 1));
+    const { keeper } = await freshKeeper({}, { now: clock.now });
+    const refs = await keeper.put([utf8("a"), utf8("b"), utf8("c")]);
+    for (const ref of refs) {
+      expect(ref.length).toBe(16);
+      expect(Buffer.from(ref).readUIntBE(0, 6)).toBe(clock.now());
+    }
+    expect(new Set(refs.map((r) => Buffer.from(r).toString("hex"))).size).toBe(3);
+    await keeper.close();
+  });
+});
