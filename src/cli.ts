@@ -343,6 +343,12 @@ export const COMMANDS: readonly Command[] = [
       ),
   },
   {
+    name: "tui",
+    summary: "browse and edit environments in a terminal UI",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await import("./commands/tui")).tui(ctx),
+  },
+  {
     name: "serve",
     summary: "run the server: the keeper and the app, supervised",
     config: "all",

@@ -38,7 +38,7 @@ export {
   completionScript,
   completionTree,
 } from "./completion";
-export { exitCodeOf } from "./context";
+export { type Client, type CredentialSource, createClient, exitCodeOf, runClient } from "./context";
 export { ClientError, type ClientErrorCode } from "./errors";
 export {
   EXPORT_FORMATS,
