@@ -57,6 +57,8 @@ export interface Config {
   rateLimitCredential: number;
   logLevel: "debug" | "info" | "warn" | "error";
   logFormat: "json" | "pretty";
+  /** How long a stopping app waits for in-flight requests before it closes them. */
+  shutdownTimeoutMs: number;
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -135,6 +137,10 @@ export const CONFIG_FLAGS = {
   "log-format": {
     env: "VAULT_LOG_FORMAT",
     help: "json | pretty (default pretty on a terminal, json otherwise)",
+  },
+  "shutdown-timeout": {
+    env: "VAULT_SHUTDOWN_TIMEOUT",
+    help: "on SIGTERM, wait this long for in-flight requests before closing them (default 10s)",
   },
 } as const;
 
@@ -329,6 +335,9 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
   if (logFormat !== "json" && logFormat !== "pretty")
     throw new ConfigError(`--log-format: "${logFormat}" is not json or pretty`);
 
+  const shutdownTimeoutMs = parseDuration("shutdown-timeout", str("shutdown-timeout") ?? "10s");
+  if (shutdownTimeoutMs > 600_000) throw new ConfigError("--shutdown-timeout: at most 10m");
+
   const config: Config = {
     dataDir,
     role,
@@ -360,6 +369,7 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     rateLimitCredential,
     logLevel: logLevel as Config["logLevel"],
     logFormat,
+    shutdownTimeoutMs,
   };
   return Object.freeze(config);
 }

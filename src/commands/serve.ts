@@ -7,6 +7,7 @@ import { existsSync, unlinkSync } from "node:fs";
 import type { CommandContext } from "../cli";
 import { CliError } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
+import { describeLocation } from "../db";
 import { EXIT } from "../exit-codes";
 import { createLogger } from "../log";
 import {
@@ -41,6 +42,8 @@ export async function serve(ctx: CommandContext): Promise<number> {
       return await runSupervisor({
         args: forwardArgs(ctx),
         log,
+        // The app gets --shutdown-timeout to finish its requests; the keeper, which it waits for, a little more.
+        stopTimeoutMs: config.shutdownTimeoutMs + 5_000,
         cleanup: (role) => {
           if (
             role === "keeper" &&
@@ -79,14 +82,25 @@ function forwardArgs(ctx: CommandContext): string[] {
   return args;
 }
 
-function summary(config: Readonly<Config>) {
+/** The start-up summary: where it listens, where its data is, how TLS is set, which roles run. */
+export function summary(config: Readonly<Config>) {
   return {
+    roles: config.role === "all" ? "keeper, app (supervised)" : config.role,
     data: config.dataDir,
     listen:
       config.listen.kind === "unix"
         ? `unix:${config.listen.path}`
         : `${config.listen.host}:${config.listen.port}`,
-    tls: config.tlsCertFile ? `>=${config.tlsMin}` : config.behindProxy ? "at the proxy" : "off (loopback)",
+    tls: config.tlsCertFile
+      ? `TLS ${config.tlsMin} or newer (1.0 and 1.1 refused); reload with SIGHUP`
+      : config.behindProxy
+        ? "at the proxy"
+        : "off (loopback only)",
     publicUrl: config.publicUrl,
+    keeperSocket: config.keeperListen.kind === "unix" ? config.keeperListen.path : undefined,
+    appDb: describeLocation(config.appDb),
+    vaultDb: describeLocation(config.vaultDb),
+    logLevel: config.logLevel,
+    shutdownTimeoutMs: config.shutdownTimeoutMs,
   };
 }

@@ -1,3 +1,3 @@
 export { hkdf32, KeyFileError, newKey, readKeyFile, writeKeyFile } from "./keys";
 export { appliedMigrations, type Migration, migrate } from "./migrate";
-export { type Database, DatabaseError, type DatabaseOptions, openDatabase } from "./open";
+export { type Database, DatabaseError, type DatabaseOptions, describeLocation, openDatabase } from "./open";

@@ -92,3 +92,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     close: () => client.close(),
   };
 }
+
+/** A database's location for logs and summaries: a file path, or a URL without credentials or query. */
+export function describeLocation(location: string): string {
+  if (!REMOTE.test(location)) return location;
+  try {
+    const url = new URL(location);
+    return `${url.protocol}//${url.host}${url.pathname === "/" ? "" : url.pathname}`;
+  } catch {
+    return "(remote)";
+  }
+}

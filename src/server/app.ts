@@ -7,6 +7,7 @@ import { Elysia } from "elysia";
 import type { AppContext } from "./context";
 import { ApiError, errorBody, errorResponse } from "./errors";
 import { clientIp, limitAddress } from "./http";
+import { createServerMetrics, metricsRoutes, type ServerMetrics } from "./metrics";
 import { auditRoutes } from "./modules/audit/routes";
 import { authRoutes } from "./modules/auth/routes";
 import { compatRoutes } from "./modules/compat/routes";
@@ -58,8 +59,10 @@ function describeValidation(error: unknown): string {
   return `the request ${where} does not match the schema${path ? ` at ${path}` : ""}: ${detail.message}`;
 }
 
-export function createServer(ctx: AppContext) {
+export function createServer(ctx: AppContext, metrics: ServerMetrics = createServerMetrics()) {
   const app = new Elysia({ normalize: false })
+    // First: its hook records each request's route template for every route below.
+    .use(metricsRoutes(metrics))
     .onRequest(({ request, server, set }) => {
       set.headers["cache-control"] = "no-store";
       set.headers["x-content-type-options"] = "nosniff";

@@ -5,16 +5,18 @@
 
 import { openAppDb } from "../appdb";
 import type { Config } from "../config";
-import { readKeyFile } from "../db";
+import { describeLocation, readKeyFile } from "../db";
 import type { Logger } from "../log";
 import { createKeeperClient } from "../vault";
 import { createServer, MAX_BODY_BYTES } from "./app";
 import { createAppContext } from "./context";
 import { collectGarbage } from "./gc";
+import { afterListen, describeEndpoint, ListenError } from "./listen";
+import { type PublicListener, startListener } from "./listener";
+import { countAuditEvents, createServerMetrics, instrumentKeeper, serverGauges } from "./metrics";
+import { observedHandler } from "./request-log";
 
 const GC_INTERVAL_MS = 10 * 60_000;
-
-import { afterListen, describeEndpoint, ListenError, listenOptions } from "./listen";
 
 export interface AppRoleOptions {
   config: Readonly<Config>;
@@ -26,18 +28,35 @@ export interface AppRoleOptions {
 export async function runApp({ config, log, ready, stopRequested }: AppRoleOptions): Promise<number> {
   const appdb = await openAppDb(config);
   const token = Buffer.from(readKeyFile(config.keeperTokenFile, "keeper token")).toString("hex");
-  const keeper = createKeeperClient({ address: config.keeper, token, tls: keeperTls(config) });
+  const metrics = createServerMetrics();
+  const keeper = instrumentKeeper(
+    createKeeperClient({ address: config.keeper, token, tls: keeperTls(config) }),
+    metrics,
+  );
   const ctx = createAppContext({ appdb, keeper, config, log });
+  serverGauges(metrics, ctx);
+  countAuditEvents(metrics, ctx.audit);
   if ((await appdb.users.count()) === 0) {
     log.warn("no users yet: create the owner on this host with", {
       command: `vault admin user add EMAIL --role owner --data ${config.dataDir}`,
     });
   }
-  const app = createServer(ctx);
+  const app = createServer(ctx, metrics);
+  const handle = observedHandler({ handle: (request) => app.handle(request), metrics, log });
+  let listener: PublicListener;
   try {
-    app.listen({ ...listenOptions(config), maxRequestBodySize: MAX_BODY_BYTES });
+    listener = await startListener({
+      config,
+      fetch: handle,
+      maxRequestBodySize: MAX_BODY_BYTES,
+      // The routes read the client's address through Elysia's server.
+      onServer: (server) => {
+        app.server = server;
+      },
+    });
   } catch (error) {
     appdb.close();
+    if (error instanceof ListenError) throw error;
     throw new ListenError(
       `cannot listen on ${describeEndpoint(config)}: ${/in use/i.test(String((error as Error).message)) ? "the address is in use" : "the listener failed"}`,
       "stop whatever holds it, or choose another address with --listen",
@@ -46,10 +65,27 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   }
   afterListen(config);
   const where =
-    config.listen.kind === "unix"
-      ? `unix:${config.listen.path}`
-      : `${config.listen.host}:${app.server?.port}`;
-  log.info("app listening", { listen: where, tls: config.tlsCertFile ? `>=${config.tlsMin}` : "off" });
+    config.listen.kind === "unix" ? `unix:${config.listen.path}` : `${config.listen.host}:${listener.port}`;
+  log.info("app listening", {
+    listen: where,
+    publicUrl: config.publicUrl,
+    tls: config.tlsCertFile ? `TLS ${config.tlsMin} or newer` : config.behindProxy ? "at the proxy" : "off",
+    keeper:
+      config.keeper.kind === "unix"
+        ? `unix:${config.keeper.path}`
+        : `https://${config.keeper.host}:${config.keeper.port}`,
+    appDb: describeLocation(config.appDb),
+  });
+  const onHangup = () => {
+    listener.reloadTls().then(
+      () => log.info("TLS certificate reloaded", { cert: config.tlsCertFile }),
+      (error) =>
+        log.error("TLS certificate reload failed; the previous certificate stays in use", {
+          error: (error as Error).message,
+        }),
+    );
+  };
+  if (config.tlsCertFile) process.on("SIGHUP", onHangup);
   ready();
   const gc = setInterval(() => {
     collectGarbage({ appdb, keeper, now: Date.now, graceMs: config.gcGraceMs })
@@ -58,8 +94,10 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);
-  log.info("app stopping", { reason });
-  await app.stop();
+  log.info("app stopping", { reason, deadlineMs: config.shutdownTimeoutMs });
+  process.off("SIGHUP", onHangup);
+  const { forced } = await listener.stop(config.shutdownTimeoutMs);
+  if (forced) log.warn("in-flight requests did not finish before the deadline; closed them");
   await ctx.audit.flush();
   appdb.close();
   return 0;

@@ -17,6 +17,8 @@ export function roleLifecycle(supervised: boolean): RoleLifecycle {
     resolveStop = r;
   });
   process.on("SIGTERM", () => resolveStop("SIGTERM"));
+  // A hang-up never stops a role (the app reloads its certificate on it; see server/run.ts).
+  process.on("SIGHUP", () => {});
   if (supervised) {
     process.on("SIGINT", () => {});
     (async () => {

@@ -120,8 +120,15 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
     log.info("stopping", { signal });
     void stop(0);
   };
+  // SIGHUP reloads the app's TLS certificate; the keeper has nothing to reload.
+  const onHangup = () => {
+    const app = children.get("app");
+    log.info("forwarding SIGHUP to the app", { pid: app?.proc.pid });
+    app?.proc.kill("SIGHUP");
+  };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  process.on("SIGHUP", onHangup);
 
   // First start: a child that never becomes ready is a configuration or key
   // problem, not a crash; report its exit code instead of looping.
@@ -136,6 +143,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       await stopChild("keeper");
       process.off("SIGTERM", onSignal);
       process.off("SIGINT", onSignal);
+      process.off("SIGHUP", onHangup);
       return code && code !== 0 ? code : 1;
     }
   }
@@ -144,6 +152,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
   const code = await done;
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
+  process.off("SIGHUP", onHangup);
   return code;
 }
 

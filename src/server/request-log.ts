@@ -1,0 +1,65 @@
+/**
+ * The outermost layer of the public listener: every request gets an id
+ * (the client's `x-request-id` when it is a short plain token, else a new
+ * random one), echoed in the answer's `x-request-id`; its answer is counted
+ * and timed by route template and status; and one access-log line says
+ * what happened.
+ *
+ * The log line carries the method, the route TEMPLATE, the status, the
+ * duration and the id: never the URL (a query may hold a request id or a
+ * token), a header, or a body.
+ */
+import { randomBytes } from "node:crypto";
+import type { Logger } from "../log";
+import type { ServerMetrics } from "./metrics";
+
+const CLIENT_ID = /^[A-Za-z0-9._:-]{8,64}$/;
+const UNMATCHED = "(unmatched)";
+
+export function requestIdOf(request: Request): string {
+  const given = request.headers.get("x-request-id");
+  return given && CLIENT_ID.test(given) ? given : randomBytes(12).toString("hex");
+}
+
+export interface ObservedHandlerOptions {
+  handle: (request: Request) => Promise<Response>;
+  metrics: ServerMetrics;
+  log: Logger;
+  now?: () => number;
+}
+
+export function observedHandler({ handle, metrics, log, now = performance.now }: ObservedHandlerOptions) {
+  return async (request: Request): Promise<Response> => {
+    const started = now();
+    const id = requestIdOf(request);
+    let response: Response;
+    try {
+      response = await handle(request);
+    } catch (error) {
+      log.error("request failed", { requestId: id, error: (error as Error)?.name });
+      response = Response.json(
+        { error: { code: "INTERNAL", message: "internal error", hint: "the server logged the details" } },
+        { status: 500 },
+      );
+    }
+    try {
+      response.headers.set("x-request-id", id);
+    } catch {
+      // An immutable response (a static one): answer a copy that carries the id.
+      response = new Response(response.body, response);
+      response.headers.set("x-request-id", id);
+    }
+    const seconds = (now() - started) / 1000;
+    const route = metrics.registry.routes.get(request) ?? UNMATCHED;
+    const method = request.method;
+    const status = response.status;
+    metrics.requests.inc({ method, route, status: String(status) });
+    metrics.requestSeconds.observe({ method, route }, seconds);
+    const fields = { requestId: id, method, route, status, ms: Math.round(seconds * 10_000) / 10 };
+    if (status >= 500) log.warn("request", fields);
+    else if (route === "/healthz" || route === "/readyz" || route === "/metrics")
+      log.debug("request", fields);
+    else log.info("request", fields);
+    return response;
+  };
+}
