@@ -22,7 +22,7 @@ const ring = Keyring.create(Date.now(), { rotateMinMs: 60_000, rotateMaxMs: 120_
 const key = randomBytes(32);
 
 function keeperBatch(): void {
-  const { refs, blobs } = ring.sealNew(values, random);
+  const { refs, blobs } = ring.sealNew(values, random, Date.now());
   for (let i = 0; i < BATCH; i++) {
     if (ring.open(refs[i]!, blobs[i]!).length !== VALUE_BYTES) throw new Error("bad open");
   }

@@ -82,7 +82,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     users: usersRepo(orm),
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
-    versions: versionsRepo(orm),
+    versions: versionsRepo(orm, database.client),
     audit: auditRepo(orm),
     handoffs: handoffsRepo(orm),
     database,

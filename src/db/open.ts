@@ -31,8 +31,11 @@ export interface DatabaseOptions {
   /** A short name used in error messages ("app.db", "vault.db"). */
   label: string;
   /**
-   * Connections the client may open to a local file (default 20). vault.db
-   * uses 1: re-keying at rest needs the only connection to leave WAL mode.
+   * Connections the client may open to a local file (default 1). One is
+   * right: libsql runs statements synchronously on this thread, so more
+   * connections add no parallelism, and the PRAGMAs below (synchronous,
+   * busy_timeout, foreign_keys) hold only on the connection that ran them.
+   * vault.db needs exactly one, too: re-keying at rest leaves WAL mode.
    */
   concurrency?: number;
 }
@@ -61,7 +64,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     client = createClient({
       url: `file:${options.location}`,
       encryptionKey: Buffer.from(options.atRestKey).toString("hex"),
-      concurrency: options.concurrency,
+      concurrency: options.concurrency ?? 1,
     });
     try {
       // Touch the schema: a wrong key fails here, before anything is written.

@@ -3,6 +3,7 @@
  * Every multi-statement write is one `batch` (one transaction). Rows are
  * (ref, term, envelope, created_at); the keyring is one sealed row.
  */
+import type { InStatement, InValue } from "@libsql/client";
 import { and, asc, count, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { drizzle } from "drizzle-orm/libsql";
@@ -61,36 +62,55 @@ export function createStore(db: Database) {
       await batch(newTerm === undefined ? [save] : [save, countSeals(newTerm, 0, 0)]);
     },
 
-    /** Inserts new values and adds their seals to the counters, in one transaction. */
+    /**
+     * Inserts new values and adds their seals to the counters, in one
+     * transaction. Plain SQL: these two run for every push and pull, and
+     * building them through drizzle cost more than running them.
+     */
     async insertValues(values: readonly NewValue[], now: number): Promise<void> {
+      if (values.length === 0) return;
       const seals = new Map<number, number>();
-      const items: BatchItem<"sqlite">[] = [];
+      const statements: InStatement[] = [];
       for (let i = 0; i < values.length; i += CHUNK) {
-        const rows = values.slice(i, i + CHUNK).map((v) => {
+        const chunk = values.slice(i, i + CHUNK);
+        const args: InValue[] = [];
+        for (const v of chunk) {
           seals.set(v.term, (seals.get(v.term) ?? 0) + 1);
-          return { ref: buf(v.ref), term: v.term, blob: buf(v.blob), createdAt: now };
+          args.push(buf(v.ref), v.term, buf(v.blob), now);
+        }
+        statements.push({
+          sql: `INSERT INTO sealed_values (ref, term, blob, created_at) VALUES ${chunk.map(() => "(?, ?, ?, ?)").join(", ")}`,
+          args,
         });
-        items.push(d.insert(sealedValues).values(rows));
       }
-      for (const [term, n] of seals) items.push(countSeals(term, n, 0));
-      await batch(items);
+      for (const [term, n] of seals) {
+        statements.push({
+          sql: "INSERT INTO term_counters (term, seals, resealed) VALUES (?, ?, 0) ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals",
+          args: [term, n],
+        });
+      }
+      await db.client.batch(statements, "write");
     },
 
     /** The stored envelopes of the refs that exist, by ref (hex), read in one transaction. */
     async getValues(refs: readonly Uint8Array[]): Promise<Map<string, Uint8Array>> {
-      const items: BatchItem<"sqlite">[] = [];
+      const statements: InStatement[] = [];
       for (let i = 0; i < refs.length; i += CHUNK) {
         const chunk = refs.slice(i, i + CHUNK).map(buf);
-        items.push(
-          d
-            .select({ ref: sealedValues.ref, blob: sealedValues.blob })
-            .from(sealedValues)
-            .where(inArray(sealedValues.ref, chunk)),
-        );
+        statements.push({
+          sql: `SELECT ref, blob FROM sealed_values WHERE ref IN (${chunk.map(() => "?").join(", ")})`,
+          args: chunk,
+        });
       }
       const found = new Map<string, Uint8Array>();
-      for (const rows of (await batch(items)) as { ref: Buffer; blob: Buffer }[][]) {
-        for (const row of rows) found.set(row.ref.toString("hex"), row.blob);
+      if (statements.length === 0) return found;
+      for (const result of await db.client.batch(statements, "read")) {
+        for (const row of result.rows) {
+          found.set(
+            Buffer.from(row[0] as ArrayBuffer).toString("hex"),
+            new Uint8Array(row[1] as ArrayBuffer),
+          );
+        }
       }
       return found;
     },

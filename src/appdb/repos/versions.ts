@@ -1,3 +1,4 @@
+import type { Client, InValue } from "@libsql/client";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
 import { environments, refs, versions } from "../schema";
@@ -32,7 +33,7 @@ function isConstraint(error: unknown): boolean {
   return /SQLITE_CONSTRAINT|UNIQUE constraint|PRIMARY KEY/i.test(text);
 }
 
-export function versionsRepo(db: AppDrizzle) {
+export function versionsRepo(db: AppDrizzle, client: Client) {
   const versionAt = db
     .select()
     .from(versions)
@@ -45,33 +46,40 @@ export function versionsRepo(db: AppDrizzle) {
     async commit(v: NewVersion): Promise<number> {
       const number = v.expectedHead + 1;
       try {
-        await db.batch([
-          db.insert(versions).values({
-            environmentId: v.environmentId,
-            number,
-            entries: JSON.stringify(v.entries),
-            layoutRef: v.layoutRef,
-            summary: JSON.stringify(v.summary),
-            kind: v.kind,
-            authorId: v.authorId,
-            authorLabel: v.authorLabel,
-            createdAt: v.createdAt,
-          }),
-          db
-            .update(environments)
-            .set({ head: number })
-            .where(and(eq(environments.id, v.environmentId), eq(environments.head, v.expectedHead))),
-          ...(v.newRefs.length > 0
-            ? [
-                db
-                  .insert(refs)
-                  .values(
-                    v.newRefs.map((ref) => ({ ref, environmentId: v.environmentId, createdAt: v.createdAt })),
-                  )
-                  .onConflictDoNothing(),
-              ]
-            : []),
-        ]);
+        // Plain SQL: this runs for every push, and building it through drizzle cost more than running it.
+        const refArgs: InValue[] = [];
+        for (const ref of v.newRefs) refArgs.push(ref, v.environmentId, v.createdAt);
+        await client.batch(
+          [
+            {
+              sql: "INSERT INTO versions (environment_id, number, entries, layout_ref, summary, kind, author_id, author_label, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              args: [
+                v.environmentId,
+                number,
+                JSON.stringify(v.entries),
+                v.layoutRef,
+                JSON.stringify(v.summary),
+                v.kind,
+                v.authorId,
+                v.authorLabel,
+                v.createdAt,
+              ],
+            },
+            {
+              sql: "UPDATE environments SET head = ? WHERE id = ? AND head = ?",
+              args: [number, v.environmentId, v.expectedHead],
+            },
+            ...(v.newRefs.length > 0
+              ? [
+                  {
+                    sql: `INSERT INTO refs (ref, environment_id, created_at) VALUES ${v.newRefs.map(() => "(?, ?, ?)").join(", ")} ON CONFLICT DO NOTHING`,
+                    args: refArgs,
+                  },
+                ]
+              : []),
+          ],
+          "write",
+        );
       } catch (error) {
         if (isConstraint(error)) {
           const [row] = await db
