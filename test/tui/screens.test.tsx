@@ -1,0 +1,202 @@
+/**
+ * The other screens against a real server in process: navigation and help,
+ * history and rollback, compare, keys and tokens, audit, the unreachable
+ * banner, and a 10,000-key environment drawn a window at a time.
+ */
+import { afterEach, describe, expect, it } from "bun:test";
+import { MASK } from "../../src/tui";
+import { KEYS, makeProject, type Rendered, renderApp, setup, sleep } from "./helpers";
+
+let ui: Rendered | undefined;
+afterEach(() => {
+  ui?.unmount();
+  ui = undefined;
+});
+
+async function withProject(file = "A=alpha-secret\nB=beta-secret\n") {
+  const { h, owner } = await setup();
+  const id = await makeProject(h, owner.token, "shop", file);
+  ui = renderApp(h, owner.token);
+  await ui.until("shop");
+  await ui.press(KEYS.enter);
+  await ui.until("development *");
+  return { h, owner, id, ui };
+}
+
+describe("the shell", () => {
+  it("shows the status bar, breadcrumbs, the screen's bindings on ?, and goes back with q and Esc", async () => {
+    const { ui } = await withProject();
+    expect(ui.frame()).toContain("localhost │ owner@example.com │ shop");
+    expect(ui.frame()).toContain("projects › shop");
+    await ui.press("?");
+    const help = await ui.until("keys: environments");
+    expect(help).toContain("compare with another environment");
+    expect(help).toContain("Ctrl-C");
+    await ui.press("x");
+    await ui.until("ENVIRONMENT");
+    await ui.press(KEYS.enter);
+    await ui.until("projects › shop › development");
+    await ui.press("q");
+    await ui.until("ENVIRONMENT");
+    await ui.press(KEYS.escape);
+    await ui.until("Projects (1)");
+  });
+
+  it("raises a banner while the server cannot be reached, and clears it when it answers again", async () => {
+    const { h, owner } = await setup();
+    await makeProject(h, owner.token, "shop", "A=1\n");
+    let down = false;
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        return h.app.handle(req);
+      },
+    });
+    await ui.until("shop");
+    down = true;
+    await ui.press("r");
+    await ui.until("the server cannot be reached");
+    down = false;
+    await ui.until(/Projects \(1\)[\s\S]*shop/);
+    const deadline = Date.now() + 3000;
+    while (ui.frame().includes("cannot be reached") && Date.now() < deadline) await sleep(20);
+    expect(ui.frame()).not.toContain("cannot be reached");
+  });
+});
+
+describe("history", () => {
+  it("lists versions with author and changes, diffs one against the current, and rolls back after a confirmation", async () => {
+    const { h, owner, id, ui } = await withProject();
+    await h.request("PATCH", `/api/v1/projects/${id}/environments/development/secrets`, {
+      token: owner.token,
+      body: { set: { A: "changed-secret", C: "gamma-secret" } },
+    });
+    await ui.press("r");
+    await ui.until("v2");
+    await ui.press("h");
+    const list = await ui.until("History of development");
+    await ui.until("owner@example.com");
+    expect(ui.frame()).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
+    await ui.press("j", KEYS.enter);
+    const diff = await ui.until("v1 → v2 (current)");
+    expect(diff).toBeDefined();
+    await ui.until("values differ (masked): A");
+    expect(ui.frame()).toContain("added: C");
+    await ui.press("b");
+    await ui.until("Roll development back to version 1?");
+    await ui.press("n");
+    expect(ui.frame()).not.toContain("Roll development back");
+    await ui.press("b");
+    await ui.until("Roll development back to version 1?");
+    await ui.press("y");
+    await ui.until("rolled back: version 3 equals version 1");
+    const res = await h.request(
+      "GET",
+      `/api/v1/projects/${id}/environments/development/secrets?format=json`,
+      {
+        token: owner.token,
+      },
+    );
+    expect(res.body.version).toBe(3);
+    expect(res.body.values).toEqual({ A: "alpha-secret", B: "beta-secret" });
+    for (const v of ["alpha-secret", "beta-secret", "changed-secret", "gamma-secret"])
+      expect(ui.frames()).not.toContain(v);
+    expect(list).toBeDefined();
+  });
+});
+
+describe("compare", () => {
+  it("shows keys missing on either side and keys whose values differ, masked", async () => {
+    const { h, owner, id, ui } = await withProject();
+    await h.request("PUT", `/api/v1/projects/${id}/environments/staging/secrets`, {
+      token: owner.token,
+      body: { dotenv: "A=other-secret\nD=delta-secret\n" },
+    });
+    await ui.press("c");
+    await ui.until("Compare development with");
+    await ui.press(KEYS.right);
+    const frame = await ui.until("development → staging");
+    await ui.until("only in staging: D");
+    expect(ui.frame()).toContain("only in development: B");
+    expect(ui.frame()).toContain("values differ (masked): A");
+    for (const v of ["alpha-secret", "other-secret", "delta-secret"]) expect(ui.frames()).not.toContain(v);
+    expect(frame).toBeDefined();
+  });
+});
+
+describe("keys and tokens", () => {
+  it("masks the DOTENV_KEY until asked, copies it with OSC 52, rotates it, and revokes a token after confirmations", async () => {
+    const { h, owner, id, ui } = await withProject();
+    const token = await h.request("POST", `/api/v1/projects/${id}/tokens`, {
+      token: owner.token,
+      body: { name: "ci-deploy", environments: ["development"] },
+    });
+    expect(token.status).toBeLessThan(300);
+    await ui.press("K");
+    await ui.until("DOTENV_KEY_DEVELOPMENT");
+    await ui.until(`key_${MASK}`);
+    await ui.until("ci-deploy");
+    const keys = await h.request("GET", `/api/v1/projects/${id}/keys?environment=development`, {
+      token: owner.token,
+    });
+    const key = keys.body.keys[0].key as string;
+    const hex = key.slice("dotenv://:key_".length, "dotenv://:key_".length + 64);
+    expect(hex).toMatch(/^[0-9a-f]{64}$/);
+    expect(ui.frames()).not.toContain(hex);
+    await ui.press("c");
+    await ui.until("copied the DOTENV_KEY");
+    await ui.press("v");
+    await ui.until("Show the DOTENV_KEY on screen?");
+    await ui.press("y");
+    await ui.until(hex);
+    await ui.press("v");
+    await ui.press("o");
+    await ui.until("Rotate development's DOTENV_KEY?");
+    await ui.press("y");
+    await ui.until("rotated");
+    const after = await h.request("GET", `/api/v1/projects/${id}/keys?environment=development`, {
+      token: owner.token,
+    });
+    expect(after.body.keys[0].key).not.toBe(key);
+    await ui.press("x");
+    await ui.until("Revoke the token ci-deploy?");
+    await ui.press("y");
+    await ui.until("revoked ci-deploy");
+    await ui.until(/ci-deploy .*revoked/);
+  });
+});
+
+describe("audit", () => {
+  it("lists the project's events and filters them", async () => {
+    const { ui } = await withProject();
+    await ui.press("a");
+    await ui.until("Audit · shop");
+    await ui.until("owner@example.com");
+    await ui.press("/");
+    await ui.type("project.create");
+    await ui.press(KEYS.enter);
+    const frame = await ui.until(/1 events? matching/);
+    expect(frame).toContain("project.create");
+  });
+});
+
+describe("a 10,000-key environment", () => {
+  it("draws only the visible rows and moves the cursor quickly", async () => {
+    const lines = Array.from({ length: 10_000 }, (_, i) => `KEY_${String(i).padStart(5, "0")}=value-${i}`);
+    const { ui } = await withProject(`${lines.join("\n")}\n`);
+    await ui.press(KEYS.enter);
+    await ui.until("10000 keys", 20_000);
+    const frame = ui.frame();
+    expect(frame).toContain("KEY_00000");
+    expect(frame).not.toContain("KEY_00030");
+    expect(frame.split("\n").length).toBeLessThanOrEqual(24);
+    const started = performance.now();
+    for (let i = 0; i < 40; i++) await ui.press(KEYS.down);
+    await ui.until("› KEY_00040".replace("› ", "›  "));
+    const perKey = (performance.now() - started) / 40;
+    expect(perKey).toBeLessThan(50);
+    expect(ui.frame()).not.toContain("KEY_00000");
+    await ui.press("G");
+    await ui.until("›  KEY_09999");
+  }, 60_000);
+});
