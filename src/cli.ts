@@ -438,6 +438,23 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await import("./commands/backup")).restore(ctx),
   },
   {
+    name: "doctor",
+    summary: "check a data directory (modes, keys, schema, keeper, audit chain, orphans) and say what to fix",
+    config: "data",
+    configAlso: ["gc-grace"],
+    flags: { json: { type: "boolean", help: "print JSON" } },
+    run: async (ctx) => (await import("./commands/doctor")).doctor(ctx),
+  },
+  {
+    name: "healthcheck",
+    summary:
+      "exit 0 when URL (default http://127.0.0.1:8750/readyz) answers 200 (for container health checks)",
+    args: "[URL]",
+    hidden: true,
+    flags: { insecure: { type: "boolean", help: "accept a certificate no CA signed" } },
+    run: async (ctx) => (await import("./commands/healthcheck")).healthcheck(ctx),
+  },
+  {
     name: "selftest",
     summary: "check that the parts a compiled binary needs are inside it",
     hidden: true,

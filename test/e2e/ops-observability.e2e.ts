@@ -5,8 +5,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { cleanEnv, type Installed, installBinary } from "../helpers/binary";
-import { startServe, stopAllServers } from "../helpers/serve";
+import { cleanEnv, type Installed, installBinary, runVault } from "../helpers/binary";
+import { freePort, startServe, stopAllServers } from "../helpers/serve";
 import { parsePrometheus } from "../ops/prometheus";
 
 let vault: Installed;
@@ -118,6 +118,19 @@ describe("/metrics on the compiled server", () => {
     ).toBe(true);
     for (const name of ["walrus-inc", "production", KEY, VALUE, project.id])
       expect(res.text).not.toContain(name);
+    await server.stop();
+  });
+});
+
+describe("vault healthcheck (for container health checks)", () => {
+  it("exits 0 when the URL answers 200 and 1 when nothing answers", async () => {
+    const { server } = await session("error", "json");
+    expect(runVault(vault.bin, ["healthcheck", `${server.url}/readyz`], { cwd: vault.dir }).code).toBe(0);
+    const closed = runVault(vault.bin, ["healthcheck", `http://127.0.0.1:${await freePort()}/readyz`], {
+      cwd: vault.dir,
+    });
+    expect(closed.code).toBe(1);
+    expect(closed.stderr).toContain("did not answer");
     await server.stop();
   });
 });
