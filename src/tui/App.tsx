@@ -108,6 +108,14 @@ export function App(props: AppProps): ReactNode {
           return s.slice(0, -1);
         }),
       help: () => setHelpOpen(true),
+      retitle: (projectId, name) =>
+        setStack((s) =>
+          s.some((r) => "project" in r && r.project.id === projectId && r.project.name !== name)
+            ? s.map((r) =>
+                "project" in r && r.project.id === projectId ? { ...r, project: { id: projectId, name } } : r,
+              )
+            : s,
+        ),
       setVersion,
       writeRaw: (text) => {
         stdout.write(text);
@@ -147,7 +155,9 @@ export function App(props: AppProps): ReactNode {
             )}
           </Text>
         </Box>
-        <Text color="cyan">{breadcrumbs(stack)}</Text>
+        <Text color="cyan" wrap="truncate-start">
+          {breadcrumbs(stack)}
+        </Text>
         {offline ? (
           <Text backgroundColor="red" color="white">
             {" the server cannot be reached; retrying… (what you see may be out of date) ".slice(0, columns)}
@@ -171,7 +181,9 @@ export function App(props: AppProps): ReactNode {
             </Box>
           ))}
         </Box>
-        <Text dimColor>{"? help · q/Esc back · Ctrl-C quit".slice(0, columns)}</Text>
+        <Text dimColor wrap="truncate">
+          {"? help · q/Esc back · Ctrl-C quit"}
+        </Text>
       </Box>
     </TuiContext.Provider>
   );

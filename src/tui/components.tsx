@@ -63,7 +63,9 @@ export function VirtualList<T>(props: {
     <Box flexDirection="column">
       {visible.map((item, i) => (
         // biome-ignore lint/suspicious/noArrayIndexKey: a row's place in the list is its identity here.
-        <Box key={top + i}>{props.row(item, top + i, top + i === cursor)}</Box>
+        <Box key={top + i} height={1} overflow="hidden">
+          {props.row(item, top + i, top + i === cursor)}
+        </Box>
       ))}
     </Box>
   );

@@ -41,6 +41,8 @@ export interface Tui {
   report(error: unknown): void;
   /** Increments when the server comes back: screens reload. */
   reloadToken: number;
+  /** Names a project known so far only by its id (opened from a link or a token). */
+  retitle(projectId: string, name: string): void;
   /** The version the current screen shows, for the status bar. */
   setVersion(version: number | undefined): void;
   /** Writes to the terminal outside the frame (OSC 52 copy). */

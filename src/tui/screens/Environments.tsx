@@ -20,6 +20,9 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
   const envs = p?.environments ?? [];
   const selected = envs[cursor];
   const ref = p ? { id: p.id, name: p.name } : project;
+  useEffect(() => {
+    if (p && p.name !== project.name) tui.retitle(p.id, p.name);
+  }, [p, project.name, tui]);
 
   useScreenKeys(active, "normal", (input, key) => {
     if (input === "r") return loaded.reload();

@@ -450,7 +450,7 @@ export function Secrets(props: {
 
   return (
     <Box flexDirection="column">
-      <Text>
+      <Text wrap="truncate">
         <Title>{env.name}</Title>
         {data ? (
           <Text dimColor>
