@@ -7,13 +7,23 @@
  */
 import type { AuditEvent } from "../appdb";
 import type { Logger } from "../log";
+import { actorOf, type Caller } from "./auth/caller";
 
 export interface AuditSink {
   append(events: AuditEvent[], at: number): Promise<void>;
 }
 
+/** Where an event happened: its project and environment, and the client's address. */
+export interface AuditWhere {
+  projectId?: string | null;
+  environmentId?: string | null;
+  ip?: string | null;
+}
+
 export interface AuditLog {
   record(event: Omit<AuditEvent, "at"> & { at?: number }): Promise<void>;
+  /** Records what a caller did: the actor from the caller, the details as JSON (names and counts, never values). */
+  event(caller: Caller, action: string, where: AuditWhere, detail?: object): Promise<void>;
   /** Events waiting for the next commit (for /metrics). */
   queueDepth(): number;
   flush(): Promise<void>;
@@ -51,7 +61,17 @@ export function createAuditLog(
     running = null;
   };
 
-  return {
+  const log: AuditLog = {
+    event(caller, action, where, detail) {
+      return log.record({
+        action,
+        ...actorOf(caller),
+        projectId: where.projectId ?? null,
+        environmentId: where.environmentId ?? null,
+        detail: detail === undefined ? null : JSON.stringify(detail),
+        ip: where.ip ?? null,
+      });
+    },
     record(event) {
       return new Promise<void>((resolve, reject) => {
         queue.push({ event: { ...event, at: event.at ?? options.now() } as AuditEvent, resolve, reject });
@@ -63,4 +83,5 @@ export function createAuditLog(
       while (running) await running;
     },
   };
+  return log;
 }

@@ -1,5 +1,5 @@
 import { Elysia, t } from "elysia";
-import { actorOf, authenticate } from "../../auth/caller";
+import { authenticate } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf, clientIp, limitAddress } from "../../http";
@@ -46,14 +46,12 @@ export function authRoutes(ctx: AppContext) {
       async ({ request, server }) => {
         const caller = await callerOf(ctx, request, { duringPasswordChange: true });
         await ctx.appdb.tokens.revoke(caller.token.id, ctx.now());
-        await ctx.audit.record({
-          action: "auth.logout",
-          ...actorOf(caller),
-          projectId: null,
-          environmentId: null,
-          detail: JSON.stringify({ kind: caller.kind }),
-          ip: clientIp(ctx, request, server),
-        });
+        await ctx.audit.event(
+          caller,
+          "auth.logout",
+          { ip: clientIp(ctx, request, server) },
+          { kind: caller.kind },
+        );
         return { ok: true };
       },
       { detail: { summary: "Revoke the presented credential" } },

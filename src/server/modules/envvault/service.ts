@@ -9,7 +9,7 @@ import type { Environment, Project } from "../../../appdb";
 import { buildEnvVault, formatDotenvKey } from "../../../dotenv";
 import type { ProjectAccess } from "../../auth/access";
 import { requirePermission } from "../../auth/access";
-import { actorOf, type Caller } from "../../auth/caller";
+import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding, SealError } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
@@ -64,15 +64,7 @@ export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
     env: Environment | null,
     detail: object,
     ip: string | null,
-  ) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId: project.id,
-      environmentId: env?.id ?? null,
-      detail: JSON.stringify(detail),
-      ip,
-    });
+  ) => ctx.audit.event(caller, action, { projectId: project.id, environmentId: env?.id ?? null, ip }, detail);
 
   return {
     /** The `.env.vault` holding every environment the caller may read that has a version. */

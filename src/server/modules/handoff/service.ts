@@ -8,7 +8,7 @@
  */
 import { type Handoff, type HandoffKind, newId, type User } from "../../../appdb";
 import { projectAccess } from "../../auth/access";
-import { actorOf, type Caller } from "../../auth/caller";
+import type { Caller } from "../../auth/caller";
 import { hashCredential, newCredential } from "../../auth/credentials";
 import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
@@ -56,14 +56,7 @@ export function createHandoffService(ctx: Deps) {
   }
 
   const event = (caller: Caller, action: string, projectId: string | null, detail: object) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId,
-      environmentId: null,
-      detail: JSON.stringify(detail),
-      ip: null,
-    });
+    ctx.audit.event(caller, action, { projectId }, detail);
 
   async function newMeCredential(user: User, projectId: string): Promise<string> {
     const token = newCredential("me", ctx.random);

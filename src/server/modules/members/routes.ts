@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import type { Permission as PermissionLevel } from "../../../appdb";
 import { environmentNamed, projectAccess, requireManage } from "../../auth/access";
-import { actorOf } from "../../auth/caller";
+import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf, clientIp } from "../../http";
@@ -54,21 +54,8 @@ export function memberRoutes(ctx: AppContext) {
     requireManage(access);
     return { caller, access };
   };
-  const event = (
-    caller: Parameters<typeof actorOf>[0],
-    action: string,
-    projectId: string,
-    detail: object,
-    ip: string | null,
-  ) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId,
-      environmentId: null,
-      detail: JSON.stringify(detail),
-      ip,
-    });
+  const event = (caller: Caller, action: string, projectId: string, detail: object, ip: string | null) =>
+    ctx.audit.event(caller, action, { projectId, ip }, detail);
 
   return new Elysia({ name: "members", prefix: "/api/v1" })
     .get(

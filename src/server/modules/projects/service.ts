@@ -4,7 +4,7 @@
  * DOTENV_KEY, sealed by the app and stored in the keeper like any value.
  */
 import { type Environment, newId, type Project } from "../../../appdb";
-import { actorOf, type Caller, isInstanceAdmin } from "../../auth/caller";
+import { type Caller, isInstanceAdmin } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
@@ -51,15 +51,7 @@ export function createProjectService(ctx: Deps) {
     environmentId: string | null,
     detail: object,
     ip: string | null,
-  ) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId,
-      environmentId,
-      detail: JSON.stringify(detail),
-      ip,
-    });
+  ) => ctx.audit.event(caller, action, { projectId, environmentId, ip }, detail);
 
   return {
     async create(

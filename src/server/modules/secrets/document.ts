@@ -35,24 +35,20 @@ export function editLayout(
   unset: readonly string[],
 ): Uint8Array {
   const doc = layout ? deserializeLayout(layout) : parseDocument("");
-  try {
-    return serializeLayout(applyChanges(doc, { set: Object.fromEntries(set), unset: [...unset] }));
-  } catch (error) {
-    if (error instanceof DotenvError) {
-      throw new ApiError(
-        "INVALID_REQUEST",
-        error.message,
-        "a dotenv file cannot hold this value; see the README's limits",
-      );
-    }
-    throw error;
-  }
+  return clientErrors(() =>
+    serializeLayout(applyChanges(doc, { set: Object.fromEntries(set), unset: [...unset] })),
+  );
 }
 
 /** Renders, turning a value dotenv cannot hold into a client error. */
 export function renderChecked(layout: Uint8Array, values: ReadonlyMap<string, string>): string {
+  return clientErrors(() => renderFile(layout, values));
+}
+
+/** A value dotenv cannot hold is the client's mistake: a 400 with a hint, not a 500. */
+function clientErrors<T>(work: () => T): T {
   try {
-    return renderFile(layout, values);
+    return work();
   } catch (error) {
     if (error instanceof DotenvError) {
       throw new ApiError(

@@ -93,15 +93,7 @@ export function createSecretService(ctx: Deps) {
     env: Environment,
     detail: object,
     ip: string | null,
-  ) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId: project.id,
-      environmentId: env.id,
-      detail: JSON.stringify(detail),
-      ip,
-    });
+  ) => ctx.audit.event(caller, action, { projectId: project.id, environmentId: env.id, ip }, detail);
 
   async function change(
     caller: Caller,

@@ -1,7 +1,7 @@
 import { Elysia, t } from "elysia";
 import { newId } from "../../../appdb";
 import { environmentNamed, projectAccess, requireManage } from "../../auth/access";
-import { actorOf } from "../../auth/caller";
+import type { Caller } from "../../auth/caller";
 import { hashCredential, newCredential } from "../../auth/credentials";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
@@ -23,21 +23,8 @@ const CreateBody = t.Object(
 );
 
 export function tokenRoutes(ctx: AppContext) {
-  const event = (
-    caller: Parameters<typeof actorOf>[0],
-    action: string,
-    projectId: string,
-    detail: object,
-    ip: string | null,
-  ) =>
-    ctx.audit.record({
-      action,
-      ...actorOf(caller),
-      projectId,
-      environmentId: null,
-      detail: JSON.stringify(detail),
-      ip,
-    });
+  const event = (caller: Caller, action: string, projectId: string, detail: object, ip: string | null) =>
+    ctx.audit.event(caller, action, { projectId, ip }, detail);
 
   return new Elysia({ name: "tokens", prefix: "/api/v1" })
     .get(

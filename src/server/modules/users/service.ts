@@ -41,6 +41,18 @@ const hashPassword = (password: string) => Bun.password.hash(password, { algorit
 
 export function createUserService(deps: UserServiceDeps) {
   const { appdb, audit, now, random } = deps;
+  /** Events of user management; `actor` is an email when a signed-in admin acted, else the host's operator. */
+  const event = (action: string, email: string, actor?: string, detail: object = {}) =>
+    audit.record({
+      action,
+      actorKind: actor ? "user" : "operator",
+      actorId: null,
+      actorLabel: actor ?? "operator",
+      projectId: null,
+      environmentId: null,
+      detail: JSON.stringify({ email, ...detail }),
+      ip: null,
+    });
   return {
     /** Creates a user; without a password, returns a one-time password that must be changed at first sign-in. */
     async add(input: { email: string; role: Role; password?: string; actor?: string }) {
@@ -60,16 +72,7 @@ export function createUserService(deps: UserServiceDeps) {
         createdAt: now(),
       };
       await appdb.users.insert(user);
-      await audit.record({
-        action: "user.add",
-        actorKind: input.actor ? "user" : "operator",
-        actorId: null,
-        actorLabel: input.actor ?? "operator",
-        projectId: null,
-        environmentId: null,
-        detail: JSON.stringify({ email, role: input.role }),
-        ip: null,
-      });
+      await event("user.add", email, input.actor, { role: input.role });
       return { user, oneTimePassword: oneTime };
     },
     async disable(email: string, actor = "operator"): Promise<User> {
@@ -77,16 +80,7 @@ export function createUserService(deps: UserServiceDeps) {
       if (!user) throw new ApiError("NOT_FOUND", `no user ${email}`);
       await appdb.users.update(user.id, { disabledAt: now() });
       await appdb.tokens.revokeAllOfUser(user.id, now());
-      await audit.record({
-        action: "user.disable",
-        actorKind: "operator",
-        actorId: null,
-        actorLabel: actor,
-        projectId: null,
-        environmentId: null,
-        detail: JSON.stringify({ email: user.email }),
-        ip: null,
-      });
+      await event("user.disable", user.email, actor === "operator" ? undefined : actor);
       return user;
     },
     /** Sets a new one-time password, clears any lockout and signs the user out everywhere. */
@@ -102,16 +96,7 @@ export function createUserService(deps: UserServiceDeps) {
         lockedUntil: null,
       });
       await appdb.tokens.revokeAllOfUser(user.id, now());
-      await audit.record({
-        action: "user.reset_password",
-        actorKind: "operator",
-        actorId: null,
-        actorLabel: actor,
-        projectId: null,
-        environmentId: null,
-        detail: JSON.stringify({ email: user.email }),
-        ip: null,
-      });
+      await event("user.reset_password", user.email, actor === "operator" ? undefined : actor);
       return oneTime;
     },
     async changePassword(user: User, current: string, next: string): Promise<void> {
