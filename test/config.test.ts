@@ -102,6 +102,14 @@ describe("config", () => {
     expect(errorOf(() => load({ "app-db": "postgres://x" })).message).toContain("libsql://");
   });
 
+  it("keeps read versions in memory for 60 s unless told otherwise, and not at all with 0", () => {
+    expect(load().cacheTtlMs).toBe(60_000);
+    expect(load({ "cache-ttl": "0" }).cacheTtlMs).toBe(0);
+    expect(load({ "cache-ttl": "0s" }).cacheTtlMs).toBe(0);
+    expect(load({}, { VAULT_CACHE_TTL: "5m" }).cacheTtlMs).toBe(300_000);
+    expect(load({ "rate-limit-address": "0" }).rateLimitAddress).toBe(0);
+  });
+
   it("parses IPv6 loopback endpoints", () => {
     expect(parseEndpoint("listen", "[::1]:8750")).toEqual({ kind: "tcp", host: "::1", port: 8750 });
   });
