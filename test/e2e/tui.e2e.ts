@@ -55,7 +55,7 @@ describe("vault tui (the compiled binary in tmux)", () => {
       name: "vault-tui-e2e",
       columns: 80,
       rows: 24,
-      command: `cd ${sh(checkout)} && env -i ${assignments} ${sh(cli.vault.bin)} tui; echo "EXITED $?"`,
+      command: `cd ${sh(checkout)} && env -i ${assignments} ${sh(cli.vault.bin)} tui; echo "EXITED $?"; sleep 60`,
     });
     // the linked project opens on its environments
     const envs = await tmux.until("development *");
