@@ -177,11 +177,17 @@ export class Keyring {
       at += n;
       return slice;
     };
+    const time = new Uint8Array(REF_TIME_BYTES);
+    let t = Math.max(0, Math.floor(nowMs)) % 2 ** 48;
+    for (let i = REF_TIME_BYTES - 1; i >= 0; i--) {
+      time[i] = t % 256;
+      t = Math.floor(t / 256);
+    }
     const refs: Uint8Array[] = [];
     const blobs: Uint8Array[] = [];
     for (const plaintext of plaintexts) {
       const ref = new Uint8Array(REF_BYTES);
-      Buffer.from(ref.buffer).writeUIntBE(Math.max(0, Math.floor(nowMs)) % 2 ** 48, 0, REF_TIME_BYTES);
+      ref.set(time, 0);
       ref.set(next(REF_RANDOM_BYTES), REF_TIME_BYTES);
       refs.push(ref);
       blobs.push(seal(active.key!, active.term, ref, plaintext, next));
