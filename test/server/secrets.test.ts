@@ -125,6 +125,28 @@ describe("push and pull", () => {
     expect(missing.status).toBe(404);
   });
 
+  it("sets and unsets in one call as one version, keeping the file's comments", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { dotenv: "# top\nA=1\nB=2\n" },
+    });
+    const both = await h.request("PATCH", `${base}/development/secrets`, {
+      token: owner.token,
+      body: { set: { C: "3", A: "10" }, unset: ["B"], baseVersion: 1 },
+    });
+    expect(both.body).toMatchObject({
+      version: 2,
+      summary: { added: ["C"], changed: ["A"], removed: ["B"] },
+    });
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body.dotenv.startsWith("# top\n")).toBe(true);
+    expect(
+      (await h.request("GET", `${base}/development/secrets?format=json`, { token: owner.token })).body.values,
+    ).toEqual({ A: "10", C: "3" });
+  });
+
   it("rolls back by making a new version equal to an old one", async () => {
     const h = await startHarness();
     const { owner, base } = await projectWith(h);

@@ -113,21 +113,22 @@ export function secretRoutes(ctx: AppContext) {
         const ip = clientIp(ctx, request, server);
         const set = new Map(Object.entries((body.set ?? {}) as Record<string, string>));
         const unset = body.unset ?? [];
-        if ((set.size === 0) === (unset.length === 0)) {
-          throw new ApiError(
-            "INVALID_REQUEST",
-            "give either set or unset",
-            "one call sets keys or removes keys, making one version",
-          );
+        if (set.size === 0 && unset.length === 0) {
+          throw new ApiError("INVALID_REQUEST", "give set, unset or both", "one call makes one version");
         }
-        const change = set.size > 0 ? ({ kind: "set", set } as const) : ({ kind: "unset", unset } as const);
+        const change =
+          set.size > 0 ? ({ kind: "set", set, unset } as const) : ({ kind: "unset", unset } as const);
         const result = await secrets.change(caller, access.project, env, change, {
           baseVersion: body.baseVersion,
           ip,
         });
         return { environment: env.name, ...result };
       },
-      { params: EnvParams, body: KeysBody, detail: { summary: "Set or unset keys (one new version)" } },
+      {
+        params: EnvParams,
+        body: KeysBody,
+        detail: { summary: "Set and/or unset keys, as one new version (the file's layout is kept)" },
+      },
     )
     .get(
       `${base}/versions`,

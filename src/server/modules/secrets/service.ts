@@ -35,7 +35,7 @@ export interface ChangeResult {
 type Change =
   | { kind: "push"; text: string }
   | { kind: "merge"; text: string }
-  | { kind: "set"; set: Map<string, string> }
+  | { kind: "set"; set: Map<string, string>; unset?: string[] }
   | { kind: "unset"; unset: string[] }
   | { kind: "rollback"; to: number };
 
@@ -105,7 +105,13 @@ export function createSecretService(ctx: Deps) {
     if (change.kind === "push" || change.kind === "merge") checkFile(change.text);
     const parsed = change.kind === "push" || change.kind === "merge" ? parseFile(change.text) : undefined;
     if (parsed) checkValues(parsed.values);
-    if (change.kind === "set") checkValues(change.set);
+    if (change.kind === "set") {
+      checkValues(change.set);
+      for (const name of change.unset ?? []) {
+        checkKeyName(name);
+        if (change.set.has(name)) throw new ApiError("INVALID_REQUEST", `${name} is both set and unset`);
+      }
+    }
     if (change.kind === "unset") for (const name of change.unset) checkKeyName(name);
 
     return serialized(envAtCall.id, async () => {
@@ -126,10 +132,12 @@ export function createSecretService(ctx: Deps) {
           values = new Map([...current.values, ...parsed!.values]);
           layout = editLayout(current.layout, parsed!.values, []);
           break;
-        case "set":
-          values = new Map([...current.values, ...change.set]);
-          layout = editLayout(current.layout, change.set, []);
+        case "set": {
+          const gone = new Set(change.unset ?? []);
+          values = new Map([...current.values, ...change.set].filter(([n]) => !gone.has(n)));
+          layout = editLayout(current.layout, change.set, [...gone]);
           break;
+        }
         case "unset": {
           const missing = change.unset.filter((n) => !current.values.has(n));
           if (missing.length === change.unset.length) {
