@@ -20,6 +20,8 @@ export async function runTui(options: RunTuiOptions): Promise<void> {
   const instance = render(<App api={options.api} version={options.version} projectId={options.projectId} />, {
     alternateScreen: true,
     exitOnCtrlC: true,
+    // Redraws are throttled to one per 1000/maxFps ms: 120 keeps a held arrow key's cursor close behind.
+    maxFps: 120,
     patchConsole: true,
     stdin: options.stdin ?? process.stdin,
     stdout: options.stdout ?? process.stdout,
