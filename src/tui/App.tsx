@@ -189,8 +189,11 @@ export function App(props: AppProps): ReactNode {
   );
 }
 
+/** The status bar's text; the last part (the product's version) goes first when the line is too long. */
 function statusLine(parts: (string | undefined)[], width: number): string {
-  const text = ` ${parts.filter((p) => p !== undefined && p !== "").join(" │ ")} `;
+  const present = parts.filter((p): p is string => p !== undefined && p !== "");
+  let text = ` ${present.join(" │ ")} `;
+  if (text.length > width) text = ` ${present.slice(0, -1).join(" │ ")} `;
   return text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width);
 }
 
