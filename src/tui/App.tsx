@@ -9,6 +9,7 @@ import { type ReactNode, useCallback, useEffect, useMemo, useState } from "react
 import { type ApiClient, ClientError, type Me } from "../client";
 import { BINDINGS, GLOBAL_BINDINGS } from "./bindings";
 import { type Route, type Tui, TuiContext } from "./context";
+import { clean } from "./model";
 import { Audit } from "./screens/Audit";
 import { Compare } from "./screens/Compare";
 import { Environments } from "./screens/Environments";
@@ -134,7 +135,9 @@ export function App(props: AppProps): ReactNode {
   const bodyHeight = Math.max(3, rows - CHROME_ROWS - (offline ? 1 : 0));
   const env = "env" in top ? top.env : undefined;
   const project = "project" in top ? top.project : undefined;
-  const who = !me ? "…" : me.kind === "service" ? `token ${me.token.name ?? me.token.id}` : me.user.email;
+  const who = clean(
+    !me ? "…" : me.kind === "service" ? `token ${me.token.name ?? me.token.id}` : me.user.email,
+  );
 
   return (
     <TuiContext.Provider value={tui}>

@@ -113,6 +113,11 @@ export function oneLine(value: string, width: number): string {
   return flat.length > width ? `${flat.slice(0, Math.max(0, width - 1))}…` : flat;
 }
 
+/** Text from the server (names, emails, labels) made safe to draw: no control character reaches the terminal. */
+export function clean(text: string): string {
+  return oneLine(text, 200);
+}
+
 /** What the table draws for a value. */
 export function shown(value: string | undefined, revealed: boolean, width: number): string {
   if (value === undefined) return "";

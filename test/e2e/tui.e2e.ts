@@ -32,6 +32,20 @@ beforeAll(async () => {
   cli.ok(["push", "development", ".env"], { cwd: checkout, config });
 }, 60_000);
 
+/** `vault tui` in a fresh 80x24 tmux, in the linked checkout, signed in as the owner. */
+function startTui(name: string, extra: Record<string, string> = {}): Tmux {
+  const env = cleanEnv(checkout, { VAULT_CONFIG_DIR: config, TERM: "xterm-256color", ...extra });
+  const assignments = Object.entries(env)
+    .map(([k, v]) => `${k}=${sh(v)}`)
+    .join(" ");
+  return startTmux({
+    name,
+    columns: 80,
+    rows: 24,
+    command: `cd ${sh(checkout)} && env -i ${assignments} ${sh(cli.vault.bin)} tui; echo "EXITED $?"; sleep 60`,
+  });
+}
+
 afterAll(async () => {
   tmux?.kill();
   await stopAllServers();
@@ -47,16 +61,7 @@ describe("vault tui (the compiled binary in tmux)", () => {
   });
 
   it("edits a value and saves it as a new version, never showing an unrevealed value", async () => {
-    const env = cleanEnv(checkout, { VAULT_CONFIG_DIR: config, TERM: "xterm-256color" });
-    const assignments = Object.entries(env)
-      .map(([k, v]) => `${k}=${sh(v)}`)
-      .join(" ");
-    tmux = startTmux({
-      name: "vault-tui-e2e",
-      columns: 80,
-      rows: 24,
-      command: `cd ${sh(checkout)} && env -i ${assignments} ${sh(cli.vault.bin)} tui; echo "EXITED $?"; sleep 60`,
-    });
+    tmux = startTui("vault-tui-e2e");
     // the linked project opens on its environments
     const envs = await tmux.until("development *");
     expect(envs).toContain("projects › shop");
@@ -110,4 +115,33 @@ describe("vault tui (the compiled binary in tmux)", () => {
     const versions = cli.ok(["versions", "development", "--json"], { cwd: checkout, config });
     expect(JSON.parse(versions).head ?? JSON.parse(versions).versions?.[0]?.version).toBe(2);
   }, 60_000);
+
+  it("quits with Ctrl-C from inside a text field, restoring the screen", async () => {
+    const t = startTui("vault-tui-e2e-ctrlc");
+    try {
+      await t.until("development *");
+      await t.send("Enter");
+      await t.until("API_KEY");
+      await t.send("e");
+      await t.until("new value of API_KEY");
+      await t.send("C-c");
+      const after = await t.until(/EXITED \d+/);
+      expect(after).not.toContain("API_KEY");
+    } finally {
+      t.kill();
+    }
+  }, 30_000);
+
+  it("leaves the screen and prints vault: error: when the credential is refused", async () => {
+    const t = startTui("vault-tui-e2e-badtoken", { VAULT_TOKEN: "not-a-token" });
+    try {
+      const after = await t.until(/EXITED \d+/);
+      expect(after).toContain("vault: error:");
+      expect(after).toContain("vault: hint:");
+      expect(after).toMatch(/EXITED 3/);
+      expect(after).not.toContain("Projects");
+    } finally {
+      t.kill();
+    }
+  }, 30_000);
 });

@@ -200,3 +200,37 @@ describe("a 10,000-key environment", () => {
     await ui.until("›  KEY_09999");
   }, 60_000);
 });
+
+describe("credentials and leaving", () => {
+  it("opens a service token's project directly", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    const created = await h.request("POST", `/api/v1/projects/${id}/tokens`, {
+      token: owner.token,
+      body: { name: "ci", environments: ["development"], write: true },
+    });
+    ui = renderApp(h, created.body.token as string);
+    const frame = await ui.until("development *");
+    expect(frame).toContain("token ci");
+    await ui.until("projects › shop");
+    await ui.press(KEYS.enter);
+    await ui.until("A ");
+    expect(ui.frames()).not.toContain("alpha-secret");
+  });
+
+  it("asks before leaving a table with pending changes", async () => {
+    const { ui } = await withProject();
+    await ui.press(KEYS.enter);
+    await ui.until("CHANGED");
+    await ui.press("d");
+    await ui.until("1 pending");
+    await ui.press("q");
+    await ui.until("Leave and drop 1 pending change?");
+    await ui.press("n");
+    await ui.until("1 pending");
+    await ui.press("q");
+    await ui.until("Leave and drop 1 pending change?");
+    await ui.press("y");
+    await ui.until("ENVIRONMENT");
+  });
+});

@@ -13,7 +13,7 @@ import {
   windowStart,
 } from "../components";
 import { type ProjectRef, useTui } from "../context";
-import { formatTime, oneLine } from "../model";
+import { clean, formatTime, oneLine } from "../model";
 import { useLoad } from "../use-load";
 
 export function Audit(props: {
@@ -91,7 +91,7 @@ export function Audit(props: {
           empty="no events"
           row={(e, _i, sel) => (
             <Text inverse={sel}>
-              {pad(formatTime(e.at), 17)} {pad(e.action, 20)} {pad(e.actor.label, 22)}{" "}
+              {pad(formatTime(e.at), 17)} {pad(clean(e.action), 20)} {pad(clean(e.actor.label), 22)}{" "}
               <Text dimColor>
                 {oneLine(e.detail ? JSON.stringify(e.detail) : "", Math.max(4, width - 64))}
               </Text>

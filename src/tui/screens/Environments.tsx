@@ -2,6 +2,7 @@ import { Box, Text } from "ink";
 import { type ReactNode, useEffect, useState } from "react";
 import { ErrorBox, Loading, moveCursor, pad, Title, useScreenKeys, VirtualList } from "../components";
 import { type ProjectRef, useTui } from "../context";
+import { clean } from "../model";
 import { useLoad } from "../use-load";
 
 const PERMISSION_COLOR = { write: "green", read: "yellow", none: "gray" } as const;
@@ -19,9 +20,9 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
   const p = loaded.data;
   const envs = p?.environments ?? [];
   const selected = envs[cursor];
-  const ref = p ? { id: p.id, name: p.name } : project;
+  const ref = p ? { id: p.id, name: clean(p.name) } : project;
   useEffect(() => {
-    if (p && p.name !== project.name) tui.retitle(p.id, p.name);
+    if (p && clean(p.name) !== project.name) tui.retitle(p.id, clean(p.name));
   }, [p, project.name, tui]);
 
   useScreenKeys(active, "normal", (input, key) => {
@@ -42,7 +43,7 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
   return (
     <Box flexDirection="column">
       <Title>
-        {p?.name ?? project.name} <Text dimColor>{project.id}</Text>
+        {project.name} <Text dimColor>{project.id}</Text>
       </Title>
       {loaded.error ? <ErrorBox error={loaded.error} retry /> : null}
       {loaded.loading && !p ? <Loading what="environments" /> : null}

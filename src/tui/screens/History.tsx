@@ -15,7 +15,7 @@ import {
   windowStart,
 } from "../components";
 import { type EnvRef, type ProjectRef, useTui } from "../context";
-import { formatTime } from "../model";
+import { clean, formatTime } from "../model";
 import { useLoad } from "../use-load";
 
 export function History(props: {
@@ -111,7 +111,7 @@ export function History(props: {
             row={(v, _i, sel) => (
               <Text inverse={sel}>
                 {sel ? "›" : " "} {pad(`v${v.version}${v.version === head ? "*" : ""}`, 8)}{" "}
-                {pad(formatTime(v.createdAt), 17)} {pad(v.author, 24)}{" "}
+                {pad(formatTime(v.createdAt), 17)} {pad(clean(v.author), 24)}{" "}
                 <Text color="green">+{v.summary.added.length}</Text>{" "}
                 <Text color="yellow">~{v.summary.changed.length}</Text>{" "}
                 <Text color="red">-{v.summary.removed.length}</Text>

@@ -17,7 +17,7 @@ import {
   VirtualList,
 } from "../components";
 import { type EnvRef, type ProjectRef, useTui } from "../context";
-import { formatTime, MASK } from "../model";
+import { clean, formatTime, MASK } from "../model";
 import { useLoad } from "../use-load";
 
 /** The OSC 52 sequence that sets the clipboard. */
@@ -95,8 +95,8 @@ export function Keys(props: {
     if (input === "o") return setConfirm({ kind: "rotate" });
     if (input === "x" && selected) {
       if (selected.status !== "active")
-        return setNotice({ text: `${selected.name} is ${selected.status}`, color: "yellow" });
-      return setConfirm({ kind: "revoke", id: selected.id, name: selected.name });
+        return setNotice({ text: `${clean(selected.name)} is ${selected.status}`, color: "yellow" });
+      return setConfirm({ kind: "revoke", id: selected.id, name: clean(selected.name) });
     }
     setCursor(moveCursor(cursor, list.length, input, k, 5));
   });
@@ -129,7 +129,7 @@ export function Keys(props: {
             empty="no service tokens (vault tokens create)"
             row={(t, _i, sel) => (
               <Text inverse={sel}>
-                {sel ? "›" : " "} {pad(t.name, 20)} {pad(t.environments.join(","), 20)}{" "}
+                {sel ? "›" : " "} {pad(clean(t.name), 20)} {pad(t.environments.join(","), 20)}{" "}
                 {pad(t.write ? "write" : "read", 6)}{" "}
                 <Text color={t.status === "active" ? "green" : "gray"}>{pad(t.status, 8)}</Text>{" "}
                 {t.lastUsedAt ? formatTime(t.lastUsedAt) : "never"}

@@ -11,7 +11,7 @@ import {
   windowStart,
 } from "../components";
 import { useTui } from "../context";
-import { formatTime } from "../model";
+import { clean, formatTime } from "../model";
 import { useLoad } from "../use-load";
 
 export function Projects({ active, height }: { active: boolean; height: number }): ReactNode {
@@ -26,7 +26,7 @@ export function Projects({ active, height }: { active: boolean; height: number }
     if (input === "r") return projects.reload();
     if (key.return && list[cursor]) {
       const p = list[cursor]!;
-      return tui.push({ kind: "environments", project: { id: p.id, name: p.name } });
+      return tui.push({ kind: "environments", project: { id: p.id, name: clean(p.name) } });
     }
     const next = moveCursor(cursor, list.length, input, key, listHeight);
     setCursor(next);
@@ -47,7 +47,7 @@ export function Projects({ active, height }: { active: boolean; height: number }
           empty="no projects yet: create one with vault new"
           row={(p, _i, selected) => (
             <Text inverse={selected}>
-              {selected ? "›" : " "} {pad(p.name, 32)} <Text dimColor>{p.id.slice(0, 16)}…</Text>{" "}
+              {selected ? "›" : " "} {pad(clean(p.name), 32)} <Text dimColor>{p.id.slice(0, 16)}…</Text>{" "}
               <Text dimColor>{formatTime(p.createdAt)}</Text>
             </Text>
           )}
