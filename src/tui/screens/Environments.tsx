@@ -1,5 +1,5 @@
 import { Box, Text } from "ink";
-import { type ReactNode, useEffect, useState } from "react";
+import { type ReactNode, useEffect, useRef, useState } from "react";
 import { ErrorBox, Loading, moveCursor, pad, Title, useScreenKeys, VirtualList } from "../components";
 import { type ProjectRef, useTui } from "../context";
 import { clean } from "../model";
@@ -12,8 +12,10 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
   const { project, active } = props;
   // Reload on coming back to this screen: versions move when secrets are saved.
   const [visits, setVisits] = useState(0);
+  const wasActive = useRef(active);
   useEffect(() => {
-    if (active) setVisits((v) => v + 1);
+    if (active && !wasActive.current) setVisits((v) => v + 1);
+    wasActive.current = active;
   }, [active]);
   const loaded = useLoad(() => tui.api.projects.get(project.id), [project.id, visits]);
   const [cursor, setCursor] = useState(0);

@@ -98,6 +98,7 @@ export function Secrets(props: {
   const [mode, setMode] = useState<Mode>({ kind: "table" });
   const [text, setText] = useState("");
   const [notice, setNotice] = useState<{ text: string; color: string } | undefined>(undefined);
+  const [reviewTop, setReviewTop] = useState(0);
 
   useEffect(() => {
     if (active) tui.setVersion(data?.version);
@@ -194,6 +195,8 @@ export function Secrets(props: {
       case "review":
         if (key.return || input === "y") return void save();
         if (key.escape || input === "q" || input === "n") return setMode({ kind: "table" });
+        if (key.downArrow || input === "j") return setReviewTop((t) => t + 1);
+        if (key.upArrow || input === "k") return setReviewTop((t) => Math.max(0, t - 1));
         return;
       case "conflict":
         if (input === "r") {
@@ -248,6 +251,7 @@ export function Secrets(props: {
     }
     if (input === "w") {
       if (count === 0) return say("no pending changes", "yellow");
+      setReviewTop(0);
       return setMode({ kind: "review" });
     }
     if (row) {
@@ -425,6 +429,7 @@ export function Secrets(props: {
         isRevealed={isRevealed}
         envName={env.name}
         base={data?.version}
+        top={reviewTop}
         height={height}
         width={width}
         footer={
@@ -514,12 +519,14 @@ function Review(props: {
   isRevealed(name: string): boolean;
   envName: string;
   base: number | undefined;
+  top: number;
   height: number;
   width: number;
   footer: ReactNode;
 }): ReactNode {
   const { rows, stored, isRevealed, width } = props;
   const room = Math.max(1, props.height - 5);
+  const top = Math.max(0, Math.min(props.top, rows.length - room));
   const valueWidth = Math.max(8, Math.floor((width - 30) / 2));
   const old = (name: string) => shown(stored[name], isRevealed(name), valueWidth);
   const now = (r: Row) => shown(r.value, isRevealed(r.name), valueWidth);
@@ -530,7 +537,8 @@ function Review(props: {
         {props.base !== undefined ? ` (based on v${props.base})` : ""}
       </Title>
       <Text dimColor>values stay masked unless you revealed them in the table</Text>
-      {rows.slice(0, room).map((r) => (
+      {top > 0 ? <Text dimColor>…{top} more above (↑)</Text> : null}
+      {rows.slice(top, top + room).map((r) => (
         <Text key={r.name}>
           <Text color={MARK_COLOR[r.state]}>{MARK[r.state]}</Text>{" "}
           {r.state === "added" ? `${r.name} = ${now(r)}` : null}
@@ -541,7 +549,7 @@ function Review(props: {
             : null}
         </Text>
       ))}
-      {rows.length > room ? <Text dimColor>…and {rows.length - room} more</Text> : null}
+      {rows.length > top + room ? <Text dimColor>…{rows.length - top - room} more below (↓)</Text> : null}
       {props.footer}
     </Box>
   );
