@@ -1,0 +1,100 @@
+/**
+ * Memory of the whole `vault serve` tree (supervisor, keeper, app) from the
+ * compiled binary: at idle, then after each round of the mixed workload (90%
+ * pulls, 10% pushes, 16 clients), 100,000 requests in all (20,000 with
+ * BENCH_QUICK=1; BENCH_MEMORY_REQUESTS sets it).
+ *
+ * Two sums over the tree: RSS (what each process reports; the binary's
+ * shared pages counted once per process) and PSS (shared pages split among
+ * the processes that map them, so the sum is what the tree really costs).
+ * The goals are judged on PSS: idle under 100 MB, and levelling off, i.e.
+ * the last half of the rounds grows the tree by less than 10% (and 16 MB).
+ * Exits 1 when a goal is missed.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { descendantPids, pssKb, roleOf } from "../test/helpers/proc";
+import { closedLoop, emit, fmt, mixedWorkload, QUICK, type Row, startBenchServer } from "./lib/suite";
+
+const TOTAL = Number(process.env.BENCH_MEMORY_REQUESTS ?? (QUICK ? 20_000 : 100_000));
+const ROUNDS = 10;
+const KEYS = 100;
+const IDLE_GOAL_MB = 100;
+const mb = (kb: number) => kb / 1024;
+
+const s = await startBenchServer({ tls: false, projects: 3, envsPerProject: 4, keys: KEYS });
+const samples: { requests: number; rssMb: number; pssMb: number; byRole: Record<string, number> }[] = [];
+/** PSS in MB per process role (supervisor, keeper, app), to say which one grows. */
+function byRole(): Record<string, number> {
+  const out: Record<string, number> = { supervisor: mb(pssKb(s.server.pid) ?? 0) };
+  for (const pid of descendantPids(s.server.pid)) {
+    const role = roleOf(pid) ?? `pid ${pid}`;
+    out[role] = (out[role] ?? 0) + mb(pssKb(pid) ?? 0);
+  }
+  return out;
+}
+let idle: { rssKb: number; pssKb: number; processes: number };
+const problems: string[] = [];
+try {
+  await Bun.sleep(3_000);
+  idle = s.treeMemory();
+  samples.push({ requests: 0, rssMb: mb(idle.rssKb), pssMb: mb(idle.pssKb), byRole: byRole() });
+  const once = mixedWorkload(s, KEYS);
+  let done = 0;
+  for (let round = 0; round < ROUNDS; round++) {
+    const r = await closedLoop(16, once, { maxRequests: TOTAL / ROUNDS });
+    if (r.serverErrors + r.failures > 0)
+      problems.push(`round ${round}: ${r.serverErrors} 5xx, ${r.failures} unanswered`);
+    done += r.requests;
+    await Bun.sleep(500);
+    const m = s.treeMemory();
+    samples.push({ requests: done, rssMb: mb(m.rssKb), pssMb: mb(m.pssKb), byRole: byRole() });
+  }
+} finally {
+  await s.close();
+}
+
+const half = samples[Math.floor(samples.length / 2)]!;
+const last = samples.at(-1)!;
+const lateGrowth = last.pssMb - half.pssMb;
+const levelled = lateGrowth < Math.max(16, half.pssMb * 0.1) || lateGrowth < 16;
+const idleOk = mb(idle!.pssKb) < IDLE_GOAL_MB;
+if (!idleOk) problems.push(`idle PSS ${fmt(mb(idle!.pssKb), 1)} MB is over ${IDLE_GOAL_MB} MB`);
+if (!levelled)
+  problems.push(
+    `PSS still grows: ${fmt(half.pssMb, 1)} MB at ${half.requests} requests, ${fmt(last.pssMb, 1)} MB at ${last.requests}`,
+  );
+
+const rows: Row[] = [
+  {
+    figure: `idle tree (${idle!.processes} processes): PSS MB (RSS sum)`,
+    value: `${fmt(mb(idle!.pssKb), 1)} (${fmt(mb(idle!.rssKb), 1)})`,
+    goal: `< ${IDLE_GOAL_MB}`,
+    verdict: idleOk ? "ok" : "MISSED",
+  },
+  {
+    figure: `tree after ${fmt(last.requests)} requests: PSS MB (RSS sum)`,
+    value: `${fmt(last.pssMb, 1)} (${fmt(last.rssMb, 1)})`,
+    baseline: `${fmt(half.pssMb, 1)} at ${fmt(half.requests)}`,
+    ratio: fmt(last.pssMb / half.pssMb, 2),
+    goal: "levels off (< +10% over the last half)",
+    verdict: levelled ? "ok" : "MISSED",
+  },
+];
+emit(`memory: whole tree, ${ROUNDS} rounds of ${fmt(TOTAL / ROUNDS)} requests`, rows, { memory: samples });
+const roles = (x: (typeof samples)[number]) =>
+  Object.entries(x.byRole)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(", ");
+console.log("\nrequests   PSS MB   RSS MB   PSS by process (MB)");
+for (const x of samples) {
+  console.log(
+    `${String(x.requests).padStart(8)}  ${x.pssMb.toFixed(1).padStart(7)}  ${x.rssMb.toFixed(1).padStart(7)}   ${roles(x)}`,
+  );
+}
+mkdirSync(join(import.meta.dir, "out"), { recursive: true });
+writeFileSync(join(import.meta.dir, "out", "memory.json"), `${JSON.stringify({ samples }, null, 2)}\n`);
+if (problems.length > 0) {
+  for (const p of problems) console.error(`memory: ${p}`);
+  process.exit(1);
+}
