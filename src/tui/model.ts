@@ -1,7 +1,9 @@
 /**
- * The secrets table's model, free of React: rows from the pulled values and
- * the pending changes, filtering, sorting, the mask, and the one change set a
- * save sends. Values live only in memory; what is drawn goes through `shown`.
+ * The secrets table's model, free of React: rows from the key names, the
+ * values read so far (only those revealed: opening a table reads no value)
+ * and the pending changes; filtering, sorting, the mask, and the one change
+ * set a save sends. Values live only in memory; what is drawn goes through
+ * `shown`.
  */
 import type { VersionInfo } from "../client";
 
@@ -39,32 +41,34 @@ export interface Row {
   state: RowState;
   /** The version that last changed the key, when known. */
   version: number | undefined;
-  /** The value a save would store (the pending one, else the stored one). */
+  /** The value a save would store (the pending one, else the stored one when it was read). */
   value: string | undefined;
   /** For renames: the old name. */
   from?: string;
 }
 
 export function buildRows(
-  values: Readonly<Record<string, string>>,
+  names: readonly string[],
+  known: Readonly<Record<string, string>>,
   pending: Pending,
   lastChanged: ReadonlyMap<string, number>,
 ): Row[] {
   const rows: Row[] = [];
+  const stored = new Set(names);
   const unset = new Set(pending.unset);
   const renamedOld = new Set(Object.values(pending.renamed));
-  for (const name of Object.keys(values)) {
+  for (const name of names) {
     if (renamedOld.has(name) && unset.has(name)) continue;
     const state: RowState = unset.has(name) ? "removed" : name in pending.set ? "changed" : "same";
     rows.push({
       name,
       state,
       version: lastChanged.get(name),
-      value: name in pending.set ? pending.set[name] : values[name],
+      value: name in pending.set ? pending.set[name] : known[name],
     });
   }
   for (const [name, value] of Object.entries(pending.set)) {
-    if (name in values) continue;
+    if (stored.has(name)) continue;
     const from = pending.renamed[name];
     rows.push({
       name,
@@ -118,10 +122,10 @@ export function clean(text: string): string {
   return oneLine(text, 200);
 }
 
-/** What the table draws for a value. */
+/** What the table draws for a value: the mask, or once revealed the value ("…" while it is being read). */
 export function shown(value: string | undefined, revealed: boolean, width: number): string {
-  if (value === undefined) return "";
-  return revealed ? oneLine(value, width) : MASK;
+  if (!revealed) return MASK;
+  return value === undefined ? "…" : oneLine(value, width);
 }
 
 /** Key names the server accepts (dotenv's rule). */
@@ -130,10 +134,10 @@ export const KEY_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,255}$/;
 /** The change a save sends: sets and unsets, never both for one name. */
 export function changeOf(
   p: Pending,
-  stored: Readonly<Record<string, string>>,
+  stored: ReadonlySet<string>,
 ): { set: Record<string, string>; unset: string[] } {
   const set = { ...p.set };
-  const unset = p.unset.filter((n) => !(n in set) && n in stored);
+  const unset = p.unset.filter((n) => !(n in set) && stored.has(n));
   return { set, unset };
 }
 

@@ -18,6 +18,7 @@ describe("the secrets table's model", () => {
     expect(shown("x", false, 40)).toBe(MASK);
     expect(shown("y".repeat(10_000), false, 40)).toBe(MASK);
     expect(shown("", false, 40)).toBe(MASK);
+    expect(shown(undefined, false, 40)).toBe(MASK);
   });
 
   it("never lets a revealed value's control characters reach the terminal", () => {
@@ -29,10 +30,14 @@ describe("the secrets table's model", () => {
     expect(oneLine("abcdef", 4)).toBe("abc…");
   });
 
+  it("draws a revealed value that is still being read as …", () => {
+    expect(shown(undefined, true, 40)).toBe("…");
+  });
+
   it("builds rows from stored values and pending changes: added, changed, removed, renamed", () => {
     const stored = { A: "1", B: "2", C: "3" };
     const pending = { set: { A: "10", D: "4", E: "3" }, unset: ["B", "C"], renamed: { E: "C" } };
-    const rows = sortRows(buildRows(stored, pending, new Map([["C", 2]])), "name");
+    const rows = sortRows(buildRows(Object.keys(stored), stored, pending, new Map([["C", 2]])), "name");
     expect(rows.map((r) => [r.name, r.state])).toEqual([
       ["A", "changed"],
       ["B", "removed"],
@@ -41,11 +46,14 @@ describe("the secrets table's model", () => {
     ]);
     expect(rows.find((r) => r.name === "E")).toMatchObject({ from: "C", version: 2, value: "3" });
     expect(pendingCount(pending)).toBe(4);
-    expect(changeOf(pending, stored)).toEqual({ set: { A: "10", D: "4", E: "3" }, unset: ["B", "C"] });
+    expect(changeOf(pending, new Set(Object.keys(stored)))).toEqual({
+      set: { A: "10", D: "4", E: "3" },
+      unset: ["B", "C"],
+    });
   });
 
   it("drops an unset of a key that is no longer stored (after a reload)", () => {
-    expect(changeOf({ ...emptyPending(), unset: ["GONE"] }, {})).toEqual({ set: {}, unset: [] });
+    expect(changeOf({ ...emptyPending(), unset: ["GONE"] }, new Set())).toEqual({ set: {}, unset: [] });
   });
 
   it("knows the version that last changed each key, from the newest version down", () => {
@@ -62,7 +70,8 @@ describe("the secrets table's model", () => {
 
   it("filters by name, case-insensitively, and sorts three ways", () => {
     const rows = buildRows(
-      { db_url: "1", API: "2", DB_PASS: "3" },
+      ["db_url", "API", "DB_PASS"],
+      {},
       emptyPending(),
       new Map([
         ["API", 5],

@@ -247,3 +247,24 @@ describe("editing", () => {
     expect(ui.frame()).not.toContain("pending");
   });
 });
+
+describe("reading values", () => {
+  it("reads no value to open the table, and one audited read of that one key to reveal it", async () => {
+    const { h, owner, id, ui } = await openSecrets();
+    const reads = async () => {
+      const res = await h.request("GET", `/api/v1/audit?project=${id}&action=secrets.read`, {
+        token: owner.token,
+      });
+      return res.body.events as { detail: unknown }[];
+    };
+    expect(await reads()).toEqual([]);
+    await ui.press(KEYS.enter);
+    await ui.until("Show the value of API_KEY");
+    await ui.press("y");
+    await ui.until("sk_live_7c1a");
+    const after = await reads();
+    expect(after.length).toBe(1);
+    expect(after[0]!.detail).toMatchObject({ version: 1, keys: 1 });
+    expect(ui.frames()).not.toContain("postgres://db-secret-9f2");
+  });
+});

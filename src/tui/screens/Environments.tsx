@@ -45,7 +45,7 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
   return (
     <Box flexDirection="column">
       <Title>
-        {project.name} <Text dimColor>{project.id}</Text>
+        {p ? clean(p.name) : project.name} <Text dimColor>{project.id}</Text>
       </Title>
       {loaded.error ? <ErrorBox error={loaded.error} retry /> : null}
       {loaded.loading && !p ? <Loading what="environments" /> : null}

@@ -3,6 +3,11 @@
  * sort, and editing as pending changes that a review saves as one version
  * (with the version it was based on: a conflict is refused and can be
  * reloaded and reapplied). Only the visible rows are drawn.
+ *
+ * Opening the table reads names, not values (a diff from the empty version
+ * 0). A value is read from the server only when it is revealed (one audited
+ * read of that key; "reveal all" reads the version), or when a rename needs
+ * it, and is forgotten when the table moves to another version.
  */
 import { Box, Text } from "ink";
 import TextInput from "ink-text-input";
@@ -81,13 +86,20 @@ export function Secrets(props: {
   const { project, env, active, height, width } = props;
   const writable = env.permission === "write";
   const loaded = useLoad(async () => {
-    const [pulled, versions] = await Promise.all([
-      tui.api.secrets.pullValues(project.id, env.name),
+    const [names, versions] = await Promise.all([
+      tui.api.secrets.diff(project.id, env.name, { from: 0 }),
       tui.api.secrets.versions(project.id, env.name, { limit: 1000 }),
     ]);
-    return { values: pulled.values, version: pulled.version, lastChanged: lastChangedOf(versions.versions) };
+    return {
+      names: names.added,
+      stored: new Set(names.added),
+      version: names.to.version,
+      lastChanged: lastChangedOf(versions.versions),
+    };
   }, [project.id, env.name]);
   const data = loaded.data;
+  /** Values read so far, of `data.version`. */
+  const [known, setKnown] = useState<Readonly<Record<string, string>>>({});
   const [pending, setPending] = useState<Pending>(emptyPending);
   const [revealed, setRevealed] = useState<ReadonlySet<string>>(new Set());
   const [revealAll, setRevealAll] = useState(false);
@@ -104,9 +116,35 @@ export function Secrets(props: {
     if (active) tui.setVersion(data?.version);
   }, [active, data?.version, tui]);
 
+  // Another version: what was read and revealed belongs to the old one.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the version changes, on purpose.
+  useEffect(() => {
+    setKnown({});
+    setRevealed(new Set());
+    setRevealAll(false);
+  }, [data?.version]);
+
+  /** Reads stored values (audited by the server); undefined names: the whole version. */
+  const read = async (names?: string[]): Promise<Record<string, string> | undefined> => {
+    if (!data) return undefined;
+    try {
+      const values =
+        names === undefined
+          ? (await tui.api.secrets.pullValues(project.id, env.name, data.version)).values
+          : names.length === 1
+            ? (await tui.api.secrets.getKey(project.id, env.name, names[0]!, data.version)).values
+            : {};
+      setKnown((k) => ({ ...k, ...values }));
+      return values;
+    } catch (error) {
+      tui.report(error);
+      say(`could not read the value: ${describeError(error).message}`, "red");
+      return undefined;
+    }
+  };
   const allRows = useMemo(
-    () => (data ? sortRows(buildRows(data.values, pending, data.lastChanged), sort) : []),
-    [data, pending, sort],
+    () => (data ? sortRows(buildRows(data.names, known, pending, data.lastChanged), sort) : []),
+    [data, known, pending, sort],
   );
   const rows = useMemo(() => filterRows(allRows, filter), [allRows, filter]);
   const row = rows[Math.min(cursor, rows.length - 1)];
@@ -130,7 +168,7 @@ export function Secrets(props: {
   const setValue = (name: string, value: string) => {
     setPending((p) => {
       const unset = p.unset.filter((n) => n !== name);
-      if (data && data.values[name] === value && !(name in p.renamed)) {
+      if (known[name] === value && !(name in p.renamed)) {
         const { [name]: _, ...set } = p.set;
         return { ...p, set, unset };
       }
@@ -152,7 +190,7 @@ export function Secrets(props: {
       const answer = await tui.api.secrets.change(
         project.id,
         env.name,
-        changeOf(pending, data.values),
+        changeOf(pending, data.stored),
         data.version,
       );
       setPending(emptyPending());
@@ -184,10 +222,17 @@ export function Secrets(props: {
       case "table":
         break;
       case "reveal":
-        if (input === "y") setRevealed((s) => new Set([...s, mode.name]));
+        if (input === "y") {
+          const r = allRows.find((x) => x.name === mode.name);
+          if (r && r.value === undefined) void read([r.from ?? r.name]);
+          setRevealed((s) => new Set([...s, mode.name]));
+        }
         return setMode({ kind: "table" });
       case "reveal-all":
-        if (input === "y") setRevealAll(true);
+        if (input === "y") {
+          void read();
+          setRevealAll(true);
+        }
         return setMode({ kind: "table" });
       case "quit":
         if (input === "y") tui.back();
@@ -376,18 +421,7 @@ export function Secrets(props: {
                 setMode({ kind: "table" });
                 if (name === mode.name) return;
                 if (keyExists(name)) return say(`${name} exists already`, "red");
-                setPending((p) => {
-                  const old = p.renamed[mode.name] ?? mode.name;
-                  const value = mode.name in p.set ? p.set[mode.name]! : (data?.values[mode.name] ?? "");
-                  const { [mode.name]: _, ...set } = p.set;
-                  const { [mode.name]: __, ...renamed } = p.renamed;
-                  const isStored = data ? old in data.values : false;
-                  return {
-                    set: { ...set, [name]: value },
-                    unset: isStored && !p.unset.includes(old) ? [...p.unset, old] : p.unset,
-                    renamed: isStored ? { ...renamed, [name]: old } : renamed,
-                  };
-                });
+                void rename(mode.name, name);
               })
             }
           />
@@ -401,6 +435,25 @@ export function Secrets(props: {
       prompt = null;
   }
 
+  async function rename(from: string, name: string): Promise<void> {
+    // The value moves to the new name: a stored one is read first (one audited read).
+    let value = pending.set[from] ?? known[from];
+    if (value === undefined && data?.stored.has(pending.renamed[from] ?? from)) {
+      value = (await read([from]))?.[from];
+      if (value === undefined) return;
+    }
+    setPending((p) => {
+      const old = p.renamed[from] ?? from;
+      const { [from]: _, ...set } = p.set;
+      const { [from]: __, ...renamed } = p.renamed;
+      const isStored = data ? data.stored.has(old) : false;
+      return {
+        set: { ...set, [name]: value ?? "" },
+        unset: isStored && !p.unset.includes(old) ? [...p.unset, old] : p.unset,
+        renamed: isStored ? { ...renamed, [name]: old } : renamed,
+      };
+    });
+  }
   if (mode.kind === "multiline") {
     return (
       <Box flexDirection="column">
@@ -425,7 +478,7 @@ export function Secrets(props: {
     return (
       <Review
         rows={allRows.filter((r) => r.state !== "same")}
-        stored={data?.values ?? {}}
+        stored={known}
         isRevealed={isRevealed}
         envName={env.name}
         base={data?.version}
