@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { cleanEnv } from "../helpers/binary";
-import { stopAllServers } from "../helpers/serve";
+import { startServe, stopAllServers } from "../helpers/serve";
 import { sh, startTmux, type Tmux } from "../tui/tmux";
 import { type Cli, startCli } from "./cli-fixture";
 
@@ -144,4 +144,32 @@ describe("vault tui (the compiled binary in tmux)", () => {
       t.kill();
     }
   }, 30_000);
+
+  // Last: it stops the shared server and starts another on the same port and data.
+  it("shows a banner while the server is down, and clears it when the server is back", async () => {
+    const t = startTui("vault-tui-e2e-down");
+    try {
+      await t.until("projects › shop");
+      await t.send("Enter");
+      await t.until("API_KEY");
+      expect(await cli.server.stop()).toBe(0);
+      await t.send("r");
+      await t.until("the server cannot be reached");
+      const again = await startServe({
+        bin: cli.vault.bin,
+        cwd: cli.vault.dir,
+        data: cli.data,
+        listen: cli.server.listen!,
+      });
+      await again.waitReady();
+      const deadline = Date.now() + 15_000;
+      while (t.capture().includes("cannot be reached") && Date.now() < deadline) await Bun.sleep(100);
+      const pane = t.capture();
+      expect(pane).not.toContain("cannot be reached");
+      expect(pane).toContain("API_KEY");
+      for (const p of t.captures) expect(p).not.toContain(OTHER_VALUE);
+    } finally {
+      t.kill();
+    }
+  }, 60_000);
 });
