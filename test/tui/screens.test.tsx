@@ -145,6 +145,8 @@ describe("keys and tokens", () => {
     expect(ui.frames()).not.toContain(hex);
     await ui.press("c");
     await ui.until("copied the DOTENV_KEY");
+    // OSC 52: the clipboard gets the key, base64-encoded, and nothing draws it
+    expect(ui.frames()).toContain(`\u001b]52;c;${Buffer.from(key).toString("base64")}\u0007`);
     await ui.press("v");
     await ui.until("Show the DOTENV_KEY on screen?");
     await ui.press("y");

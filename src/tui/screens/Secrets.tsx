@@ -289,7 +289,7 @@ export function Secrets(props: {
       }
       return setMode({ kind: "reveal", name: row.name });
     }
-    if ("aemndwu".includes(input) && input !== "" && !writable) return readOnly();
+    if (input.length === 1 && "aemndwu".includes(input) && !writable) return readOnly();
     if (input === "a") {
       setText("");
       return setMode({ kind: "add-name" });
