@@ -27,7 +27,7 @@ E2E_TESTS := $(addprefix ./,$(sort $(wildcard test/e2e/*.e2e.ts)))
 # With no file named, `bun test` would run the unit suite again and call it e2e.
 E2E_RUN := test -n "$(E2E_TESTS)" || { echo "make: no test/e2e/*.e2e.ts files" >&2; exit 1; }; bun test --timeout 120000 $(E2E_TESTS)
 
-.PHONY: help setup serve test check compile e2e bench clean
+.PHONY: help setup serve test check compile e2e bench clean docker-smoke
 
 help:
 	@echo "make serve    install Bun $(BUN_VERSION) if needed, compile, run dist/vault serve --data $(DATA)"
@@ -36,6 +36,7 @@ help:
 	@echo "make compile  build dist/vault (and dist/vault.sha256)"
 	@echo "make e2e      compile, then the end-to-end tests against dist/vault"
 	@echo "make bench    compile, then the benchmarks (bun run bench)"
+	@echo "make docker-smoke  compile, build the Dockerfile with podman and run the container flow (root)"
 	@echo "make clean    remove build outputs (never the data directory)"
 
 setup:
@@ -62,6 +63,9 @@ e2e: compile
 
 bench: compile
 	bun run bench
+
+docker-smoke: compile
+	scripts/docker-smoke
 
 # Build outputs only: vault-data/ holds keys and secrets and is never removed here.
 clean:

@@ -448,9 +448,10 @@ export const COMMANDS: readonly Command[] = [
   {
     name: "healthcheck",
     summary:
-      "exit 0 when URL (default http://127.0.0.1:8750/readyz) answers 200 (for container health checks)",
+      "exit 0 when URL (default: this host's own listener's /readyz) answers 200 (for container health checks)",
     args: "[URL]",
     hidden: true,
+    config: "all",
     flags: { insecure: { type: "boolean", help: "accept a certificate no CA signed" } },
     run: async (ctx) => (await import("./commands/healthcheck")).healthcheck(ctx),
   },
