@@ -64,6 +64,20 @@ describe("the shell", () => {
   });
 });
 
+describe("loading and errors", () => {
+  it("shows the server's error and hint on a screen whose data cannot be loaded, and retries with r", async () => {
+    const { h, owner } = await setup();
+    ui = renderApp(h, owner.token, { projectId: `vlt_${"0".repeat(64)}` });
+    const frame = await ui.until("error:");
+    expect(frame).toContain("press r to retry");
+    await ui.press("r");
+    await ui.until("error:");
+    await ui.press("q");
+    await ui.until("Projects (0)");
+    expect(ui.frame()).toContain("no projects yet");
+  });
+});
+
 describe("history", () => {
   it("lists versions with author and changes, diffs one against the current, and rolls back after a confirmation", async () => {
     const { h, owner, id, ui } = await withProject();
