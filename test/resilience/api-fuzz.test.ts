@@ -190,11 +190,16 @@ async function send(
   path: string,
   body: Body | undefined,
   token: string | undefined,
+  headers?: Record<string, string>,
 ): Promise<{ status: number; body: Json; headers: Headers }> {
   // Keep every rate limit's bucket full: the limits are tested elsewhere.
   h.clock.advance(1_100);
   const options =
-    body === undefined ? { token } : "raw" in body ? { token, raw: body.raw } : { token, body: body.json };
+    body === undefined
+      ? { token, headers }
+      : "raw" in body
+        ? { token, headers, raw: body.raw }
+        : { token, headers, body: body.json };
   const answer = h.request(method, path, options);
   const timeout = Bun.sleep(ANSWER_MS).then(() => "timeout" as const);
   const res = await Promise.race([answer, timeout]);
@@ -207,12 +212,13 @@ async function checkOne(
   path: string,
   body: Body | undefined,
   token: string | undefined,
+  headers?: Record<string, string>,
 ): Promise<void> {
   const before = await snapshot(h);
   const errorsBefore = h.logs.filter((l) => l.includes('"level":"error"')).length;
   let res: Awaited<ReturnType<typeof send>>;
   try {
-    res = await send(method, path, body, token);
+    res = await send(method, path, body, token, headers);
   } catch (error) {
     throw new Error(`${method} ${path}: ${(error as Error).message}`);
   }
@@ -370,6 +376,67 @@ describe("hostile input: native API", () => {
     );
     await property("GET", urls, undefined, () => owner.token, RUNS * 4);
     await property("GET", urls, undefined, () => serviceToken, RUNS);
+  });
+});
+
+/** Header values a client can actually send (a ByteString without CR, LF or NUL). */
+const headerSafe = (v: string) => v.replace(/[\r\n\0]|[^\x20-\xff]/g, "?");
+const credential = fc
+  .oneof(
+    fc.constantFrom(
+      "",
+      "Bearer",
+      "Bearer ",
+      "Basic dXNlcjpwYXNz",
+      `Bearer me_${"0".repeat(64)}`,
+      `Bearer ${"x".repeat(20_000)}`,
+    ),
+    hostileString.map((v) => `Bearer ${v}`),
+    fc.string({ maxLength: 80, unit: "binary" }).map((v) => `Bearer ${v}`),
+    hostileString,
+  )
+  .map(headerSafe);
+const contentType = fc
+  .oneof(
+    fc.constantFrom(
+      "text/plain",
+      "application/x-www-form-urlencoded",
+      "multipart/form-data; boundary=x",
+      "application/json; charset=latin1",
+      "application/octet-stream",
+      "",
+    ),
+    fc.string({ maxLength: 40 }),
+  )
+  .map(headerSafe);
+
+describe("hostile input: headers", () => {
+  it("hostile credentials get a 4xx and change nothing", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        credential,
+        fc.constantFrom("/api/v1/me", `${E()}/secrets`, "/api/v1/projects", `${P()}/tokens`),
+        async (authorization, path) => {
+          await checkOne("GET", path, undefined, undefined, { authorization });
+          await checkOne("PUT", `${E()}/secrets`, { json: { dotenv: "A=9\n" } }, undefined, {
+            authorization,
+          });
+        },
+      ),
+      { numRuns: RUNS * 2, seed: SEED, endOnFailure: true },
+    );
+  });
+
+  it("a body under any content type is refused or read as JSON, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(contentType, bodies({ dotenv: "A=1\n" }), async (type, b) => {
+        // Sent raw: the harness would set application/json on a JSON body.
+        const body: Body = { raw: "raw" in b ? b.raw : (JSON.stringify(b.json) ?? "") };
+        await checkOne("PUT", `${E()}/secrets`, body, owner.token, { "content-type": type });
+        await checkOne("POST", "/push", body, undefined, { "content-type": type });
+      }),
+      { numRuns: RUNS * 2, seed: SEED, endOnFailure: true },
+    );
   });
 });
 
