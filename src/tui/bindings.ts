@@ -39,6 +39,7 @@ export const BINDINGS: Record<Route["kind"], readonly Binding[]> = {
   history: [
     MOVE,
     { keys: "Enter", does: "diff the version against the current one" },
+    { keys: "v", does: "show the diff's values (asks first); again hides them" },
     { keys: "b", does: "roll back to the version (asks first)" },
     { keys: "r", does: "reload" },
   ],

@@ -15,7 +15,7 @@ import {
   windowStart,
 } from "../components";
 import { type EnvRef, type ProjectRef, useTui } from "../context";
-import { clean, formatTime } from "../model";
+import { clean, formatTime, oneLine } from "../model";
 import { useLoad } from "../use-load";
 
 export function History(props: {
@@ -35,6 +35,7 @@ export function History(props: {
   const [cursor, setCursor] = useState(0);
   const [top, setTop] = useState(0);
   const [confirm, setConfirm] = useState<number | undefined>(undefined);
+  const [confirmReveal, setConfirmReveal] = useState(false);
   const [diff, setDiff] = useState<{ version: number; answer?: DiffAnswer; error?: unknown } | undefined>();
   const [notice, setNotice] = useState<{ text: string; color: string } | undefined>();
   const selected = versions[cursor];
@@ -52,7 +53,24 @@ export function History(props: {
     }
   };
 
-  useScreenKeys(active, confirm === undefined ? "normal" : "capture", (input, key) => {
+  const showDiff = (version: number, reveal: boolean) => {
+    if (head === undefined) return;
+    setDiff({ version });
+    tui.api.secrets.diff(project.id, env.name, { from: version, to: head, reveal }).then(
+      (answer) => setDiff({ version, answer }),
+      (error: unknown) => {
+        tui.report(error);
+        setDiff({ version, error });
+      },
+    );
+  };
+
+  useScreenKeys(active, confirm === undefined && !confirmReveal ? "normal" : "capture", (input, key) => {
+    if (confirmReveal) {
+      if (input === "y" && diff) showDiff(diff.version, true);
+      setConfirmReveal(false);
+      return;
+    }
     if (confirm !== undefined) {
       if (input === "y") void rollback(confirm);
       setConfirm(undefined);
@@ -60,17 +78,10 @@ export function History(props: {
     }
     setNotice(undefined);
     if (input === "r") return loaded.reload();
-    if (key.return && selected && head !== undefined) {
-      const version = selected.version;
-      setDiff({ version });
-      tui.api.secrets.diff(project.id, env.name, { from: version, to: head }).then(
-        (answer) => setDiff({ version, answer }),
-        (error: unknown) => {
-          tui.report(error);
-          setDiff({ version, error });
-        },
-      );
-      return;
+    if (key.return && selected) return showDiff(selected.version, false);
+    if (input === "v" && diff?.answer) {
+      if (diff.answer.values) return showDiff(diff.version, false);
+      return setConfirmReveal(true);
     }
     if (input === "b" && selected) {
       if (env.permission !== "write")
@@ -122,7 +133,15 @@ export function History(props: {
         </>
       ) : null}
       {diff ? (
-        <DiffBox title={`v${diff.version} → v${head} (current)`} diff={diff.answer} error={diff.error} />
+        <DiffBox
+          title={`v${diff.version} → v${head} (current)`}
+          diff={diff.answer}
+          error={diff.error}
+          revealHint="v: show the values (asks)"
+        />
+      ) : null}
+      {confirmReveal && diff ? (
+        <ConfirmLine question={`Show the values that differ between v${diff.version} and v${head}?`} />
       ) : null}
       {confirm !== undefined ? (
         <ConfirmLine
@@ -140,6 +159,8 @@ export function DiffBox(props: {
   error?: unknown;
   added?: string;
   removed?: string;
+  /** Says which key reveals the values. */
+  revealHint?: string;
 }): ReactNode {
   const { diff } = props;
   const list = (names: string[]) =>
@@ -165,7 +186,19 @@ export function DiffBox(props: {
             <Text color="yellow">values differ (masked): </Text>
             {list(diff.changed)}
           </Text>
-          <Text dimColor>{diff.unchanged} the same</Text>
+          <Text dimColor>
+            {diff.unchanged} the same{diff.values ? "" : props.revealHint ? ` · ${props.revealHint}` : ""}
+          </Text>
+          {diff.values
+            ? Object.entries(diff.values)
+                .slice(0, 8)
+                .map(([name, v]) => (
+                  <Text key={name}>
+                    {name}: {v.from === null ? "(none)" : oneLine(v.from, 28)} →{" "}
+                    {v.to === null ? "(none)" : oneLine(v.to, 28)}
+                  </Text>
+                ))
+            : null}
         </>
       ) : null}
     </Box>
