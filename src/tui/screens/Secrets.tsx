@@ -44,6 +44,7 @@ import {
   sortRows,
 } from "../model";
 import { useLoad } from "../use-load";
+import { MARK, MARK_COLOR, Review } from "./Review";
 
 type Mode =
   | { kind: "table" }
@@ -59,21 +60,6 @@ type Mode =
   | { kind: "saving" }
   | { kind: "conflict"; message: string }
   | { kind: "quit" };
-
-const MARK: Record<Row["state"], string> = {
-  same: " ",
-  added: "+",
-  changed: "~",
-  removed: "-",
-  renamed: "»",
-};
-const MARK_COLOR: Record<Row["state"], string | undefined> = {
-  same: undefined,
-  added: "green",
-  changed: "yellow",
-  removed: "red",
-  renamed: "magenta",
-};
 
 export function Secrets(props: {
   project: ProjectRef;
@@ -324,6 +310,26 @@ export function Secrets(props: {
     setTop((t) => windowStart(next, rows.length, tableHeight, t));
   });
 
+  async function rename(from: string, name: string): Promise<void> {
+    // The value moves to the new name: a stored one is read first (one audited read).
+    let value = pending.set[from] ?? known[from];
+    if (value === undefined && data?.stored.has(pending.renamed[from] ?? from)) {
+      value = (await read([from]))?.[from];
+      if (value === undefined) return;
+    }
+    setPending((p) => {
+      const old = p.renamed[from] ?? from;
+      const { [from]: _, ...set } = p.set;
+      const { [from]: __, ...renamed } = p.renamed;
+      const isStored = data ? data.stored.has(old) : false;
+      return {
+        set: { ...set, [name]: value ?? "" },
+        unset: isStored && !p.unset.includes(old) ? [...p.unset, old] : p.unset,
+        renamed: isStored ? { ...renamed, [name]: old } : renamed,
+      };
+    });
+  }
+
   const submitName = (name: string, then: (name: string) => void) => {
     const trimmed = name.trim();
     if (!KEY_NAME.test(trimmed)) {
@@ -435,25 +441,6 @@ export function Secrets(props: {
       prompt = null;
   }
 
-  async function rename(from: string, name: string): Promise<void> {
-    // The value moves to the new name: a stored one is read first (one audited read).
-    let value = pending.set[from] ?? known[from];
-    if (value === undefined && data?.stored.has(pending.renamed[from] ?? from)) {
-      value = (await read([from]))?.[from];
-      if (value === undefined) return;
-    }
-    setPending((p) => {
-      const old = p.renamed[from] ?? from;
-      const { [from]: _, ...set } = p.set;
-      const { [from]: __, ...renamed } = p.renamed;
-      const isStored = data ? data.stored.has(old) : false;
-      return {
-        set: { ...set, [name]: value ?? "" },
-        unset: isStored && !p.unset.includes(old) ? [...p.unset, old] : p.unset,
-        renamed: isStored ? { ...renamed, [name]: old } : renamed,
-      };
-    });
-  }
   if (mode.kind === "multiline") {
     return (
       <Box flexDirection="column">
@@ -562,48 +549,6 @@ export function Secrets(props: {
         </>
       ) : null}
       {capture ? prompt : null}
-    </Box>
-  );
-}
-
-function Review(props: {
-  rows: readonly Row[];
-  stored: Readonly<Record<string, string>>;
-  isRevealed(name: string): boolean;
-  envName: string;
-  base: number | undefined;
-  top: number;
-  height: number;
-  width: number;
-  footer: ReactNode;
-}): ReactNode {
-  const { rows, stored, isRevealed, width } = props;
-  const room = Math.max(1, props.height - 5);
-  const top = Math.max(0, Math.min(props.top, rows.length - room));
-  const valueWidth = Math.max(8, Math.floor((width - 30) / 2));
-  const old = (name: string) => shown(stored[name], isRevealed(name), valueWidth);
-  const now = (r: Row) => shown(r.value, isRevealed(r.name), valueWidth);
-  return (
-    <Box flexDirection="column">
-      <Title>
-        Review: {rows.length} change{rows.length === 1 ? "" : "s"} to {props.envName}
-        {props.base !== undefined ? ` (based on v${props.base})` : ""}
-      </Title>
-      <Text dimColor>values stay masked unless you revealed them in the table</Text>
-      {top > 0 ? <Text dimColor>…{top} more above (↑)</Text> : null}
-      {rows.slice(top, top + room).map((r) => (
-        <Text key={r.name}>
-          <Text color={MARK_COLOR[r.state]}>{MARK[r.state]}</Text>{" "}
-          {r.state === "added" ? `${r.name} = ${now(r)}` : null}
-          {r.state === "changed" ? `${r.name}: ${old(r.name)} → ${now(r)}` : null}
-          {r.state === "removed" ? `${r.name} (removed)` : null}
-          {r.state === "renamed"
-            ? `${r.from} → ${r.name}${stored[r.from!] === r.value ? "" : ` = ${now(r)}`}`
-            : null}
-        </Text>
-      ))}
-      {rows.length > top + room ? <Text dimColor>…{rows.length - top - room} more below (↓)</Text> : null}
-      {props.footer}
     </Box>
   );
 }
