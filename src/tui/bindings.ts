@@ -32,7 +32,7 @@ export const BINDINGS: Record<Route["kind"], readonly Binding[]> = {
     { keys: "n", does: "rename the key" },
     { keys: "d", does: "delete the key (again: keep it)" },
     { keys: "u", does: "undo the pending change on this key" },
-    { keys: "w", does: "review the pending changes (↑↓ scroll, Enter saves as one version)" },
+    { keys: "w", does: "review pending changes, save them as one version" },
     { keys: "h", does: "history" },
     { keys: "r", does: "reload (keeps pending changes)" },
   ],

@@ -161,15 +161,22 @@ describe("keys and tokens", () => {
     await ui.until("DOTENV_KEY_DEVELOPMENT");
     await ui.until(`key_${MASK}`);
     await ui.until("ci-deploy");
+    // showing the screen reads no key: only a show or a copy does
+    const keyReads = async () =>
+      (await h.request("GET", `/api/v1/audit?project=${id}&action=dotenv_key.read`, { token: owner.token }))
+        .body.events.length as number;
+    expect(await keyReads()).toBe(0);
     const keys = await h.request("GET", `/api/v1/projects/${id}/keys?environment=development`, {
       token: owner.token,
     });
     const key = keys.body.keys[0].key as string;
+    const readsBefore = await keyReads();
     const hex = key.slice("dotenv://:key_".length, "dotenv://:key_".length + 64);
     expect(hex).toMatch(/^[0-9a-f]{64}$/);
     expect(ui.frames()).not.toContain(hex);
     await ui.press("c");
     await ui.until("copied the DOTENV_KEY");
+    expect(await keyReads()).toBe(readsBefore + 1);
     // OSC 52: the clipboard gets the key, base64-encoded, and nothing draws it
     expect(ui.frames()).toContain(`\u001b]52;c;${Buffer.from(key).toString("base64")}\u0007`);
     await ui.press("v");

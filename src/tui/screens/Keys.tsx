@@ -34,10 +34,21 @@ export function Keys(props: {
 }): ReactNode {
   const tui = useTui();
   const { project, env, active, canManage } = props;
-  const key = useLoad(
-    async () => (await tui.api.envVault.keys(project.id, env.name))[0]?.key,
-    [project.id, env.name],
-  );
+  // The key is fetched (an audited read) only to show or copy it, and forgotten on rotation.
+  const [key, setKey] = useState<string | undefined>(undefined);
+  const fetchKey = async (): Promise<string | undefined> => {
+    if (key) return key;
+    try {
+      const found = (await tui.api.envVault.keys(project.id, env.name))[0]?.key;
+      if (!found) setNotice({ text: `${env.name} has no DOTENV_KEY yet`, color: "yellow" });
+      setKey(found);
+      return found;
+    } catch (error) {
+      tui.report(error);
+      setNotice({ text: describeError(error).message, color: "red" });
+      return undefined;
+    }
+  };
   const tokens = useLoad(
     async () => (canManage ? tui.api.tokens.list(project.id) : undefined),
     [project.id, canManage],
@@ -64,11 +75,15 @@ export function Keys(props: {
   useScreenKeys(active, confirm ? "capture" : "normal", (input, k) => {
     if (confirm) {
       if (input === "y") {
-        if (confirm.kind === "show") setShownKey(true);
+        if (confirm.kind === "show")
+          void fetchKey().then((found) => {
+            if (found) setShownKey(true);
+          });
         if (confirm.kind === "rotate")
           void act(async () => {
             await tui.api.envVault.rotateKey(project.id, env.name);
-            key.reload();
+            setKey(undefined);
+            setShownKey(false);
           }, `rotated: ${env.name} has a new DOTENV_KEY (the previous one still opens older builds)`);
         if (confirm.kind === "revoke")
           void act(async () => {
@@ -81,16 +96,21 @@ export function Keys(props: {
     }
     setNotice(undefined);
     if (input === "r") {
-      key.reload();
+      setKey(undefined);
+      setShownKey(false);
       return tokens.reload();
     }
     if (input === "v") return shownKey ? setShownKey(false) : setConfirm({ kind: "show" });
-    if (input === "c" && key.data) {
-      tui.writeRaw(osc52(key.data));
-      return setNotice({
-        text: "copied the DOTENV_KEY (OSC 52: the terminal must allow clipboard writes)",
-        color: "green",
+    if (input === "c") {
+      void fetchKey().then((found) => {
+        if (!found) return;
+        tui.writeRaw(osc52(found));
+        setNotice({
+          text: "copied the DOTENV_KEY (OSC 52: the terminal must allow clipboard writes)",
+          color: "green",
+        });
       });
+      return;
     }
     if (input === "o") return setConfirm({ kind: "rotate" });
     if (input === "x" && selected) {
@@ -106,15 +126,13 @@ export function Keys(props: {
       <Title>Keys and tokens · {env.name}</Title>
       {notice ? <Text color={notice.color}>{notice.text}</Text> : null}
       <Text bold>DOTENV_KEY_{env.name.toUpperCase()}</Text>
-      {key.error ? <ErrorBox error={key.error} /> : null}
-      {key.loading && !key.data ? <Loading what="the key" /> : null}
-      {key.data ? (
-        <Text>{shownKey ? key.data : `dotenv://:key_${MASK}@…?environment=${env.name}`}</Text>
-      ) : null}
+      <Text>{shownKey && key ? key : `dotenv://:key_${MASK}@…?environment=${env.name}`}</Text>
+      <Text dimColor>v: show · c: copy · o: rotate{canManage ? " · x: revoke the selected token" : ""}</Text>
       <Text> </Text>
       <Text bold>Service tokens</Text>
       {!canManage ? <Text dimColor>only the project's owners see and revoke its tokens</Text> : null}
       {tokens.error ? <ErrorBox error={tokens.error} /> : null}
+      {canManage && tokens.loading && !tokens.data ? <Loading what="tokens" /> : null}
       {canManage && tokens.data ? (
         <>
           <Text dimColor>
