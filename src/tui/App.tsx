@@ -56,7 +56,10 @@ export function App(props: AppProps): ReactNode {
     if (error instanceof ClientError && error.unreachable) setOffline(true);
   }, []);
 
+  // Who is signed in; asked again when the server comes back if it was not answered yet.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reloadToken is the retry trigger.
   useEffect(() => {
+    if (me) return;
     api.auth.me().then(
       (m) => {
         setMe(m);
@@ -74,7 +77,7 @@ export function App(props: AppProps): ReactNode {
         else report(error);
       },
     );
-  }, [api, app, report]);
+  }, [api, app, report, reloadToken]);
 
   useEffect(() => {
     if (!offline) return;

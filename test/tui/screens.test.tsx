@@ -78,6 +78,24 @@ describe("loading and errors", () => {
   });
 });
 
+describe("starting while the server is down", () => {
+  it("shows the banner, then the projects and the user once the server answers", async () => {
+    const { h, owner } = await setup();
+    await makeProject(h, owner.token, "shop", "A=1\n");
+    let down = true;
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        return h.app.handle(req);
+      },
+    });
+    await ui.until("the server cannot be reached");
+    expect(ui.frame()).toContain("cannot reach the server");
+    down = false;
+    await ui.until(/owner@example\.com[\s\S]*Projects \(1\)/);
+  });
+});
+
 describe("history", () => {
   it("lists versions with author and changes, diffs one against the current, and rolls back after a confirmation", async () => {
     const { h, owner, id, ui } = await withProject();
