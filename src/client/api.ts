@@ -4,7 +4,6 @@
  * header, timeouts, and how an answer becomes a value or a `ClientError`.
  * UI-free: it prints nothing and reads no environment.
  */
-import { applyChanges, parse, parseDocument, render } from "../dotenv";
 import { ClientError } from "./errors";
 
 export type Permission = "none" | "read" | "write";
@@ -349,12 +348,8 @@ export function createApiClient(options: ApiClientOptions) {
         env: string,
         body: { set?: Record<string, string>; unset?: string[]; baseVersion?: number },
       ) => send<ChangeAnswer>("PATCH", `${envPath(id, env)}/secrets`, body),
-      /**
-       * Sets and unsets keys as ONE new version, keeping the file's layout:
-       * a PATCH when the change is of one kind; otherwise the file at
-       * `baseVersion` edited in place (comments, order, quoting kept) and PUT.
-       */
-      change: async (
+      /** Sets and unsets keys as ONE new version; the server keeps the file's layout. */
+      change: (
         id: string,
         env: string,
         changes: { set?: Record<string, string>; unset?: string[] },
@@ -362,23 +357,10 @@ export function createApiClient(options: ApiClientOptions) {
       ): Promise<ChangeAnswer> => {
         const set = changes.set ?? {};
         const unset = changes.unset ?? [];
-        const hasSet = Object.keys(set).length > 0;
-        if (!hasSet || unset.length === 0) {
-          return send<ChangeAnswer>("PATCH", `${envPath(id, env)}/secrets`, {
-            ...(hasSet ? { set } : { unset }),
-            baseVersion,
-          });
-        }
-        const file = await get<PullDotenv>(
-          `${envPath(id, env)}/secrets${query({ version: baseVersion, format: "dotenv" })}`,
-        );
-        const values: Record<string, string> = { ...parse(file.dotenv) };
-        for (const name of unset) delete values[name];
-        Object.assign(values, set);
-        const dotenv = render(applyChanges(parseDocument(file.dotenv), { set, unset }), values);
-        return send<ChangeAnswer>("PUT", `${envPath(id, env)}/secrets`, {
-          dotenv,
-          baseVersion: baseVersion ?? file.version,
+        return send<ChangeAnswer>("PATCH", `${envPath(id, env)}/secrets`, {
+          ...(Object.keys(set).length > 0 ? { set } : {}),
+          ...(unset.length > 0 ? { unset } : {}),
+          baseVersion,
         });
       },
       versions: (id: string, env: string, options: { limit?: number; before?: number } = {}) =>
