@@ -32,6 +32,8 @@ export interface KeeperOptions {
   log?: (event: KeeperEvent) => void;
   /** Needed by rotateRoot(); openKeeper passes the root key file's custody. */
   custody?: RootKeyCustody;
+  /** This keeper's name in the scheduled-work lease (default random; see lease.ts). */
+  holder?: string;
 }
 
 export interface TickReport {

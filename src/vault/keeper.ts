@@ -19,6 +19,7 @@ import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
 import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";
 import { Keyring, openKeyring, sealKeyring } from "./keyring";
+import { createLease, RETIRE_GRACE_MS, SCHEDULED_WORK, sameBytes, swapKeyring } from "./lease";
 import { Gate, Mutex } from "./lock";
 import { vaultMigrations } from "./migrations";
 import { createStore, leaveWal, type NewValue, rekeyAtRest } from "./store";
@@ -36,6 +37,13 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   let closed = false;
   /** A root key written to `.next` by a rotation that has not finished. */
   let staged: Uint8Array | null = null;
+  /** The keyring as this keeper last read or wrote it: replaced only by compare-and-swap (lease.ts). */
+  let lastSealed: Uint8Array | null = null;
+  const lease = createLease(db, {
+    name: SCHEDULED_WORK,
+    holder: options.holder ?? randomBytes(8).toString("hex"),
+    now,
+  });
 
   let ring: Keyring;
   const seals = new Map<number, number>();
@@ -48,20 +56,45 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
     throw error;
   }
 
+  /** Stores `next` if the keyring is still the one this keeper knows; false when another keeper changed it. */
+  async function persist(
+    next: Keyring,
+    options: { key?: Uint8Array; newTerm?: number } = {},
+  ): Promise<boolean> {
+    const sealed = sealKeyring(options.key ?? rootKey, next, random);
+    if (!(await swapKeyring(db, lastSealed, sealed, now(), options.newTerm))) return false;
+    lastSealed = sealed;
+    return true;
+  }
+
   async function loadKeyring(): Promise<Keyring> {
-    const sealed = await store.loadKeyring();
-    if (sealed === null) {
-      const created = Keyring.create(now(), config, random);
-      await store.saveKeyring(sealKeyring(rootKey, created, random), now(), created.activeTerm);
-      log({ event: "keeper.keyring_created", term: created.activeTerm });
-      return created;
+    for (;;) {
+      const sealed = await store.loadKeyring();
+      if (sealed === null) {
+        const created = Keyring.create(now(), config, random);
+        if (!(await persist(created, { newTerm: created.activeTerm }))) continue; // another keeper made one
+        log({ event: "keeper.keyring_created", term: created.activeTerm });
+        return created;
+      }
+      lastSealed = sealed;
+      const opened = openKeyring(rootKey, sealed);
+      if (opened.fitsWindow(config)) return opened;
+      // The window was changed since the schedule was drawn: draw again inside the new one.
+      const rescheduled = opened.rescheduled(config, random);
+      if (await persist(rescheduled)) return rescheduled;
     }
+  }
+
+  /** Takes the keyring another keeper stored (under the exclusive gate); true when it changed. */
+  async function reloadLocked(): Promise<boolean> {
+    const sealed = await store.loadKeyring();
+    if (sealed === null || sameBytes(sealed, lastSealed)) return false;
     const opened = openKeyring(rootKey, sealed);
-    if (opened.fitsWindow(config)) return opened;
-    // The window was changed since the schedule was drawn: draw again inside the new one.
-    const rescheduled = opened.rescheduled(config, random);
-    await store.saveKeyring(sealKeyring(rootKey, rescheduled, random), now());
-    return rescheduled;
+    ring.destroy();
+    ring = opened;
+    lastSealed = sealed;
+    for (const [term, c] of await store.counters()) seals.set(term, c.seals);
+    return true;
   }
 
   function ensureOpen(): void {
@@ -76,9 +109,13 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
     return done >= config.rotateCap || (done > 0 && done + n > config.rotateCap);
   };
 
-  async function rotateLocked(reason: "schedule" | "cap" | "forced"): Promise<number> {
+  /** The new active term, or null when another keeper changed the keyring first (this one then reloads it). */
+  async function rotateLocked(reason: "schedule" | "cap" | "forced"): Promise<number | null> {
     const next = ring.rotated(now(), config, random);
-    await store.saveKeyring(sealKeyring(rootKey, next, random), now(), next.activeTerm);
+    if (!(await persist(next, { newTerm: next.activeTerm }))) {
+      await reloadLocked();
+      return null;
+    }
     ring = next;
     seals.set(next.activeTerm, 0);
     log({ event: "keeper.rotated", term: next.activeTerm, reason });
@@ -122,13 +159,19 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   async function retireDrained(): Promise<number[]> {
     let next = ring;
     const retired: number[] = [];
+    // On a shared vault.db, other keepers may still seal under the old term until they reload the keyring.
+    const active = ring.terms().find((t) => t.term === ring.activeTerm);
+    if (db.remote && active && now() - active.createdAt < RETIRE_GRACE_MS) return retired;
     for (const term of ring.drainingTerms()) {
       if ((await store.valuesUnder(term)) > 0) continue;
       next = next.retired(term, now());
       retired.push(term);
     }
     if (retired.length === 0) return retired;
-    await store.saveKeyring(sealKeyring(rootKey, next, random), now());
+    if (!(await persist(next))) {
+      await reloadLocked();
+      return [];
+    }
     ring.destroyRetired(next);
     ring = next;
     for (const term of retired) log({ event: "keeper.retired", term });
@@ -217,7 +260,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
 
     async rotate() {
       ensureOpen();
-      return { term: await gate.exclusive(() => rotateLocked("forced")) };
+      return { term: (await gate.exclusive(() => rotateLocked("forced"))) ?? ring.activeTerm };
     },
 
     async rotateRoot() {
@@ -233,7 +276,12 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
           staged = next;
         }
         // Order matters for recovery (open.ts): the keyring, then the file at rest, then the rename.
-        await store.saveKeyring(sealKeyring(next, ring, random), now());
+        if (!(await persist(ring, { key: next }))) {
+          throw new KeeperError(
+            "KEYRING",
+            "another keeper changed the keyring during the root-key rotation; retry",
+          );
+        }
         if (rootKey !== next) {
           rootKey.fill(0);
           rootKey = next;
@@ -256,16 +304,23 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
       return ticks.run(async () => {
         ensureOpen();
         const report: TickReport = { rotated: false, resealed: 0, retired: [], pending: false };
+        // Another keeper on a shared vault.db may have rotated or retired: take its keyring first.
+        if (db.remote) await gate.exclusive(reloadLocked);
         const due = ring.isDue(now());
+        if (!due && !overCap(0) && ring.drainingTerms().length === 0) return report;
+        // A local vault.db has one keeper (serve.lock); a shared one has a lease holder.
+        if (db.remote && !(await lease.acquire())) return report; // another keeper does the scheduled work
         if (due || overCap(0)) {
-          await gate.exclusive(() => rotateLocked(due ? "schedule" : "cap"));
-          report.rotated = true;
+          report.rotated = (await gate.exclusive(() => rotateLocked(due ? "schedule" : "cap"))) !== null;
         }
-        if (ring.drainingTerms().length === 0) return report;
-        const [read, written] = await gate.shared(resealBatch);
-        report.resealed = written;
-        if (read < config.resealBatch) report.retired = await gate.exclusive(retireDrained);
-        report.pending = ring.drainingTerms().length > 0;
+        if (ring.drainingTerms().length > 0) {
+          const [read, written] = await gate.shared(resealBatch);
+          report.resealed = written;
+          if (read < config.resealBatch) report.retired = await gate.exclusive(retireDrained);
+          // Waiting out the retirement grace is not pending work: the next idle tick retires.
+          report.pending = read === config.resealBatch;
+        }
+        if (db.remote && !report.pending) await lease.release();
         return report;
       });
     },
@@ -277,6 +332,8 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
         gate.exclusive(async () => {
           // Best effort: fold the WAL into vault.db so that a stopped keeper leaves one file.
           if (!db.remote) await leaveWal(db, 4).catch(() => false);
+          // Best effort: let another keeper take the scheduled work now rather than at expiry.
+          else await lease.release().catch(() => {});
         }),
       );
       db.close();

@@ -7,7 +7,7 @@
  * environment, a user or a key name.
  */
 import { sql } from "drizzle-orm";
-import { blob, check, index, integer, sqliteTable } from "drizzle-orm/sqlite-core";
+import { blob, check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 export const sealedValues = sqliteTable(
   "sealed_values",
@@ -41,4 +41,15 @@ export const termCounters = sqliteTable("term_counters", {
   seals: integer("seals").notNull().default(0),
   /** Of those, values re-sealed into this term from older terms. */
   resealed: integer("resealed").notNull().default(0),
+});
+
+/**
+ * Leases on scheduled work (rotation, re-seal, retirement): when several
+ * keepers share one vault.db on a libsql server, the one holding the
+ * unexpired lease does the work. See lease.ts.
+ */
+export const leases = sqliteTable("leases", {
+  name: text("name").primaryKey(),
+  holder: text("holder").notNull(),
+  expiresAt: integer("expires_at").notNull(),
 });
