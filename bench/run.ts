@@ -17,6 +17,7 @@
  * (its own goals or checks) or a goal in the table was missed.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { loadavg } from "node:os";
 import { join } from "node:path";
 import { loadChart } from "./chart";
 import { machine, QUICK, type Row } from "./lib/suite";
@@ -152,6 +153,8 @@ function verdict(row: Row): string {
 // ---------------------------------------------------------------- run
 
 const started = new Date();
+/** The 1-minute load average before the run: other work on the machine skews every figure. */
+const loadBefore = loadavg()[0]!;
 const command = `${QUICK ? "BENCH_QUICK=1 " : ""}${only ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}bun run bench`;
 const outDir = join(here, "out");
 mkdirSync(outDir, { recursive: true });
@@ -247,7 +250,7 @@ const results = [
   `The last run of \`${command}\` (written by bench/run.ts; do not edit by hand).`,
   "",
   `- when: ${started.toISOString()}, ${Math.round((Date.now() - started.getTime()) / 1000)} s in all`,
-  `- ${machineLine}`,
+  `- ${machineLine}; 1-minute load average ${loadBefore.toFixed(2)} before the run, ${loadavg()[0]!.toFixed(2)} after (anything near the core count means other work competed)`,
   `- benchmarks: ${sections.map((s) => `${s.name} (${s.seconds.toFixed(0)} s${s.code ? `, exit code ${s.code}` : ""})`).join(", ")}`,
   `- outcome: ${failed.length === 0 && missed === 0 ? "every benchmark ran and every judged goal was met" : `${failed.length ? `failed: ${failed.join(", ")}; ` : ""}${missed} goal(s) missed`}`,
   "",
