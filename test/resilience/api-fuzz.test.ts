@@ -5,7 +5,9 @@
  * arbitrary JSON values, valid bodies with one field replaced by something
  * hostile (wrong types, huge numbers, deep JSON, path-like and SQL-like
  * names, CR/LF, NUL, lone surrogates), raw bytes that are not UTF-8, and
- * hostile path segments and query strings. Properties:
+ * hostile path segments, query strings, credentials and content types;
+ * from the owner, a read-only member, a service token and a `me_`
+ * credential. Properties:
  *
  * - the answer is never a 5xx, and comes within a bound (no hang);
  * - no header the client tried to inject appears in the answer;
@@ -13,7 +15,11 @@
  *   is compared and which audit events a refusal may add);
  * - the server logs no error.
  *
- * Runs per property: FUZZ_RUNS (default 25 in CI; e.g. FUZZ_RUNS=2000 for a long run).
+ * Runs per property: FUZZ_RUNS (default 25, about 10 s in CI; FUZZ_RUNS=200
+ * is a long run of several minutes, slower as the fuzzing's own successful
+ * writes grow the state compared after every request). FUZZ_SEED replays a
+ * failure; FUZZ_STATS=1 prints the answers seen per route and status, to
+ * check that the fuzzing reaches past validation.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import fc from "fast-check";
