@@ -49,6 +49,8 @@ const DATA_FLAGS = [
   "keeper-token-file",
   "app-db",
   "vault-db",
+  "app-db-auth-token-file",
+  "vault-db-auth-token-file",
 ] as const;
 
 function configFlagSpecs(which: "all" | "data", also: readonly ConfigFlag[] = []): FlagSpecs {
