@@ -165,115 +165,119 @@ afterAll(async () => {
 });
 
 describe("crashes", () => {
-  it(`zero acknowledged writes lost across ${ROUNDS} kill -9 rounds (app, keeper, whole tree)`, async () => {
-    const login = await fetch(`${server.url}/api/v1/auth/login`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ email: "crash@example.com", password: PASSWORD }),
-    });
-    expect(login.status).toBe(200);
-    token = ((await login.json()) as { token: string }).token;
-    const created = await api("POST", "/projects", { name: "crash" });
-    project = ((await created.json()) as { id: string }).id;
-    // Enough values that a re-seal takes a while (batches of 50).
-    for (const env of ENVS) {
-      const dotenv = `${Array.from({ length: 400 }, (_, i) => `SEED_${i}=${env}-${i}`).join("\n")}\n`;
-      const res = await api("PUT", `${envPath(env)}/secrets`, { dotenv });
-      expect(res.status).toBe(200);
-      acked.push({ env, version: ((await res.json()) as { version: number }).version, dotenv });
-    }
-
-    const kinds = ["app", "keeper", "tree"] as const;
-    const report: string[] = [];
-    let collected = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      const kind = kinds[round % kinds.length]!;
-      const rotate = vaultCmd(["keeper", "rotate"]);
-      expect(rotate.code).toBe(0);
-      const stop = { now: false };
-      const workers = Array.from({ length: CLIENTS }, (_, id) => client(round, id, stop));
-      await Bun.sleep(200 + Math.floor(random() * 1_300));
-      const reseal = /re-seal: (.*)/.exec(vaultCmd(["keeper", "status"]).stdout)?.[1] ?? "?";
-      const children = server.children();
-      if (kind === "tree") {
-        await server.killTree();
-      } else {
-        const pid = children[kind];
-        expect(pid).toBeDefined();
-        process.kill(pid!, "SIGKILL");
-        await waitFor(`the ${kind} child to be gone`, () => !isRunning(pid!), { timeoutMs: 10_000 });
+  it(
+    `zero acknowledged writes lost across ${ROUNDS} kill -9 rounds (app, keeper, whole tree)`,
+    async () => {
+      const login = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email: "crash@example.com", password: PASSWORD }),
+      });
+      expect(login.status).toBe(200);
+      token = ((await login.json()) as { token: string }).token;
+      const created = await api("POST", "/projects", { name: "crash" });
+      project = ((await created.json()) as { id: string }).id;
+      // Enough values that a re-seal takes a while (batches of 50).
+      for (const env of ENVS) {
+        const dotenv = `${Array.from({ length: 400 }, (_, i) => `SEED_${i}=${env}-${i}`).join("\n")}\n`;
+        const res = await api("PUT", `${envPath(env)}/secrets`, { dotenv });
+        expect(res.status).toBe(200);
+        acked.push({ env, version: ((await res.json()) as { version: number }).version, dotenv });
       }
-      // Keep pushing through the outage for a moment, then stop the clients.
-      await Bun.sleep(300);
-      if (kind === "tree") {
-        // With the whole tree down: collect what the kill left behind, before anything restarts.
-        const gc = vaultCmd(["gc", "--gc-grace", "0s"]);
-        expect(gc.code).toBe(0);
-        collected += Number(/removed (\d+) orphan/.exec(gc.stdout)?.[1] ?? 0);
-        await start();
-      } else await server.waitReady(30_000);
-      await Bun.sleep(300);
-      stop.now = true;
-      const results = await Promise.all(workers);
-      const ok = results.reduce((s, r) => s + r.ok, 0);
-      const failed = results.reduce((s, r) => s + r.failed, 0);
-      report.push(
-        `round ${round} (${kind}): ${ok} acknowledged, ${failed} refused or cut; re-seal at the kill: ${reseal}`,
+
+      const kinds = ["app", "keeper", "tree"] as const;
+      const report: string[] = [];
+      let collected = 0;
+      for (let round = 0; round < ROUNDS; round++) {
+        const kind = kinds[round % kinds.length]!;
+        const rotate = vaultCmd(["keeper", "rotate"]);
+        expect(rotate.code).toBe(0);
+        const stop = { now: false };
+        const workers = Array.from({ length: CLIENTS }, (_, id) => client(round, id, stop));
+        await Bun.sleep(200 + Math.floor(random() * 1_300));
+        const reseal = /re-seal: (.*)/.exec(vaultCmd(["keeper", "status"]).stdout)?.[1] ?? "?";
+        const children = server.children();
+        if (kind === "tree") {
+          await server.killTree();
+        } else {
+          const pid = children[kind];
+          expect(pid).toBeDefined();
+          process.kill(pid!, "SIGKILL");
+          await waitFor(`the ${kind} child to be gone`, () => !isRunning(pid!), { timeoutMs: 10_000 });
+        }
+        // Keep pushing through the outage for a moment, then stop the clients.
+        await Bun.sleep(300);
+        if (kind === "tree") {
+          // With the whole tree down: collect what the kill left behind, before anything restarts.
+          const gc = vaultCmd(["gc", "--gc-grace", "0s"]);
+          expect(gc.code).toBe(0);
+          collected += Number(/removed (\d+) orphan/.exec(gc.stdout)?.[1] ?? 0);
+          await start();
+        } else await server.waitReady(30_000);
+        await Bun.sleep(300);
+        stop.now = true;
+        const results = await Promise.all(workers);
+        const ok = results.reduce((s, r) => s + r.ok, 0);
+        const failed = results.reduce((s, r) => s + r.failed, 0);
+        report.push(
+          `round ${round} (${kind}): ${ok} acknowledged, ${failed} refused or cut; re-seal at the kill: ${reseal}`,
+        );
+        await verifyAll(`after round ${round} (${kind})`);
+      }
+      console.log(
+        `${report.join("\n")}\n${acked.length} acknowledged pushes checked; vault gc with the tree down removed ${collected} orphan(s) (CRASH_SEED=${startSeed})`,
       );
-      await verifyAll(`after round ${round} (${kind})`);
-    }
-    console.log(
-      `${report.join("\n")}\n${acked.length} acknowledged pushes checked; vault gc with the tree down removed ${collected} orphan(s) (CRASH_SEED=${startSeed})`,
-    );
 
-    // The re-seal interrupted by the kills finishes: no term is left draining. A clean restart with
-    // the default batch size first, so that a long run's many re-seals end in bounded time.
-    expect(await server.stop()).toBe(0);
-    SERVE_ARGS.splice(SERVE_ARGS.indexOf("--reseal-batch"), 2);
-    await start();
-    const remaining = Number(/(\d+) remaining/.exec(vaultCmd(["keeper", "status"]).stdout)?.[1] ?? 0);
-    await waitFor(
-      `the re-seal of ${remaining} values to finish (no draining term)`,
-      () => {
-        const status = vaultCmd(["keeper", "status"]);
-        return status.code === 0 && !/draining/.test(status.stdout) && /re-seal: idle/.test(status.stdout);
-      },
-      { timeoutMs: 60_000 + remaining * 2, intervalMs: 1_000 },
-    );
+      // The re-seal interrupted by the kills finishes: no term is left draining. A clean restart with
+      // the default batch size first, so that a long run's many re-seals end in bounded time.
+      expect(await server.stop()).toBe(0);
+      SERVE_ARGS.splice(SERVE_ARGS.indexOf("--reseal-batch"), 2);
+      await start();
+      const remaining = Number(/(\d+) remaining/.exec(vaultCmd(["keeper", "status"]).stdout)?.[1] ?? 0);
+      await waitFor(
+        `the re-seal of ${remaining} values to finish (no draining term)`,
+        () => {
+          const status = vaultCmd(["keeper", "status"]);
+          return status.code === 0 && !/draining/.test(status.stdout) && /re-seal: idle/.test(status.stdout);
+        },
+        { timeoutMs: 60_000 + remaining * 2, intervalMs: 1_000 },
+      );
 
-    // With the server stopped: collect orphans, verify the audit chain; then read everything again.
-    expect(await server.stop()).toBe(0);
-    // Orphans of our own making too, as a push cut between the keeper's write and app.db's commit
-    // leaves them (the kills may or may not have left some): gc must take them and nothing referenced.
-    const keeper = await openKeeper({
-      config: {
-        rootKeyFile: join(data, "keeper", "root.key"),
-        vaultDb: join(data, "keeper", "vault.db"),
-        vaultDbAuthTokenFile: undefined,
-        rotateMinMs: 7 * 86_400_000,
-        rotateMaxMs: 30 * 86_400_000,
-        rotateCap: 100_000_000,
-        resealBatch: 500,
-      },
-      create: false,
-    });
-    await keeper.put([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]);
-    await keeper.close();
-    const orphans = /(\d+) orphan value/.exec(vaultCmd(["doctor"]).stdout)?.[1] ?? "0";
-    expect(Number(orphans)).toBeGreaterThanOrEqual(3);
-    const gc = vaultCmd(["gc", "--gc-grace", "0s"]);
-    expect(gc.code).toBe(0);
-    expect(Number(/removed (\d+) orphan/.exec(gc.stdout)?.[1])).toBe(Number(orphans));
-    console.log(`vault doctor saw ${orphans} orphan(s); vault gc: ${gc.stdout.trim()}`);
-    expect(vaultCmd(["doctor"]).stdout).toContain("no orphans");
-    const verify = vaultCmd(["audit", "verify"]);
-    expect(verify.stdout + verify.stderr).toContain("intact");
-    expect(verify.code).toBe(0);
-    await start();
-    await verifyAll("after gc");
-    // A second collection finds nothing more to remove.
-    const again = vaultCmd(["gc", "--gc-grace", "0s"]);
-    expect(again.code).toBe(0);
-    expect(again.stdout).toContain("removed 0 orphans");
-  }, 600_000);
+      // With the server stopped: collect orphans, verify the audit chain; then read everything again.
+      expect(await server.stop()).toBe(0);
+      // Orphans of our own making too, as a push cut between the keeper's write and app.db's commit
+      // leaves them (the kills may or may not have left some): gc must take them and nothing referenced.
+      const keeper = await openKeeper({
+        config: {
+          rootKeyFile: join(data, "keeper", "root.key"),
+          vaultDb: join(data, "keeper", "vault.db"),
+          vaultDbAuthTokenFile: undefined,
+          rotateMinMs: 7 * 86_400_000,
+          rotateMaxMs: 30 * 86_400_000,
+          rotateCap: 100_000_000,
+          resealBatch: 500,
+        },
+        create: false,
+      });
+      await keeper.put([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]);
+      await keeper.close();
+      const orphans = /(\d+) orphan value/.exec(vaultCmd(["doctor"]).stdout)?.[1] ?? "0";
+      expect(Number(orphans)).toBeGreaterThanOrEqual(3);
+      const gc = vaultCmd(["gc", "--gc-grace", "0s"]);
+      expect(gc.code).toBe(0);
+      expect(Number(/removed (\d+) orphan/.exec(gc.stdout)?.[1])).toBe(Number(orphans));
+      console.log(`vault doctor saw ${orphans} orphan(s); vault gc: ${gc.stdout.trim()}`);
+      expect(vaultCmd(["doctor"]).stdout).toContain("no orphans");
+      const verify = vaultCmd(["audit", "verify"]);
+      expect(verify.stdout + verify.stderr).toContain("intact");
+      expect(verify.code).toBe(0);
+      await start();
+      await verifyAll("after gc");
+      // A second collection finds nothing more to remove.
+      const again = vaultCmd(["gc", "--gc-grace", "0s"]);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain("removed 0 orphans");
+    },
+    Math.max(600_000, ROUNDS * 120_000),
+  );
 });
