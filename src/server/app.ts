@@ -74,7 +74,13 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
       if (contentType !== "application/json") return;
       const declared = Number(request.headers.get("content-length") ?? "0");
       if (declared > MAX_BODY_BYTES) throw new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large");
-      const bytes = await request.arrayBuffer();
+      let bytes: ArrayBuffer;
+      try {
+        bytes = await request.arrayBuffer();
+      } catch {
+        // A body that breaks off (a bad chunk, a dropped connection) is the client's.
+        throw new ApiError("INVALID_REQUEST", "the request body could not be read", "send the whole body");
+      }
       if (bytes.byteLength > MAX_BODY_BYTES)
         throw new ApiError("PAYLOAD_TOO_LARGE", "the request body is too large");
       let text: string;
