@@ -168,4 +168,6 @@ export const handoffs = sqliteTable("handoffs", {
   createdAt: integer("created_at").notNull(),
   expiresAt: integer("expires_at").notNull(),
   collectedAt: integer("collected_at"),
+  /** `vault login --browser`: SHA-256 of a secret only the CLI holds; the request id alone cannot collect. */
+  pollHash: text("poll_hash"),
 });

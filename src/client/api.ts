@@ -320,8 +320,9 @@ export function createApiClient(options: ApiClientOptions) {
         send<{ ok: true }>("POST", "/api/v1/auth/password", { currentPassword, newPassword }),
       me: () => get<Me>("/api/v1/me"),
       /** Browser hand-off: pending (202) until the request is approved, then a session. */
-      handoff: async (requestId: string): Promise<HandoffAnswer> =>
-        (await call<HandoffAnswer>("POST", "/api/v1/auth/cli-handoff", { request: requestId })).body,
+      /** Polls a browser sign-in; the secret never leaves this process except in this body. */
+      handoff: async (requestId: string, secret: string): Promise<HandoffAnswer> =>
+        (await call<HandoffAnswer>("POST", "/api/v1/auth/cli-handoff", { request: requestId, secret })).body,
     },
 
     projects: {

@@ -84,12 +84,16 @@ async function sessionCookie(context: BrowserContext) {
   return (await context.cookies()).find((c) => c.name === "vault_session");
 }
 
-/** What the vault CLI would collect for a `/cli/approve` request: 202 while pending, 200 once approved. */
+/**
+ * What the vault CLI would collect for a `/cli/approve` request: 202 while pending, 200 once approved.
+ * The CLI's secret is derived from the id here, so every poll of one id presents the same one.
+ */
 async function cliHandoffStatus(id: string): Promise<number> {
+  const secret = new Bun.CryptoHasher("sha256").update(id).digest("hex");
   const res = await fetch(`${srv.url}/api/v1/auth/cli-handoff`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ request: id }),
+    body: JSON.stringify({ request: id, secret }),
   });
   await res.arrayBuffer();
   return res.status;

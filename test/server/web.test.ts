@@ -193,20 +193,27 @@ describe("web pages", () => {
     expect(evil.text).toContain('name="next" value="/"');
   });
 
-  it("approves a vault CLI sign-in, collected once through the native API", async () => {
+  it("approves a vault CLI sign-in, collected once, and only with the secret the CLI registered first", async () => {
     const h = await startHarness();
     await h.user("owner@example.com");
     const b = new Browser(h);
     await b.signIn("owner@example.com");
     const id = REQ("9");
-    expect((await h.request("POST", "/api/v1/auth/cli-handoff", { body: { request: id } })).status).toBe(202);
+    const secret = "5".repeat(64);
+    const poll = (s: string) =>
+      h.request("POST", "/api/v1/auth/cli-handoff", { body: { request: id, secret: s } });
+    expect((await poll(secret)).status).toBe(202);
     const page = await b.go("GET", `/cli/approve?request=${id}`);
     await b.go("POST", "/cli/approve", { csrf: Browser.csrf(page.text), request: id });
-    const got = await h.request("POST", "/api/v1/auth/cli-handoff", { body: { request: id } });
+    // Someone who saw the URL (the request id) but not the secret gets nothing.
+    const thief = await poll("6".repeat(64));
+    expect(thief.status).toBe(404);
+    expect(JSON.stringify(thief.body)).not.toContain("vss_");
+    const got = await poll(secret);
     expect(got.status).toBe(200);
     expect((await h.request("GET", "/api/v1/me", { token: got.body.token })).body.user.email).toBe(
       "owner@example.com",
     );
-    expect((await h.request("POST", "/api/v1/auth/cli-handoff", { body: { request: id } })).status).toBe(404);
+    expect((await poll(secret)).status).toBe(404);
   });
 });

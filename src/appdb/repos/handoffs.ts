@@ -14,6 +14,19 @@ export function handoffsRepo(db: AppDrizzle) {
     async open(h: typeof handoffs.$inferInsert): Promise<void> {
       await db.insert(handoffs).values(h).onConflictDoNothing();
     },
+    /**
+     * The CLI's first poll claims a request with the hash of its secret (the
+     * row is made if no page has shown the id yet); a later claim never
+     * replaces it. Returns the row as it stands.
+     */
+    async claim(h: typeof handoffs.$inferInsert & { pollHash: string }): Promise<Handoff> {
+      await db.insert(handoffs).values(h).onConflictDoNothing();
+      await db
+        .update(handoffs)
+        .set({ pollHash: h.pollHash })
+        .where(and(eq(handoffs.id, h.id), isNull(handoffs.pollHash)));
+      return (await db.query.handoffs.findFirst({ where: eq(handoffs.id, h.id) }))!;
+    },
     /** Binds a result to a request that has none yet; false when it was bound already. */
     async bind(id: string, result: string, projectId: string | null): Promise<boolean> {
       const rows = await db

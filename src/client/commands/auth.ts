@@ -86,6 +86,10 @@ function openBrowser(url: string): boolean {
 async function browserLogin(client: Client, server: string): Promise<LoginAnswer> {
   const api: ApiClient = createApiClient({ baseUrl: server });
   const request = `req_${randomBytes(32).toString("hex")}`;
+  // The URL (shown, and passed to the browser opener) carries only the request id; collecting
+  // the session also takes this secret, which the first poll registers before anyone sees the URL.
+  const secret = randomBytes(32).toString("hex");
+  await api.auth.handoff(request, secret);
   const url = `${server}/cli/approve?request=${request}`;
   client.io.stderr.write(`Approve this sign-in in your browser:\n\n  ${url}\n\n`);
   if (client.flags.open !== false && isInteractive(client.io)) openBrowser(url);
@@ -93,7 +97,7 @@ async function browserLogin(client: Client, server: string): Promise<LoginAnswer
   for (;;) {
     let answer: Awaited<ReturnType<ApiClient["auth"]["handoff"]>>;
     try {
-      answer = await api.auth.handoff(request);
+      answer = await api.auth.handoff(request, secret);
     } catch (error) {
       if (error instanceof ClientError && error.code === "NOT_FOUND") {
         throw new CliError("the sign-in request expired or is unknown", EXIT.auth, [

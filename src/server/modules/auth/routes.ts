@@ -69,7 +69,7 @@ export function authRoutes(ctx: AppContext) {
     .post(
       "/auth/cli-handoff",
       async ({ body, set }) => {
-        const token = await handoffs.collect("cli", body.request);
+        const token = await handoffs.collectCli(body.request, body.secret);
         if (token === undefined) {
           set.status = 202;
           return { status: "pending" };
@@ -80,11 +80,15 @@ export function authRoutes(ctx: AppContext) {
       },
       {
         body: t.Object(
-          { request: t.String({ pattern: "^req_[0-9a-f]{64}$" }) },
+          {
+            request: t.String({ pattern: "^req_[0-9a-f]{64}$" }),
+            secret: t.String({ pattern: "^[0-9a-f]{64}$" }),
+          },
           { additionalProperties: false },
         ),
         detail: {
-          summary: "Collect the session a browser approved for `vault login --browser` (202 while pending)",
+          summary:
+            "Claim (first poll) and collect the session a browser approved for `vault login --browser`, with the CLI's secret (202 while pending)",
         },
       },
     )

@@ -6,6 +6,7 @@
  * after a page first showed it. Bound credentials wait sealed, and are wiped
  * once collected.
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import { type Handoff, type HandoffKind, newId, type User } from "../../../appdb";
 import { projectAccess } from "../../auth/access";
 import type { Caller } from "../../auth/caller";
@@ -129,6 +130,32 @@ export function createHandoffService(ctx: Deps) {
       });
       await bind(row, token, null);
       await event(caller, "handoff.cli", null, { kind: "session" });
+    },
+
+    /**
+     * `vault login --browser` collects its session with the request id and a
+     * secret that never appears in the URL (nor in the browser opener's
+     * arguments): the first poll claims the request with the secret's hash,
+     * and only that secret can collect. Undefined while pending.
+     */
+    async collectCli(id: string, secret: string): Promise<string | undefined> {
+      if (!REQUEST_ID.test(id))
+        throw refused("not a request id", "the CLI makes one: req_ and 64 hex characters");
+      const now = ctx.now();
+      const hash = createHash("sha256").update(secret, "utf8").digest("hex");
+      const row = await ctx.appdb.handoffs.claim({
+        id,
+        kind: "cli",
+        createdAt: now,
+        expiresAt: now + HANDOFF_TTL_MS,
+        pollHash: hash,
+      });
+      const held = Buffer.from(row.pollHash ?? "", "hex");
+      const given = Buffer.from(hash, "hex");
+      if (row.kind !== "cli" || held.length !== given.length || !timingSafeEqual(held, given)) {
+        throw new ApiError("NOT_FOUND", "no such request", "start again: vault login --browser");
+      }
+      return this.collect("cli", id);
     },
 
     /**

@@ -1,0 +1,1 @@
+ALTER TABLE `handoffs` ADD `poll_hash` text;
