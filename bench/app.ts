@@ -13,7 +13,7 @@
  *
  * BENCH_SECONDS sets each load phase (default 5).
  */
-import { installBinary } from "../test/helpers/binary";
+import { addUser, installBinary } from "../test/helpers/binary";
 import { freePort, ServeProcess } from "../test/helpers/serve";
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -78,27 +78,13 @@ const server = new ServeProcess({
 
 try {
   await server.waitReady();
-  const add = Bun.spawn(
-    [
-      installed.bin,
-      "admin",
-      "user",
-      "add",
-      "bench@example.com",
-      "--role",
-      "owner",
-      "--password-stdin",
-      "--data",
-      `${installed.dir}/data`,
-    ],
-    {
-      cwd: installed.dir,
-      stdin: new TextEncoder().encode(PASSWORD),
-      stdout: "ignore",
-      stderr: "inherit",
-    },
-  );
-  if ((await add.exited) !== 0) throw new Error("could not create the bench user");
+  addUser(installed.bin, {
+    cwd: installed.dir,
+    data: `${installed.dir}/data`,
+    email: "bench@example.com",
+    password: PASSWORD,
+    role: "owner",
+  });
   const base = `http://127.0.0.1:${port}/api/v1`;
   const json = async (method: string, path: string, body?: unknown, token?: string) => {
     const res = await fetch(`${base}${path}`, {

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKeeperClient, type KeeperApi, openKeeper, serveKeeper } from "../src/vault";
+import { keeperConfig } from "../test/helpers/keeper-config";
 
 const REFS = 100;
 const ROUNDS = 7;
@@ -18,15 +19,7 @@ const CALLS_PER_ROUND = 200;
 const dir = mkdtempSync(join(tmpdir(), "vault-bench-"));
 try {
   const keeper = await openKeeper({
-    config: {
-      rootKeyFile: join(dir, "keeper", "root.key"),
-      vaultDb: join(dir, "keeper", "vault.db"),
-      vaultDbAuthTokenFile: undefined,
-      rotateMinMs: 7 * 86_400_000,
-      rotateMaxMs: 30 * 86_400_000,
-      rotateCap: 100_000_000,
-      resealBatch: 500,
-    },
+    config: keeperConfig(dir),
   });
   const token = randomBytes(32).toString("hex");
   const socket = join(dir, "keeper", "keeper.sock");

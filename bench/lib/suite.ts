@@ -11,7 +11,7 @@
 import { appendFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { join } from "node:path";
-import { cleanEnv, type Installed, installBinary } from "../../test/helpers/binary";
+import { addUser, type Installed, installBinary } from "../../test/helpers/binary";
 import { descendantPids, pssKb, rssKb } from "../../test/helpers/proc";
 import { type ServeProcess, startServe } from "../../test/helpers/serve";
 import { selfSignedCert } from "../../test/helpers/tls";
@@ -184,26 +184,13 @@ export async function startBenchServer(options: {
     ],
   });
   await server.waitReady(30_000);
-  const add = Bun.spawnSync(
-    [
-      installed.bin,
-      "admin",
-      "user",
-      "add",
-      "bench@example.com",
-      "--role",
-      "owner",
-      "--password-stdin",
-      "--data",
-      data,
-    ],
-    {
-      cwd: installed.dir,
-      env: cleanEnv(installed.dir),
-      stdin: new TextEncoder().encode(`${BENCH_PASSWORD}\n`),
-    },
-  );
-  if (add.exitCode !== 0) throw new Error(`vault admin user add: ${add.stderr.toString()}`);
+  addUser(installed.bin, {
+    cwd: installed.dir,
+    data,
+    email: "bench@example.com",
+    password: BENCH_PASSWORD,
+    role: "owner",
+  });
   const ca = tls ? await Bun.file(tls.cert).text() : undefined;
   const base = server.url;
   const doFetch = (path: string, init: RequestInit = {}) =>

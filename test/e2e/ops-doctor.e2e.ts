@@ -9,7 +9,8 @@ import { join } from "node:path";
 import { appDbAtRestKey } from "../../src/appdb";
 import { openDatabase, readKeyFile } from "../../src/db";
 import { openKeeper } from "../../src/vault";
-import { cleanEnv, type Installed, installBinary, runVault } from "../helpers/binary";
+import { addUser, type Installed, installBinary, runVault } from "../helpers/binary";
+import { keeperConfig } from "../helpers/keeper-config";
 import { startServe, stopAllServers } from "../helpers/serve";
 
 let vault: Installed;
@@ -23,22 +24,13 @@ beforeAll(async () => {
   golden = join(vault.dir, "golden");
   const server = await startServe({ bin: vault.bin, cwd: vault.dir, data: golden });
   await server.waitReady();
-  const add = Bun.spawnSync(
-    [
-      vault.bin,
-      "admin",
-      "user",
-      "add",
-      "owner@example.com",
-      "--role",
-      "owner",
-      "--password-stdin",
-      "--data",
-      golden,
-    ],
-    { cwd: vault.dir, env: cleanEnv(vault.dir), stdin: new TextEncoder().encode(`${PASSWORD}\n`) },
-  );
-  expect(add.exitCode).toBe(0);
+  addUser(vault.bin, {
+    cwd: vault.dir,
+    data: golden,
+    email: "owner@example.com",
+    password: PASSWORD,
+    role: "owner",
+  });
   const login = await fetch(`${server.url}/api/v1/auth/login`, {
     method: "POST",
     headers: { "content-type": "application/json" },
@@ -127,15 +119,7 @@ describe("vault doctor", () => {
   it("counts orphans and says how to remove them", async () => {
     const data = copy();
     const keeper = await openKeeper({
-      config: {
-        rootKeyFile: join(data, "keeper", "root.key"),
-        vaultDb: join(data, "keeper", "vault.db"),
-        vaultDbAuthTokenFile: undefined,
-        rotateMinMs: 7 * 86_400_000,
-        rotateMaxMs: 30 * 86_400_000,
-        rotateCap: 100_000_000,
-        resealBatch: 500,
-      },
+      config: keeperConfig(data),
       create: false,
     });
     await keeper.put([new Uint8Array([1, 2, 3]), new Uint8Array([4, 5, 6])]);

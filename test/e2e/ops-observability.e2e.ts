@@ -3,9 +3,8 @@
  * request ids at every level holding no value or token, and /metrics.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { cleanEnv, type Installed, installBinary, runVault } from "../helpers/binary";
+import { addUser, type Installed, installBinary, runVault } from "../helpers/binary";
 import { freePort, startServe, stopAllServers } from "../helpers/serve";
 import { parsePrometheus } from "../ops/prometheus";
 
@@ -37,12 +36,7 @@ async function session(level: string, format: string) {
     args: ["--log-level", level, "--log-format", format],
   });
   await server.waitReady();
-  const add = spawnSync(
-    vault.bin,
-    ["admin", "user", "add", "owner@example.com", "--role", "owner", "--password-stdin", "--data", data],
-    { cwd: vault.dir, env: cleanEnv(vault.dir), input: `${PASSWORD}\n`, encoding: "utf8" },
-  );
-  expect(add.status).toBe(0);
+  addUser(vault.bin, { cwd: vault.dir, data, email: "owner@example.com", password: PASSWORD, role: "owner" });
   const call = async (method: string, path: string, token?: string, body?: unknown) => {
     const res = await fetch(`${server.url}${path}`, {
       method,

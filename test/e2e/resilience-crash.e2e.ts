@@ -19,7 +19,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { join } from "node:path";
 import { openKeeper } from "../../src/vault";
-import { cleanEnv, type Installed, installBinary, runVault } from "../helpers/binary";
+import { addUser, type Installed, installBinary, runVault } from "../helpers/binary";
+import { keeperConfig } from "../helpers/keeper-config";
 import { isRunning, waitFor } from "../helpers/proc";
 import { type ServeProcess, startServe, stopAllServers } from "../helpers/serve";
 
@@ -141,22 +142,7 @@ beforeAll(async () => {
   vault = installBinary();
   data = join(vault.dir, "data");
   await start();
-  const add = Bun.spawnSync(
-    [
-      vault.bin,
-      "admin",
-      "user",
-      "add",
-      "crash@example.com",
-      "--role",
-      "owner",
-      "--password-stdin",
-      "--data",
-      data,
-    ],
-    { cwd: vault.dir, env: cleanEnv(vault.dir), stdin: new TextEncoder().encode(`${PASSWORD}\n`) },
-  );
-  expect(add.exitCode).toBe(0);
+  addUser(vault.bin, { cwd: vault.dir, data, email: "crash@example.com", password: PASSWORD, role: "owner" });
 });
 
 afterAll(async () => {
@@ -248,15 +234,7 @@ describe("crashes", () => {
       // Orphans of our own making too, as a push cut between the keeper's write and app.db's commit
       // leaves them (the kills may or may not have left some): gc must take them and nothing referenced.
       const keeper = await openKeeper({
-        config: {
-          rootKeyFile: join(data, "keeper", "root.key"),
-          vaultDb: join(data, "keeper", "vault.db"),
-          vaultDbAuthTokenFile: undefined,
-          rotateMinMs: 7 * 86_400_000,
-          rotateMaxMs: 30 * 86_400_000,
-          rotateCap: 100_000_000,
-          resealBatch: 500,
-        },
+        config: keeperConfig(data),
         create: false,
       });
       await keeper.put([new Uint8Array([1]), new Uint8Array([2]), new Uint8Array([3])]);

@@ -140,6 +140,50 @@ export function runVault(
   return { code: out.status, stdout: out.stdout, stderr: out.stderr };
 }
 
+/**
+ * Creates a user on a data directory with `vault admin user add --password-stdin`
+ * (the password goes through stdin, never the command line); throws with the
+ * command's output when it fails.
+ */
+export function addUser(
+  bin: string,
+  options: {
+    cwd: string;
+    data: string;
+    email: string;
+    password: string;
+    role?: "owner" | "admin" | "member";
+  },
+): void {
+  const out = spawnSync(
+    bin,
+    [
+      "admin",
+      "user",
+      "add",
+      options.email,
+      "--role",
+      options.role ?? "member",
+      "--password-stdin",
+      "--data",
+      options.data,
+    ],
+    {
+      cwd: options.cwd,
+      env: cleanEnv(options.cwd),
+      input: `${options.password}\n`,
+      encoding: "utf8",
+      timeout: 30_000,
+    },
+  );
+  if (out.error) throw out.error;
+  if (out.status !== 0) {
+    throw new Error(
+      `vault admin user add ${options.email} exited ${out.status}:\n${out.stdout}${out.stderr}`,
+    );
+  }
+}
+
 /** True when stderr holds a JavaScript stack trace or Bun's crash banner. */
 export function hasStackTrace(text: string): boolean {
   return /^\s+at .+[:(].*\d+/m.test(text) || /^Bun v\d+\.\d+/m.test(text) || /^\s*\d+ \| /m.test(text);

@@ -1,14 +1,5 @@
-/**
- * A running `vault serve` from the compiled binary with users in it, for the
- * tests that drive it from outside (a browser, the dotenv-vault CLI): the
- * binary copied alone into a temporary directory, the server on a free
- * loopback port (its public URL, written into every .env.vault, is then
- * `http://127.0.0.1:PORT`), and users created the way an operator does, with
- * `vault admin user add EMAIL --role ROLE --password-stdin`.
- */
-import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { cleanEnv, type Installed, installBinary } from "./binary";
+import { addUser as addBinaryUser, type Installed, installBinary } from "./binary";
 import { type ServeProcess, startServe } from "./serve";
 
 export interface VaultServer {
@@ -32,16 +23,8 @@ export async function startVaultServer(options: { env?: Record<string, string> }
   await server.waitReady();
   const url = server.url;
 
-  const addUser = (email: string, password: string, role: "owner" | "admin" | "member" = "member") => {
-    const out = spawnSync(
-      vault.bin,
-      ["admin", "user", "add", email, "--role", role, "--password-stdin", "--data", data],
-      { cwd: vault.dir, env: cleanEnv(vault.dir), input: `${password}\n`, encoding: "utf8", timeout: 30_000 },
-    );
-    if (out.status !== 0) {
-      throw new Error(`vault admin user add ${email} exited ${out.status}:\n${out.stdout}${out.stderr}`);
-    }
-  };
+  const addUser = (email: string, password: string, role: "owner" | "admin" | "member" = "member") =>
+    addBinaryUser(vault.bin, { cwd: vault.dir, data, email, password, role });
 
   const api = async (token: string, method: string, path: string, body?: unknown) => {
     const res = await fetch(`${url}${path}`, {

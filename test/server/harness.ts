@@ -11,6 +11,7 @@ import { type AppDb, openAppDb } from "../../src/appdb";
 import { createLogger } from "../../src/log";
 import { type AppContext, createAppContext, createServer, createUserService } from "../../src/server";
 import { type KeeperApi, openKeeper } from "../../src/vault";
+import { keeperConfig } from "../helpers/keeper-config";
 
 const made: string[] = [];
 const closers: (() => unknown)[] = [];
@@ -64,15 +65,7 @@ export async function startHarness(
     appDbAuthTokenFile: undefined,
   });
   const realKeeper = await openKeeper({
-    config: {
-      rootKeyFile: join(dir, "keeper", "root.key"),
-      vaultDb: join(dir, "keeper", "vault.db"),
-      vaultDbAuthTokenFile: undefined,
-      rotateMinMs: 7 * 86_400_000,
-      rotateMaxMs: 30 * 86_400_000,
-      rotateCap: 100_000_000,
-      resealBatch: 500,
-    },
+    config: keeperConfig(dir),
   });
   closers.push(
     () => realKeeper.close(),

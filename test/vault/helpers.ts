@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type OpenKeeperOptions, openKeeper } from "../../src/vault";
+import { type KeeperConfig, keeperConfig as sharedKeeperConfig } from "../helpers/keeper-config";
 
 const made: string[] = [];
 afterAll(() => {
@@ -18,19 +19,11 @@ export function tempDir(prefix = "vault-keeper-"): string {
   return dir;
 }
 
-export type KeeperConfig = OpenKeeperOptions["config"];
+export type { KeeperConfig } from "../helpers/keeper-config";
 
+/** The keeper settings of a data directory; the vault tests use a lower seal cap than the product's default. */
 export function keeperConfig(dir: string, overrides: Partial<KeeperConfig> = {}): KeeperConfig {
-  return {
-    rootKeyFile: join(dir, "keeper", "root.key"),
-    vaultDb: join(dir, "keeper", "vault.db"),
-    vaultDbAuthTokenFile: undefined,
-    rotateMinMs: 7 * 86_400_000,
-    rotateMaxMs: 30 * 86_400_000,
-    rotateCap: 1_000_000,
-    resealBatch: 500,
-    ...overrides,
-  };
+  return sharedKeeperConfig(dir, { rotateCap: 1_000_000, ...overrides });
 }
 
 /** A keeper on fresh files in a new temporary directory. */
