@@ -15,6 +15,9 @@ import { type AppSealer, createAppSealer } from "./crypto/app-seal";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
 import { createSnapshotCache, type SnapshotCache } from "./snapshot-cache";
 
+/** The most the cache of opened versions holds (an estimate of its heap). */
+const SNAPSHOT_CACHE_BYTES = 32 * 1024 * 1024;
+
 export interface AppContext {
   appdb: AppDb;
   keeper: KeeperApi;
@@ -72,7 +75,7 @@ export function createAppContext(options: ContextOptions): AppContext {
     csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
     audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
     limiter: createRateLimiter(now),
-    snapshots: createSnapshotCache({ ttlMs: options.config.cacheTtlMs, maxBytes: 64 * 1024 * 1024, now }),
+    snapshots: createSnapshotCache({ ttlMs: options.config.cacheTtlMs, maxBytes: SNAPSHOT_CACHE_BYTES, now }),
     config: options.config,
     log: options.log,
     now,

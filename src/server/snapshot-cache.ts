@@ -18,6 +18,8 @@ export interface CachedSnapshot {
 }
 
 interface Entry {
+  environmentId: string;
+  version: number;
   snapshot: CachedSnapshot;
   bytes: number;
   expiresAt: number;
@@ -25,16 +27,26 @@ interface Entry {
 
 export interface SnapshotCache {
   get(environmentId: string, version: number): CachedSnapshot | undefined;
-  put(environmentId: string, version: number, snapshot: CachedSnapshot): void;
+  /**
+   * Keeps a version. With `latest`, the version was just pushed: the older
+   * versions of that environment are dropped, because pulls ask for the head
+   * and a history read can open them again.
+   */
+  put(environmentId: string, version: number, snapshot: CachedSnapshot, options?: { latest?: boolean }): void;
   /** Forgets every version of an environment (deleted environments and projects). */
   forget(environmentId: string): void;
   size(): { entries: number; bytes: number };
 }
 
+/**
+ * What a snapshot costs in the heap, roughly: the name twice (in the map and
+ * in the entries), the value twice (alone and in the rendered file, once a
+ * pull renders it), two bytes a character, a map slot, an entry pair, the layout.
+ */
 function weigh(s: CachedSnapshot): number {
-  let bytes = s.layout?.length ?? 0;
-  for (const [name, value] of s.values) bytes += 2 * (name.length + value.length) + 64;
-  return bytes + s.entries.length * 64;
+  let bytes = (s.layout?.length ?? 0) + 256;
+  for (const [name, value] of s.values) bytes += 4 * (name.length + value.length) + 160;
+  return bytes;
 }
 
 export function createSnapshotCache(options: {
@@ -42,48 +54,64 @@ export function createSnapshotCache(options: {
   maxBytes: number;
   now: () => number;
 }): SnapshotCache {
+  /** In least recently used order: the first entries are the ones to evict. */
   const entries = new Map<string, Entry>();
+  /** The cached versions of each environment, to drop them together. */
+  const byEnvironment = new Map<string, Set<number>>();
   let total = 0;
-  const drop = (key: string) => {
+  const keyOf = (environmentId: string, version: number) => `${environmentId}:${version}`;
+  const drop = (environmentId: string, version: number) => {
+    const key = keyOf(environmentId, version);
     const entry = entries.get(key);
     if (!entry) return;
     entries.delete(key);
     total -= entry.bytes;
+    const versions = byEnvironment.get(environmentId);
+    versions?.delete(version);
+    if (versions?.size === 0) byEnvironment.delete(environmentId);
+  };
+  const forget = (environmentId: string) => {
+    for (const version of [...(byEnvironment.get(environmentId) ?? [])]) drop(environmentId, version);
   };
   return {
     get(environmentId, version) {
       if (options.ttlMs <= 0) return undefined;
-      const key = `${environmentId}:${version}`;
+      const key = keyOf(environmentId, version);
       const entry = entries.get(key);
       if (!entry) return undefined;
       const now = options.now();
       if (entry.expiresAt <= now) {
-        drop(key);
+        drop(environmentId, version);
         return undefined;
       }
-      // Most recently used last: the first entries are the ones to evict.
       entries.delete(key);
       entry.expiresAt = now + options.ttlMs;
       entries.set(key, entry);
       return entry.snapshot;
     },
-    put(environmentId, version, snapshot) {
+    put(environmentId, version, snapshot, putOptions) {
       if (options.ttlMs <= 0) return;
-      const key = `${environmentId}:${version}`;
-      drop(key);
+      if (putOptions?.latest) forget(environmentId);
+      else drop(environmentId, version);
       const bytes = weigh(snapshot);
       if (bytes > options.maxBytes / 4) return;
-      entries.set(key, { snapshot, bytes, expiresAt: options.now() + options.ttlMs });
+      entries.set(keyOf(environmentId, version), {
+        environmentId,
+        version,
+        snapshot,
+        bytes,
+        expiresAt: options.now() + options.ttlMs,
+      });
+      const versions = byEnvironment.get(environmentId) ?? new Set<number>();
+      byEnvironment.set(environmentId, versions.add(version));
       total += bytes;
       const now = options.now();
-      for (const [k, e] of entries) {
+      for (const e of entries.values()) {
         if (total <= options.maxBytes && e.expiresAt > now) break;
-        drop(k);
+        drop(e.environmentId, e.version);
       }
     },
-    forget(environmentId) {
-      for (const key of [...entries.keys()]) if (key.startsWith(`${environmentId}:`)) drop(key);
-    },
+    forget,
     size: () => ({ entries: entries.size, bytes: total }),
   };
 }

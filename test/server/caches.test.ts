@@ -24,11 +24,24 @@ describe("snapshot cache", () => {
   });
 
   it("stays within its byte bound, evicting the least recently used", () => {
-    const cache = createSnapshotCache({ ttlMs: 60_000, maxBytes: 10_000, now: () => 0 });
+    const cache = createSnapshotCache({ ttlMs: 60_000, maxBytes: 40_000, now: () => 0 });
     for (let v = 1; v <= 10; v++) cache.put("env_a", v, snap(1000));
-    expect(cache.size().bytes).toBeLessThanOrEqual(10_000);
+    expect(cache.size().bytes).toBeLessThanOrEqual(40_000);
     expect(cache.get("env_a", 10)).toBeDefined();
     expect(cache.get("env_a", 1)).toBeUndefined();
+  });
+
+  it("keeps only the newest version of an environment once a push supersedes the others", () => {
+    const cache = createSnapshotCache({ ttlMs: 60_000, maxBytes: 1 << 20, now: () => 0 });
+    cache.put("env_a", 1, snap(10));
+    cache.put("env_a", 2, snap(10));
+    cache.put("env_b", 1, snap(10));
+    cache.put("env_a", 3, snap(10), { latest: true });
+    expect(cache.get("env_a", 1)).toBeUndefined();
+    expect(cache.get("env_a", 2)).toBeUndefined();
+    expect(cache.get("env_a", 3)).toBeDefined();
+    expect(cache.get("env_b", 1)).toBeDefined();
+    expect(cache.size().entries).toBe(2);
   });
 
   it("keeps nothing with a TTL of zero, and forgets an environment on demand", () => {

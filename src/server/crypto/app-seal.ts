@@ -14,7 +14,7 @@
  * never stored, so a ref moved to another name in app.db fails to open
  * instead of returning the other value.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
 export const APP_ENVELOPE_V1 = 0x01;
 const LABEL = Buffer.from("vault/v1/app-value", "utf8");
@@ -36,21 +36,27 @@ export type BindingKind = "value" | "layout" | "dotenv-key";
 
 /** SHA-256 over length-prefixed parts: no two different part lists collide by concatenation. */
 export function binding(kind: BindingKind, ...parts: (string | number)[]): Uint8Array {
-  const hash = createHash("sha256");
-  for (const part of [kind, ...parts.map(String)]) {
-    const bytes = Buffer.from(part, "utf8");
-    const len = Buffer.alloc(4);
-    len.writeUInt32BE(bytes.length);
-    hash.update(len).update(bytes);
+  const all = [kind, ...parts.map(String)];
+  let size = 0;
+  for (const part of all) size += 4 + Buffer.byteLength(part, "utf8");
+  const bytes = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const part of all) {
+    const n = bytes.write(part, at + 4, "utf8");
+    bytes.writeUInt32BE(n, at);
+    at += 4 + n;
   }
-  return new Uint8Array(hash.digest());
+  return Bun.SHA256.hash(bytes) as Uint8Array;
 }
 
+/** The authenticated data: label, version, key id, binding. */
 function aad(keyId: number, bindingBytes: Uint8Array): Buffer {
-  const header = Buffer.alloc(HEADER);
-  header[0] = APP_ENVELOPE_V1;
-  header.writeUInt32BE(keyId, 1);
-  return Buffer.concat([LABEL, header, bindingBytes]);
+  const out = Buffer.allocUnsafe(LABEL.length + HEADER + bindingBytes.length);
+  LABEL.copy(out, 0);
+  out[LABEL.length] = APP_ENVELOPE_V1;
+  out.writeUInt32BE(keyId, LABEL.length + 1);
+  out.set(bindingBytes, LABEL.length + HEADER);
+  return out;
 }
 
 export interface AppSealer {
@@ -71,12 +77,15 @@ export function createAppSealer(
       const nonce = random(NONCE);
       const cipher = createCipheriv("aes-256-gcm", sealKey, nonce);
       cipher.setAAD(aad(sealId, bindingBytes));
-      const header = Buffer.alloc(HEADER);
-      header[0] = APP_ENVELOPE_V1;
-      header.writeUInt32BE(sealId, 1);
+      const out = new Uint8Array(HEADER + NONCE + plaintext.length + TAG);
+      out[0] = APP_ENVELOPE_V1;
+      new DataView(out.buffer).setUint32(1, sealId);
+      out.set(nonce, HEADER);
       const body = cipher.update(plaintext);
       cipher.final();
-      return new Uint8Array(Buffer.concat([header, nonce, body, cipher.getAuthTag()]));
+      out.set(body, HEADER + NONCE);
+      out.set(cipher.getAuthTag(), HEADER + NONCE + body.length);
+      return out;
     },
     open(blob, bindingBytes) {
       if (blob.length < HEADER + NONCE + TAG) throw new SealError("TRUNCATED", "sealed value is too short");

@@ -216,7 +216,7 @@ export function createSecretService(ctx: Deps) {
         if (error instanceof VersionConflictError) throw conflict(error.head, options.baseVersion ?? head);
         throw error;
       }
-      ctx.snapshots.put(env.id, number, { values, layout, entries });
+      ctx.snapshots.put(env.id, number, { values, layout, entries }, { latest: true });
       await record(
         caller,
         `secrets.${change.kind}`,
