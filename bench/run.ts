@@ -14,7 +14,10 @@
  *
  * BENCH_QUICK=1 shortens every benchmark (a smoke run of a few minutes);
  * BENCH_ONLY=load,memory runs some of them. Exits 1 if any benchmark failed
- * (its own goals or checks) or a goal in the table was missed.
+ * (it crashed, or its checks found errors, 5xx answers or lost writes) or a
+ * goal in the table was missed; with BENCH_GOALS=report a missed goal is
+ * reported but does not fail the run (CI: goals are judged on a quiet
+ * machine, not on a shared runner).
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg } from "node:os";
@@ -103,7 +106,7 @@ const READERS: Record<string, (out: string) => Row[]> = {
     for (const line of out.split("\n")) {
       const m = /^(vault .+?|idle .+?)\s{2,}([\d.]+ (?:ms|MB))\s{2}(.*)$/.exec(line);
       if (!m) continue;
-      const goal = /idle RSS/.test(m[1]!) ? "< 100 MB" : undefined;
+      const goal = /idle PSS/.test(m[1]!) ? "< 100 MB" : undefined;
       rows.push({
         figure: `startup: ${m[1]}`,
         value: m[2]!,
@@ -284,4 +287,6 @@ console.log(`\nwrote bench/RESULTS.md${chart ? " and bench/load.svg" : ""}`);
 console.log(
   `${sections.length - failed.length} of ${sections.length} benchmarks ran clean; ${missed} goal(s) missed`,
 );
-process.exit(failed.length === 0 && missed === 0 ? 0 : 1);
+const goalsFail = process.env.BENCH_GOALS !== "report";
+if (missed > 0 && !goalsFail) console.log("BENCH_GOALS=report: missed goals are reported, not failed");
+process.exit(failed.length === 0 && (missed === 0 || !goalsFail) ? 0 : 1);

@@ -4,8 +4,10 @@
  * - `vault --version` and `vault --help`: wall time (median of N runs) and peak RSS;
  * - `vault serve`: time until `/readyz` answers 200, on a new data directory
  *   (keys and databases created) and on an existing one;
- * - the idle RSS of the whole process tree (supervisor, keeper, app) after a
- *   few quiet seconds. Goal: under 100 MB.
+ * - the idle memory of the whole process tree (supervisor, keeper, app) after
+ *   a few quiet seconds, as RSS summed per process and as PSS (what the tree
+ *   really holds: the binary's pages, mapped by all three, counted once).
+ *   Goal: under 100 MB, judged on PSS as bench/memory.ts does.
  *
  * Usage: bun bench/startup.ts [--runs N] [--serve-runs N] [--idle-seconds S]
  * (uses dist/vault, compiled first when missing or stale; VAULT_E2E_BINARY picks another).
@@ -121,16 +123,16 @@ async function serve(bin: string, dir: string): Promise<void> {
     detail: `until /readyz 200, median of ${SERVE_RUNS}`,
   });
   if (idle) {
-    const verdict = idle.total < IDLE_GOAL_MB * 1024 * 1024 ? "under" : "OVER";
+    const verdict = idle.pss < IDLE_GOAL_MB * 1024 * 1024 ? "under" : "OVER";
     rows.push({
       what: `idle RSS after ${IDLE_MS / 1000} s`,
       value: mb(idle.total),
-      detail: `${idle.parts} (${verdict} the ${IDLE_GOAL_MB} MB goal)`,
+      detail: `${idle.parts}; the binary's shared pages counted once per process`,
     });
     rows.push({
       what: `idle PSS after ${IDLE_MS / 1000} s`,
       value: mb(idle.pss),
-      detail: "the same tree, pages shared between the three processes counted once",
+      detail: `the same tree, shared pages counted once (${verdict} the ${IDLE_GOAL_MB} MB goal)`,
     });
   }
 }

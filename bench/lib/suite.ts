@@ -150,8 +150,27 @@ export interface BenchServer {
   ca?: string;
   fetch(path: string, init?: RequestInit): Promise<Response>;
   /** Resident and proportional memory of the supervisor and every descendant, in KiB. */
-  treeMemory(): { rssKb: number; pssKb: number; processes: number };
+  treeMemory(): TreeMemory;
+  /** The tree's memory once it had been idle for `idleAtStartMs`, before any user or project existed. */
+  atStart?: TreeMemory;
   close(): Promise<void>;
+}
+
+export interface TreeMemory {
+  rssKb: number;
+  pssKb: number;
+  processes: number;
+}
+
+function treeMemoryOf(root: number): TreeMemory {
+  const pids = [root, ...descendantPids(root)];
+  let rss = 0;
+  let pss = 0;
+  for (const pid of pids) {
+    rss += rssKb(pid) ?? 0;
+    pss += pssKb(pid) ?? 0;
+  }
+  return { rssKb: rss, pssKb: pss, processes: pids.length };
 }
 
 export function fileOf(keys: number, salt: string): string {
@@ -164,6 +183,8 @@ export async function startBenchServer(options: {
   envsPerProject: number;
   keys: number;
   args?: string[];
+  /** Measure the tree's memory after this long idle, before anything is set up. */
+  idleAtStartMs?: number;
 }): Promise<BenchServer> {
   const installed = installBinary();
   const data = join(installed.dir, "data");
@@ -184,6 +205,11 @@ export async function startBenchServer(options: {
     ],
   });
   await server.waitReady(30_000);
+  let atStart: TreeMemory | undefined;
+  if (options.idleAtStartMs !== undefined) {
+    await Bun.sleep(options.idleAtStartMs);
+    atStart = treeMemoryOf(server.pid);
+  }
   addUser(installed.bin, {
     cwd: installed.dir,
     data,
@@ -232,16 +258,8 @@ export async function startBenchServer(options: {
     ca,
     fetch: (path, init = {}) =>
       doFetch(path, { ...init, headers: { authorization: `Bearer ${token}`, ...(init.headers ?? {}) } }),
-    treeMemory() {
-      const pids = [server.pid, ...descendantPids(server.pid)];
-      let rss = 0;
-      let pss = 0;
-      for (const pid of pids) {
-        rss += rssKb(pid) ?? 0;
-        pss += pssKb(pid) ?? 0;
-      }
-      return { rssKb: rss, pssKb: pss, processes: pids.length };
-    },
+    treeMemory: () => treeMemoryOf(server.pid),
+    atStart,
     async close() {
       await server.stop();
       installed.remove();
