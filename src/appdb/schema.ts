@@ -126,16 +126,17 @@ export const versions = sqliteTable(
   (t) => [primaryKey({ columns: [t.environmentId, t.number] })],
 );
 
-/** Every ref app.db uses, so the garbage collector can tell orphans from live values. */
-export const refs = sqliteTable(
-  "refs",
-  {
-    ref: blob("ref", { mode: "buffer" }).primaryKey(),
-    environmentId: text("environment_id").notNull(),
-    createdAt: integer("created_at").notNull(),
-  },
-  (t) => [index("refs_environment").on(t.environmentId)],
-);
+/**
+ * Every ref app.db uses, so the garbage collector can tell orphans from live
+ * values. A push adds a row per new value, so the table is kept to one
+ * b-tree: WITHOUT ROWID (migration 0002, which drizzle cannot express) and no
+ * index on the environment. Deleting an environment, which is rare, scans it.
+ */
+export const refs = sqliteTable("refs", {
+  ref: blob("ref", { mode: "buffer" }).primaryKey(),
+  environmentId: text("environment_id").notNull(),
+  createdAt: integer("created_at").notNull(),
+});
 
 /** Hash-chained audit events: each row stores the hash of the one before. Never a value. */
 export const audit = sqliteTable(

@@ -1,0 +1,54 @@
+import { afterEach, describe, expect, it } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { migrations } from "../../src/appdb/migrations";
+import { migrate, newKey, openDatabase } from "../../src/db";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("app.db migrations", () => {
+  it("0002 keeps every ref and leaves refs as one WITHOUT ROWID b-tree", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vault-migrate-"));
+    dirs.push(dir);
+    const db = await openDatabase({ location: join(dir, "app.db"), atRestKey: newKey(), label: "app.db" });
+    try {
+      const before = migrations.filter((m) => m.name < "0002");
+      expect(await migrate(db, before)).toEqual(["0000_init", "0001_handoff_poll_secret"]);
+      const rows = Array.from({ length: 50 }, (_, i) => [
+        Buffer.alloc(16, i),
+        `env_${i % 3}`,
+        1_700_000_000_000 + i,
+      ]);
+      for (const args of rows)
+        await db.client.execute({
+          sql: "INSERT INTO refs (ref, environment_id, created_at) VALUES (?, ?, ?)",
+          args,
+        });
+
+      expect(await migrate(db, migrations)).toEqual(["0002_refs_without_rowid"]);
+
+      const table = await db.client.execute(
+        "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'refs'",
+      );
+      expect(String(table.rows[0]?.sql)).toContain("WITHOUT ROWID");
+      const indexes = await db.client.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'refs'",
+      );
+      expect(indexes.rows.map((r) => String(r.name))).toEqual([]);
+      const after = await db.client.execute("SELECT ref, environment_id, created_at FROM refs ORDER BY ref");
+      expect(
+        after.rows.map((r) => [Buffer.from(r.ref as ArrayBuffer), r.environment_id, Number(r.created_at)]),
+      ).toEqual(rows);
+      // A ref is still unique.
+      expect(
+        db.client.execute({ sql: "INSERT INTO refs VALUES (?, 'env_x', 1)", args: [Buffer.alloc(16, 1)] }),
+      ).rejects.toThrow(/UNIQUE|PRIMARY KEY|constraint/i);
+    } finally {
+      db.close();
+    }
+  });
+});
