@@ -62,9 +62,12 @@ export function createAppContext(options: ContextOptions): AppContext {
   const random = options.random ?? defaultRandom;
   const credentials = createCredentialCache(now);
   const access = createAccessCache(now);
-  forgetOnChange(options.appdb, () => {
-    credentials.clear();
-    access.clear();
+  forgetOnChange(options.appdb, {
+    forget: () => {
+      credentials.clear();
+      access.clear();
+    },
+    moved: (environmentId, head) => access.moved(environmentId, head),
   });
   return {
     credentials,
@@ -85,16 +88,20 @@ export function createAppContext(options: ContextOptions): AppContext {
 
 /**
  * Every write that can change who may do what, or what a project holds,
- * clears the credential and access caches, in this one place.
+ * clears the credential and access caches, in this one place. A new version
+ * changes neither: it moves its environment's head in the access cache.
  */
-function forgetOnChange(appdb: AppDb, forget: () => void): void {
+function forgetOnChange(
+  appdb: AppDb,
+  caches: { forget: () => void; moved: (environmentId: string, head: number) => void },
+): void {
   const after =
     <A extends unknown[], R>(write: (...args: A) => Promise<R>) =>
     async (...args: A): Promise<R> => {
       try {
         return await write(...args);
       } finally {
-        forget();
+        caches.forget();
       }
     };
   const wrap = <T extends object>(repo: T, names: readonly (keyof T)[]) => {
@@ -116,5 +123,10 @@ function forgetOnChange(appdb: AppDb, forget: () => void): void {
     "removeMember",
     "setGrant",
   ]);
-  wrap(appdb.versions, ["commit"]);
+  const commit = appdb.versions.commit.bind(appdb.versions);
+  appdb.versions.commit = async (version) => {
+    const head = await commit(version);
+    caches.moved(version.environmentId, head);
+    return head;
+  };
 }

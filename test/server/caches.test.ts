@@ -1,4 +1,5 @@
 import { describe, expect, it } from "bun:test";
+import { createAccessCache } from "../../src/server/auth/access";
 import { createCredentialCache } from "../../src/server/auth/caller";
 import { createSnapshotCache } from "../../src/server/snapshot-cache";
 import { projectWith } from "./fixtures";
@@ -95,5 +96,36 @@ describe("credential cache", () => {
     expect((await h.request("GET", `${base}/ci/secrets`, { token: svc.token })).status).toBe(200);
     await h.request("DELETE", `/api/v1/projects/${project.id}/tokens/${svc.id}`, { token: owner.token });
     expect((await h.request("GET", `${base}/ci/secrets`, { token: svc.token })).status).toBe(401);
+  });
+});
+
+describe("access cache", () => {
+  it("moves a cached environment's head forward, never back", () => {
+    const cache = createAccessCache(() => 0);
+    const env = { id: "env_a", head: 3 } as never as { id: string; head: number };
+    cache.put("tok:prj", { environments: [env] } as never);
+    cache.moved("env_a", 5);
+    expect(env.head).toBe(5);
+    cache.moved("env_a", 4);
+    expect(env.head).toBe(5);
+    cache.moved("env_b", 9);
+    expect(env.head).toBe(5);
+  });
+
+  it("a push keeps the caller's credential and access decisions, and the next pull sees the new version", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    let decisions = 0;
+    const byId = h.appdb.projects.byId;
+    h.appdb.projects.byId = async (id) => {
+      decisions++;
+      return byId(id);
+    };
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=2\n" } });
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body).toMatchObject({ version: 2, dotenv: "A=2\n" });
+    expect(decisions).toBe(0);
   });
 });

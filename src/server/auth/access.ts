@@ -22,13 +22,17 @@ export const projectNotFound = () =>
 /**
  * Access decisions of the last moments, by credential and project, so that
  * a hot client does not cost several queries a request. Every write to
- * projects, environments, memberships, grants, versions or credentials in
- * this process clears it (see createAppContext); another process's change
- * takes effect within the TTL.
+ * projects, environments, memberships, grants or credentials in this process
+ * clears it (see createAppContext); a new version only moves the head of its
+ * environment in the cached entries, so that pushes do not make every
+ * caller's next request decide again. Another process's change takes effect
+ * within the TTL.
  */
 export interface AccessCache {
   get(key: string): ProjectAccess | undefined;
   put(key: string, access: ProjectAccess): void;
+  /** An environment's new head, committed in this process: cached entries show it at once. */
+  moved(environmentId: string, head: number): void;
   clear(): void;
 }
 
@@ -45,6 +49,13 @@ export function createAccessCache(now: () => number, ttlMs = ACCESS_TTL_MS): Acc
     put(key, access) {
       if (entries.size >= 10_000) entries.clear();
       entries.set(key, { access, at: now() });
+    },
+    moved(environmentId, head) {
+      for (const { access } of entries.values()) {
+        for (const env of access.environments) {
+          if (env.id === environmentId && env.head < head) env.head = head;
+        }
+      }
     },
     clear: () => entries.clear(),
   };
