@@ -9,7 +9,17 @@ import type { KeeperAddress } from "../config";
 import { KeeperError, type KeeperErrorCode } from "./errors";
 import type { KeeperTls } from "./service";
 import type { KeeperApi, KeeperHealth, KeeperStats } from "./types";
-import { type ErrorBody, fromBase64, MAX_BATCH, toBase64 } from "./wire";
+import {
+  type ErrorBody,
+  fromBase64,
+  MAX_BATCH,
+  OCTETS,
+  packBlobs,
+  packRefs,
+  toBase64,
+  unpackBlobs,
+  unpackRefs,
+} from "./wire";
 
 export interface KeeperClientOptions {
   address: KeeperAddress;
@@ -34,16 +44,17 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
   const transport: Record<string, unknown> =
     address.kind === "unix" ? { unix: address.path } : { tls: { ...options.tls, rejectUnauthorized: true } };
 
-  async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  async function send(method: "GET" | "POST", path: string, body?: unknown): Promise<Response> {
+    const bytes = body instanceof Uint8Array;
     let response: Response;
     try {
       response = await fetch(`${base}${path}`, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...(body === undefined ? {} : { "content-type": bytes ? OCTETS : "application/json" }),
         },
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : bytes ? body : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
         ...transport,
       } as RequestInit);
@@ -52,17 +63,13 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
         cause: error,
       });
     }
+    if (response.ok) return response;
     let json: unknown;
     try {
       json = await response.json();
-    } catch (error) {
-      if (response.ok) {
-        throw new KeeperError("BAD_RESPONSE", `the keeper answered ${response.status} without JSON`, {
-          cause: error,
-        });
-      }
+    } catch {
+      // The status says enough.
     }
-    if (response.ok) return json as T;
     const remote = (json as Partial<ErrorBody> | undefined)?.error;
     const code = typeof remote?.code === "string" ? remote.code : "INTERNAL";
     const message =
@@ -74,6 +81,35 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
     throw new KeeperError(code as KeeperErrorCode, message);
   }
 
+  async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const response = await send(method, path, body);
+    try {
+      return (await response.json()) as T;
+    } catch (error) {
+      throw new KeeperError("BAD_RESPONSE", `the keeper answered ${response.status} without JSON`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** A call whose answer is bytes (put and get). */
+  async function callBytes(path: string, body: Uint8Array): Promise<Uint8Array> {
+    const response = await send("POST", path, body);
+    if (response.headers.get("content-type") !== OCTETS) {
+      throw new KeeperError("BAD_RESPONSE", `the keeper answered ${path} with something other than bytes`);
+    }
+    return new Uint8Array(await response.arrayBuffer());
+  }
+
+  /** Undoes the framing of an answer; a malformed answer is the keeper's fault, not the caller's. */
+  const answer = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      throw new KeeperError("BAD_RESPONSE", "the keeper's answer does not add up", { cause: error });
+    }
+  };
+
   const checkBatch = (n: number) => {
     if (n > MAX_BATCH) throw new KeeperError("TOO_LARGE", `a batch holds at most ${MAX_BATCH} items`);
   };
@@ -82,16 +118,28 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
     async put(blobs) {
       checkBatch(blobs.length);
       if (blobs.length === 0) return [];
-      const { refs } = await call<{ refs: string[] }>("POST", "/v1/put", { blobs: blobs.map(toBase64) });
-      return refs.map(fromBase64);
+      const bytes = await callBytes("/v1/put", packBlobs(blobs));
+      const refs = answer(() => unpackRefs(bytes, MAX_BATCH));
+      if (refs.length !== blobs.length)
+        throw new KeeperError(
+          "BAD_RESPONSE",
+          `the keeper answered ${refs.length} refs for ${blobs.length} values`,
+        );
+      return refs;
     },
     async get(refs) {
       checkBatch(refs.length);
       if (refs.length === 0) return [];
-      const { blobs } = await call<{ blobs: (string | null)[] }>("POST", "/v1/get", {
-        refs: refs.map(toBase64),
-      });
-      return blobs.map((b) => (b === null ? null : fromBase64(b)));
+      const bytes = await callBytes("/v1/get", packRefs(refs));
+      const blobs = answer(() =>
+        unpackBlobs(bytes, { maxItems: MAX_BATCH, maxBlob: Number.MAX_SAFE_INTEGER, allowMissing: true }),
+      );
+      if (blobs.length !== refs.length)
+        throw new KeeperError(
+          "BAD_RESPONSE",
+          `the keeper answered ${blobs.length} values for ${refs.length} refs`,
+        );
+      return blobs;
     },
     async delete(refs) {
       checkBatch(refs.length);

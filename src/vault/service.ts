@@ -20,9 +20,16 @@ import {
   type ErrorBody,
   fromBase64,
   MAX_ANSWER_BYTES,
+  MAX_BATCH,
+  MAX_BLOB_BYTES,
   MAX_BODY_BYTES,
+  OCTETS,
+  packBlobs,
+  packRefs,
   statusOf,
   toBase64,
+  unpackBlobs,
+  unpackRefs,
 } from "./wire";
 
 export type PemSource = string | Uint8Array | BunFile;
@@ -60,6 +67,16 @@ function fail(code: ErrorBody["error"]["code"], message: string): Response {
   return Response.json({ error: { code, message } } satisfies ErrorBody, { status: statusOf(code) });
 }
 
+const octets = (bytes: Uint8Array) => new Response(bytes, { headers: { "content-type": OCTETS } });
+
+/** A body of bytes; anything but octet-stream is BAD_REQUEST. */
+async function bytesOf(request: Request): Promise<Uint8Array> {
+  if (request.headers.get("content-type") !== OCTETS) {
+    throw new KeeperError("BAD_REQUEST", `the body must be ${OCTETS}`);
+  }
+  return new Uint8Array(await request.arrayBuffer());
+}
+
 /** The routes, without a listener: `app.handle(request)` serves them in tests. */
 export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token" | "onError">) {
   const { keeper, onError } = options;
@@ -93,13 +110,20 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
     })
     .post(
       "/v1/put",
-      async ({ body }) => ({ refs: (await keeper.put(body.blobs.map(fromBase64))).map(toBase64) }),
-      { body: bodies.put },
+      async ({ request }) => {
+        const blobs = unpackBlobs(await bytesOf(request), {
+          maxItems: MAX_BATCH,
+          maxBlob: MAX_BLOB_BYTES,
+          allowMissing: false,
+        }) as Uint8Array[];
+        return octets(packRefs(await keeper.put(blobs)));
+      },
+      { parse: "none" },
     )
     .post(
       "/v1/get",
-      async ({ body }) => {
-        const blobs = await keeper.get(body.refs.map(fromBase64));
+      async ({ request }) => {
+        const blobs = await keeper.get(unpackRefs(await bytesOf(request), MAX_BATCH));
         const bytes = blobs.reduce((sum, b) => sum + (b?.length ?? 0), 0);
         if (bytes > MAX_ANSWER_BYTES) {
           throw new KeeperError(
@@ -107,9 +131,9 @@ export function keeperRoutes(options: Pick<ServeKeeperOptions, "keeper" | "token
             `the answer would pass ${MAX_ANSWER_BYTES} bytes: ask for fewer refs`,
           );
         }
-        return { blobs: blobs.map((b) => (b === null ? null : toBase64(b))) };
+        return octets(packBlobs(blobs));
       },
-      { body: bodies.refs },
+      { parse: "none" },
     )
     .post("/v1/delete", async ({ body }) => ({ deleted: await keeper.delete(body.refs.map(fromBase64)) }), {
       body: bodies.refs,

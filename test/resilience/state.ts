@@ -26,18 +26,21 @@ export interface Snapshot {
   audit: { seq: number; action: string; hash: string }[];
 }
 
-async function tableNames(h: Harness): Promise<string[]> {
+/** Each table but the audit, and how to order its rows: by rowid, or by primary key (its first column) WITHOUT ROWID. */
+async function tableNames(h: Harness): Promise<{ name: string; order: string }[]> {
   const rs = await h.appdb.database.client.execute(
-    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' ORDER BY name",
+    "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%' ORDER BY name",
   );
-  return rs.rows.map((r) => String(r.name)).filter((n) => n !== "audit");
+  return rs.rows
+    .map((r) => ({ name: String(r.name), order: /WITHOUT ROWID/i.test(String(r.sql)) ? "1" : "rowid" }))
+    .filter((t) => t.name !== "audit");
 }
 
 export async function snapshot(h: Harness): Promise<Snapshot> {
   await h.ctx.audit.flush();
   const tables: Record<string, string> = {};
-  for (const name of await tableNames(h)) {
-    const rs = await h.appdb.database.client.execute(`SELECT * FROM "${name}" ORDER BY rowid`);
+  for (const { name, order } of await tableNames(h)) {
+    const rs = await h.appdb.database.client.execute(`SELECT * FROM "${name}" ORDER BY ${order}`);
     const ignored = IGNORED_COLUMNS[name] ?? [];
     const rows = name === "meta" ? rs.rows.filter((r) => r.key !== "audit_head") : rs.rows;
     tables[name] = JSON.stringify(

@@ -40,10 +40,13 @@ describe("keeper socket", () => {
   });
 
   const client = () => createKeeperClient({ address: { kind: "unix", path: socket }, token });
-  const raw = (path: string, init: RequestInit & { auth?: string } = {}) =>
+  const raw = (path: string, init: RequestInit & { auth?: string; contentType?: string } = {}) =>
     fetch(`http://localhost${path}`, {
       ...init,
-      headers: { "content-type": "application/json", ...(init.auth ? { authorization: init.auth } : {}) },
+      headers: {
+        "content-type": init.contentType ?? "application/json",
+        ...(init.auth ? { authorization: init.auth } : {}),
+      },
       unix: socket,
     } as RequestInit);
 
@@ -103,25 +106,48 @@ describe("keeper socket", () => {
     expect(wrong.get([new Uint8Array(16)])).rejects.toMatchObject({ code: "UNAUTHORIZED" });
   });
 
-  it("answers 400 with a code to malformed or oversized bodies", async () => {
+  it("answers 400 or 413 with a code to malformed or oversized bodies, and stores nothing", async () => {
     const auth = `Bearer ${token}`;
-    const bad = [
-      "not json",
-      JSON.stringify({}),
-      JSON.stringify({ refs: ["short"] }),
-      JSON.stringify({ refs: ["!!!!!!!!!!!!!!!!!!!!!!=="] }),
-      JSON.stringify({ refs: Array.from({ length: 20_001 }, () => "AAAAAAAAAAAAAAAAAAAAAA==") }),
+    const octets = "application/octet-stream";
+    const frame = (length: number, bytes: number[]) => {
+      const out = Buffer.alloc(4 + bytes.length);
+      out.writeUInt32BE(length, 0);
+      Buffer.from(bytes).copy(out, 4);
+      return out;
+    };
+    const bad: [
+      path: string,
+      contentType: string,
+      body: Uint8Array | string,
+      status: number,
+      code: string,
+    ][] = [
+      [
+        "/v1/get",
+        "application/json",
+        JSON.stringify({ refs: ["AAAAAAAAAAAAAAAAAAAAAA=="] }),
+        400,
+        "BAD_REQUEST",
+      ],
+      ["/v1/get", octets, new Uint8Array(15), 400, "BAD_REQUEST"],
+      ["/v1/get", octets, new Uint8Array(16 * 20_001), 413, "TOO_LARGE"],
+      ["/v1/put", "text/plain", "not bytes", 400, "BAD_REQUEST"],
+      ["/v1/put", octets, new Uint8Array([0, 0, 1]), 400, "BAD_REQUEST"],
+      ["/v1/put", octets, frame(10, [1, 2, 3]), 400, "BAD_REQUEST"],
+      ["/v1/put", octets, frame(0xffff_ffff, []), 413, "TOO_LARGE"],
+      ["/v1/put", octets, frame(3 * 1024 * 1024 + 1, []), 413, "TOO_LARGE"],
+      ["/v1/delete", "application/json", JSON.stringify({ refs: ["short"] }), 400, "BAD_REQUEST"],
+      ["/v1/delete", "application/json", "not json", 400, "BAD_REQUEST"],
     ];
+    const stats = await keeper.stats();
     const logged = requests.length;
-    for (const body of bad) {
-      const response = await raw("/v1/get", { method: "POST", auth, body });
-      expect(response.status).toBe(400);
-      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("BAD_REQUEST");
+    for (const [path, contentType, body, status, code] of bad) {
+      const response = await raw(path, { method: "POST", auth, body, contentType });
+      expect([path, response.status]).toEqual([path, status]);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(code);
     }
-    expect(requests.slice(logged).map((r) => r.status)).toEqual(Array(bad.length).fill(400));
-    const tooBig = JSON.stringify({ blobs: [Buffer.alloc(3 * 1024 * 1024 + 1).toString("base64")] });
-    const response = await raw("/v1/put", { method: "POST", auth, body: tooBig });
-    expect(response.status).toBe(400);
+    expect(requests.slice(logged).map((r) => r.status)).toEqual(bad.map((b) => b[3]));
+    expect((await keeper.stats()).values).toBe(stats.values);
     expect(client().put([new Uint8Array(3 * 1024 * 1024 + 1)])).rejects.toMatchObject({ code: "REFUSED" });
   });
 
@@ -137,15 +163,15 @@ describe("keeper socket", () => {
 describe("keeper socket limits", () => {
   it("refuses a get whose answer would be too large, instead of building it", async () => {
     const big = new Uint8Array(MAX_BLOB_BYTES);
-    const refs = Array.from({ length: 40 }, () => Buffer.alloc(16, 1).toString("base64"));
+    const refs = new Uint8Array(40 * 16).fill(1);
     // The keeper's answer is stood in for: the bound under test is the service's, not the store's.
     const keeper = { get: async (r: readonly Uint8Array[]) => r.map(() => big) } as unknown as KeeperApi;
     const app = keeperRoutes({ keeper, token });
     const response = await app.handle(
       new Request("http://localhost/v1/get", {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        body: JSON.stringify({ refs }),
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/octet-stream" },
+        body: refs,
       }),
     );
     expect(response.status).toBe(413);

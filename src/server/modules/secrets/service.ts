@@ -188,10 +188,13 @@ export function createSecretService(ctx: Deps) {
           fresh.push({ name, value });
         }
       }
-      const blobs = fresh.map(({ name, value }) =>
-        ctx.sealer.seal(Buffer.from(value, "utf8"), binding("value", project.id, env.id, name)),
-      );
-      blobs.push(ctx.sealer.seal(layout, binding("layout", project.id, env.id, number)));
+      const blobs = ctx.sealer.sealMany([
+        ...fresh.map(({ name, value }) => ({
+          plaintext: Buffer.from(value, "utf8"),
+          binding: binding("value", project.id, env.id, name),
+        })),
+        { plaintext: layout, binding: binding("layout", project.id, env.id, number) },
+      ]);
       const refs = (await ctx.keeper.put(blobs)).map((r) => Buffer.from(r));
       let next = 0;
       for (const entry of entries) if (entry[1] === "") entry[1] = refs[next++]!.toString("hex");
