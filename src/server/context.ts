@@ -32,6 +32,13 @@ export interface AppContext {
   credentials: CredentialCache;
   /** Recently opened versions (see snapshot-cache.ts). */
   snapshots: SnapshotCache;
+  /**
+   * The head of every environment this process has committed a version to.
+   * Versions are committed only through this process (one app per app.db),
+   * so a push reads its head here instead of from app.db; a conflict, which
+   * only another writer could cause, drops the entry.
+   */
+  heads: Map<string, number>;
   config: Pick<
     Config,
     | "publicUrl"
@@ -62,12 +69,16 @@ export function createAppContext(options: ContextOptions): AppContext {
   const random = options.random ?? defaultRandom;
   const credentials = createCredentialCache(now);
   const access = createAccessCache(now);
+  const heads = new Map<string, number>();
   forgetOnChange(options.appdb, {
     forget: () => {
       credentials.clear();
       access.clear();
     },
-    moved: (environmentId, head) => access.moved(environmentId, head),
+    moved: (environmentId, head) => {
+      heads.set(environmentId, head);
+      access.moved(environmentId, head);
+    },
   });
   return {
     credentials,
@@ -78,6 +89,7 @@ export function createAppContext(options: ContextOptions): AppContext {
     csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
     audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
     limiter: createRateLimiter(now),
+    heads,
     snapshots: createSnapshotCache({ ttlMs: options.config.cacheTtlMs, maxBytes: SNAPSHOT_CACHE_BYTES, now }),
     config: options.config,
     log: options.log,

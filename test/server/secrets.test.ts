@@ -79,6 +79,30 @@ describe("push and pull", () => {
     expect(pull.body).toMatchObject({ version: 2, dotenv: "A=2\n" });
   });
 
+  it("reads its head from memory, and a stale one (another writer) neither loses a push nor refuses a right base", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const push = (body: object) =>
+      h.request("PUT", `${base}/development/secrets`, { token: owner.token, body });
+    await push({ dotenv: "A=1\n" });
+    await push({ dotenv: "A=2\n" });
+    const env = (await h.appdb.projects.environment(project.id, "development"))!;
+    expect(h.ctx.heads.get(env.id)).toBe(2);
+    // As if another writer had committed version 2 behind this process's back.
+    h.ctx.heads.set(env.id, 1);
+    const unbased = await push({ dotenv: "A=3\n" });
+    expect([unbased.status, unbased.body.version]).toEqual([200, 3]);
+    h.ctx.heads.set(env.id, 1);
+    const based = await push({ dotenv: "A=4\n", baseVersion: 3 });
+    expect([based.status, based.body.version]).toEqual([200, 4]);
+    h.ctx.heads.set(env.id, 1);
+    expect((await push({ dotenv: "A=5\n", baseVersion: 3 })).status).toBe(409);
+    const versions = await h.request("GET", `${base}/development/versions`, { token: owner.token });
+    expect(versions.body.versions.map((v: { version: number }) => v.version)).toEqual([4, 3, 2, 1]);
+    const pull = await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    expect(pull.body).toMatchObject({ version: 4, dotenv: "A=4\n" });
+  });
+
   it("merges only the given keys in merge mode", async () => {
     const h = await startHarness();
     const { owner, base } = await projectWith(h);

@@ -17,7 +17,7 @@ import { editLayout, parseFile, renderChecked, renderFile } from "./document";
 import { checkFile, checkKeyName, checkValues } from "./limits";
 import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots">;
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads">;
 
 export interface Summary {
   added: string[];
@@ -114,9 +114,17 @@ export function createSecretService(ctx: Deps) {
     }
     if (change.kind === "unset") for (const name of change.unset) checkKeyName(name);
 
-    return serialized(envAtCall.id, async () => {
-      const env = (await ctx.appdb.projects.environmentById(envAtCall.id)) ?? envAtCall;
+    // The head this process committed last, else app.db's. Another writer would make the first
+    // stale: its commit then fails, and a push that named no base version is tried again once.
+    const once = async (trustKnown: boolean): Promise<ChangeResult> => {
+      const known = trustKnown ? ctx.heads.get(envAtCall.id) : undefined;
+      const env =
+        known === undefined
+          ? ((await ctx.appdb.projects.environmentById(envAtCall.id)) ?? envAtCall)
+          : { ...envAtCall, head: known };
       const head = env.head;
+      if (known !== undefined && options.baseVersion !== undefined && options.baseVersion !== known)
+        return once(false); // before a 409, app.db's own word
       if (options.baseVersion !== undefined && options.baseVersion !== head)
         throw conflict(head, options.baseVersion);
       const current = await snapshotAt(project, env, head);
@@ -216,7 +224,11 @@ export function createSecretService(ctx: Deps) {
         });
       } catch (error) {
         await ctx.keeper.delete(refs).catch(() => 0);
-        if (error instanceof VersionConflictError) throw conflict(error.head, options.baseVersion ?? head);
+        if (error instanceof VersionConflictError) {
+          ctx.heads.delete(env.id);
+          if (known !== undefined && options.baseVersion === undefined) return once(false);
+          throw conflict(error.head, options.baseVersion ?? head);
+        }
         throw error;
       }
       ctx.snapshots.put(env.id, number, { values, layout, entries }, { latest: true });
@@ -229,7 +241,8 @@ export function createSecretService(ctx: Deps) {
         options.ip,
       );
       return { version: number, summary, unchanged: false };
-    });
+    };
+    return serialized(envAtCall.id, () => once(true));
   }
 
   return {
