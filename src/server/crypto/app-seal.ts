@@ -79,7 +79,11 @@ export function createAppSealer(
     cipher.setAAD(aad(sealId, bindingBytes));
     const out = new Uint8Array(HEADER + NONCE + plaintext.length + TAG);
     out[0] = APP_ENVELOPE_V1;
-    new DataView(out.buffer).setUint32(1, sealId);
+    // The key id, big-endian (a DataView over `out.buffer` would cost more than the seal).
+    out[1] = sealId >>> 24;
+    out[2] = (sealId >>> 16) & 0xff;
+    out[3] = (sealId >>> 8) & 0xff;
+    out[4] = sealId & 0xff;
     out.set(nonce, HEADER);
     const body = cipher.update(plaintext);
     cipher.final();
