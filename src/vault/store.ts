@@ -80,7 +80,7 @@ export function createStore(db: Database) {
       for (const v of values) {
         const rows = byTerm.get(v.term) ?? [];
         byTerm.set(v.term, rows);
-        rows.push(buf(v.ref).toString("hex") + buf(v.blob).toString("hex"));
+        rows.push(v.ref.toHex() + v.blob.toHex());
       }
       const statements: InStatement[] = [];
       for (const [term, rows] of byTerm) {

@@ -104,17 +104,16 @@ export function createAppSealer(
       if (blob.length < HEADER + NONCE + TAG) throw new SealError("TRUNCATED", "sealed value is too short");
       if (blob[0] !== APP_ENVELOPE_V1)
         throw new SealError("UNKNOWN_VERSION", `unknown app envelope version ${blob[0]}`);
-      const buf = Buffer.from(blob.buffer, blob.byteOffset, blob.byteLength);
-      const keyId = buf.readUInt32BE(1);
+      const keyId = blob[1]! * 0x100_0000 + ((blob[2]! << 16) | (blob[3]! << 8) | blob[4]!);
       const key = keys.get(keyId);
       if (!key) throw new SealError("UNKNOWN_KEY", `unknown app key id ${keyId}`);
-      const nonce = buf.subarray(HEADER, HEADER + NONCE);
-      const tag = buf.subarray(buf.length - TAG);
+      const nonce = blob.subarray(HEADER, HEADER + NONCE);
+      const tag = blob.subarray(blob.length - TAG);
       const decipher = createDecipheriv("aes-256-gcm", key, nonce);
       decipher.setAAD(aad(keyId, bindingBytes));
       decipher.setAuthTag(tag);
       try {
-        const out = decipher.update(buf.subarray(HEADER + NONCE, buf.length - TAG));
+        const out = decipher.update(blob.subarray(HEADER + NONCE, blob.length - TAG));
         decipher.final();
         return new Uint8Array(out);
       } catch {
