@@ -83,7 +83,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
     versions: versionsRepo(orm, database.client),
-    audit: auditRepo(orm),
+    audit: auditRepo(orm, database.client),
     handoffs: handoffsRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
