@@ -15,6 +15,8 @@ export interface CachedSnapshot {
   entries: [name: string, ref: string][];
   /** The rendered file, once something rendered it. */
   rendered?: string;
+  /** The rendered file as a JSON string literal, for the pull answer (escaping 5 KB per pull showed). */
+  renderedJson?: string;
 }
 
 interface Entry {

@@ -70,7 +70,19 @@ export function secretRoutes(ctx: AppContext) {
         if (query.key && result.values && !(query.key in result.values)) {
           throw new ApiError("NOT_FOUND", `${env.name} has no key ${query.key}`);
         }
-        return { environment: env.name, ...result };
+        // A cached version's file is already a JSON string: the hot pull answers without escaping it again.
+        if (result.dotenvJson !== undefined) {
+          return new Response(
+            `{"environment":${JSON.stringify(env.name)},"version":${result.version},"dotenv":${result.dotenvJson}}`,
+            { headers: { "content-type": "application/json;charset=utf-8" } },
+          );
+        }
+        return {
+          environment: env.name,
+          version: result.version,
+          dotenv: result.dotenv,
+          values: result.values,
+        };
       },
       {
         params: EnvParams,

@@ -261,7 +261,7 @@ export function createSecretService(ctx: Deps) {
         names?: string[];
         reason?: string;
       },
-    ): Promise<{ version: number; dotenv?: string; values?: Record<string, string> }> {
+    ): Promise<{ version: number; dotenv?: string; dotenvJson?: string; values?: Record<string, string> }> {
       const number = options.version ?? env.head;
       const names = options.names ? new Set(options.names) : undefined;
       // One key: open just that one, unless the whole version is cached already.
@@ -292,7 +292,8 @@ export function createSecretService(ctx: Deps) {
         const entry = number === 0 || names ? undefined : ctx.snapshots.get(env.id, number);
         if (entry) {
           entry.rendered ??= renderFile(entry.layout, entry.values);
-          return { version: number, dotenv: entry.rendered };
+          entry.renderedJson ??= JSON.stringify(entry.rendered);
+          return { version: number, dotenv: entry.rendered, dotenvJson: entry.renderedJson };
         }
         return { version: number, dotenv: renderFile(snapshot.layout, snapshot.values) };
       }
