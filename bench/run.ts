@@ -35,7 +35,7 @@ const benches = readdirSync(here)
 
 /** Arguments and environment per benchmark in the quick mode. */
 const QUICK_SETTINGS: Record<string, { args?: string[]; env?: Record<string, string> }> = {
-  "app.ts": { env: { BENCH_SECONDS: "2" } },
+  "app.ts": { env: { BENCH_SECONDS: "2", BENCH_WARMUP: "1" } },
   "startup.ts": { args: ["--runs", "5", "--serve-runs", "1", "--idle-seconds", "2"] },
   "cli-run.ts": { args: ["--runs", "5"] },
   "tui.ts": { args: ["--runs", "3", "--keys", "2000"] },
