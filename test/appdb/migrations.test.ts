@@ -10,6 +10,24 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
+describe("a local database", () => {
+  it("opens in WAL mode, synchronous=NORMAL, with foreign keys and a checkpoint every 300 pages", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vault-open-"));
+    dirs.push(dir);
+    const db = await openDatabase({ location: join(dir, "x.db"), atRestKey: newKey(), label: "x.db" });
+    try {
+      const pragma = async (name: string) =>
+        Object.values((await db.client.execute(`PRAGMA ${name}`)).rows[0]!)[0];
+      expect(await pragma("journal_mode")).toBe("wal");
+      expect(await pragma("synchronous")).toBe(1);
+      expect(await pragma("foreign_keys")).toBe(1);
+      expect(await pragma("wal_autocheckpoint")).toBe(300);
+    } finally {
+      db.close();
+    }
+  });
+});
+
 describe("app.db migrations", () => {
   it("0002 keeps every ref and leaves refs as one WITHOUT ROWID b-tree", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vault-migrate-"));
