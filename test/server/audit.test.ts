@@ -32,6 +32,38 @@ describe("audit", () => {
     expect(JSON.stringify(rows)).not.toContain("value-never-logged");
   });
 
+  it("stores an event carrying ill-formed Unicode well-formed: it reads back, and the chain verifies", async () => {
+    const h = await startHarness();
+    await projectWith(h);
+    // A lone surrogate in what an event records (here the label of a direct append, as an email would be).
+    await h.appdb.audit.append(
+      [
+        {
+          at: Date.now(),
+          action: "auth.login_failed",
+          actorKind: "anonymous",
+          actorId: null,
+          actorLabel: "mallory\ud800@example.com",
+          projectId: null,
+          environmentId: null,
+          detail: JSON.stringify({ reason: "unknown user", note: "\udfff" }),
+          ip: "127.0.0.1\udc00",
+        },
+      ],
+      Date.now(),
+    );
+    const [last] = await h.appdb.audit.list({ limit: 1 });
+    expect(last!.actorLabel).toBe("mallory\ufffd@example.com");
+    expect(last!.ip).toBe("127.0.0.1\ufffd");
+    expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+    // And through the API: a failed sign-in with such an email is refused, audited or not, never a crash.
+    const res = await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "eve\ud800@example.com", password: "whatever password" },
+    });
+    expect(res.status).toBeLessThan(500);
+    expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+  });
+
   it("answers a read only once its audit event is committed", async () => {
     const h = await startHarness();
     const { owner, base } = await projectWith(h);

@@ -48,6 +48,21 @@ export type VerifyResult =
   | { ok: true; rows: number }
   | { ok: false; rows: number; seq: number; problem: string };
 
+/**
+ * An event whose text is well-formed Unicode. A client can put a lone
+ * surrogate in what an event records (an email it signed in with); stored as
+ * is, it would not be the UTF-8 the hash was computed over, and libsql aborts
+ * the process when it reads such text back. U+FFFD takes its place before the
+ * hash, so the stored row and its hash agree.
+ */
+function wellFormed(e: AuditEvent): AuditEvent {
+  const out = { ...e } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(out)) {
+    if (typeof value === "string" && !value.isWellFormed()) out[key] = value.toWellFormed();
+  }
+  return out as AuditEvent;
+}
+
 /** The columns of an audit row, in the order the insert reads them. */
 const COLUMNS = [
   "seq",
@@ -82,7 +97,8 @@ export function auditRepo(db: AppDrizzle, client: Client) {
       if (events.length === 0) return;
       for (let attempt = 0; ; attempt++) {
         let { seq, hash } = known ?? (await head());
-        const rows: AuditRow[] = events.map((e) => {
+        const rows: AuditRow[] = events.map((event) => {
+          const e = wellFormed(event);
           seq += 1;
           const prevHash = hash;
           hash = hashEvent(seq, prevHash, e);
