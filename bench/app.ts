@@ -11,6 +11,9 @@
  *   then many more values (goal: flat). BENCH_FULL=1 grows the instance to
  *   1,000,000 values; the default is 100,000 so the suite stays short.
  *
+ * The pull and the bare server are measured in alternating slices of a
+ * second (five of each by default), not one after the other.
+ *
  * BENCH_SECONDS sets each load phase (default 5). Each load is measured after
  * BENCH_WARMUP seconds of the same load (default 3): the server's JIT needs a
  * few seconds of traffic to reach its steady state, and a one-second warm-up
@@ -35,13 +38,18 @@ interface Load {
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? 0;
 
-async function load(
+interface Raw {
+  latencies: number[];
+  errors: number;
+  seconds: number;
+}
+
+async function run(
   concurrency: number,
   seconds: number,
   once: (worker: number) => Promise<boolean>,
-): Promise<Load> {
-  const latencies: number[] = [];
-  let errors = 0;
+  into: Raw = { latencies: [], errors: 0, seconds: 0 },
+): Promise<Raw> {
   const deadline = performance.now() + seconds * 1000;
   const start = performance.now();
   await Promise.all(
@@ -49,20 +57,48 @@ async function load(
       while (performance.now() < deadline) {
         const t0 = performance.now();
         const ok = await once(worker).catch(() => false);
-        latencies.push(performance.now() - t0);
-        if (!ok) errors++;
+        into.latencies.push(performance.now() - t0);
+        if (!ok) into.errors++;
       }
     }),
   );
-  const elapsed = (performance.now() - start) / 1000;
-  latencies.sort((a, b) => a - b);
+  into.seconds += (performance.now() - start) / 1000;
+  return into;
+}
+
+function summary(raw: Raw): Load {
+  const latencies = [...raw.latencies].sort((a, b) => a - b);
   return {
     requests: latencies.length,
-    errors,
-    seconds: elapsed,
+    errors: raw.errors,
+    seconds: raw.seconds,
     p50: pct(latencies, 50),
     p99: pct(latencies, 99),
   };
+}
+
+const load = async (concurrency: number, seconds: number, once: (worker: number) => Promise<boolean>) =>
+  summary(await run(concurrency, seconds, once));
+
+/**
+ * Two loads measured in alternating slices, so that a change in the
+ * machine's own speed during the run (these machines are shared) weighs on
+ * both sides of the ratio alike.
+ */
+async function interleaved(
+  concurrency: number,
+  seconds: number,
+  a: (worker: number) => Promise<boolean>,
+  b: (worker: number) => Promise<boolean>,
+  slices = 5,
+): Promise<[Load, Load]> {
+  const ra: Raw = { latencies: [], errors: 0, seconds: 0 };
+  const rb: Raw = { latencies: [], errors: 0, seconds: 0 };
+  for (let i = 0; i < slices; i++) {
+    await run(concurrency, seconds / slices, a, ra);
+    await run(concurrency, seconds / slices, b, rb);
+  }
+  return [summary(ra), summary(rb)];
 }
 
 const fmt = (n: number, digits = 0) =>
@@ -130,8 +166,7 @@ try {
   };
   await load(32, WARMUP, pullOnce);
   await load(32, WARMUP, bareOnce);
-  const pull = await load(32, SECONDS, pullOnce);
-  const bareLoad = await load(32, SECONDS, bareOnce);
+  const [pull, bareLoad] = await interleaved(32, SECONDS, pullOnce, bareOnce);
   bareServer.kill();
 
   // 2. Durable pushes of 100 keys (8 clients, each on its own environment).
