@@ -111,6 +111,16 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
           set.status = 400;
           return errorBody("INVALID_REQUEST", describeValidation(error), "see /api/v1/openapi.json");
         default: {
+          // Elysia words a type mismatch with `${value}`, which throws on a value that cannot become a
+          // string (an object whose own toString is not a function): still the client's mistake.
+          if (error instanceof TypeError && /\bValidationError\b/.test(error.stack ?? "")) {
+            set.status = 400;
+            return errorBody(
+              "INVALID_REQUEST",
+              "the request body does not match the schema",
+              "see /api/v1/openapi.json",
+            );
+          }
           const e = error as { name?: string; code?: string };
           if (e?.name === "KeeperError" && (e.code === "UNREACHABLE" || e.code === "BAD_RESPONSE")) {
             set.status = 503;

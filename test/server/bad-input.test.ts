@@ -25,6 +25,11 @@ describe("bad input", () => {
       ],
       ["missing field", () => h.request("PUT", url, { token: owner.token, body: {} })],
       [
+        "a wrongly typed object that cannot become a string (found by the hostile-input suite)",
+        () =>
+          h.request("PUT", url, { token: owner.token, raw: '{"dotenv":{"toString":null,"valueOf":null}}' }),
+      ],
+      [
         "a lone surrogate in a value",
         () => h.request("PATCH", url, { token: owner.token, raw: '{"set":{"B":"\\ud800"}}' }),
       ],
