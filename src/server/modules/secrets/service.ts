@@ -169,7 +169,8 @@ export function createSecretService(ctx: Deps) {
           break;
         }
       }
-      checkValues(values);
+      // A pushed file's values were checked as it was parsed; anything built here is checked now.
+      if (change.kind !== "push") checkValues(values);
       // An edited layout must render with its values before it is stored (re-quoted neighbours included).
       if (change.kind !== "push") renderChecked(layout, values);
       const summary = summarize(current.values, values);
