@@ -101,13 +101,20 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
     return new Uint8Array(await response.arrayBuffer());
   }
 
-  /** Undoes the framing of an answer; a malformed answer is the keeper's fault, not the caller's. */
-  const answer = <T>(read: () => T): T => {
+  /**
+   * Undoes the framing of an answer, which must hold one item per item asked
+   * for; a malformed answer is the keeper's fault, not the caller's.
+   */
+  const answer = <T>(read: () => T[], asked: number): T[] => {
+    let items: T[];
     try {
-      return read();
+      items = read();
     } catch (error) {
       throw new KeeperError("BAD_RESPONSE", "the keeper's answer does not add up", { cause: error });
     }
+    if (items.length !== asked)
+      throw new KeeperError("BAD_RESPONSE", `the keeper answered ${items.length} items for ${asked}`);
+    return items;
   };
 
   const checkBatch = (n: number) => {
@@ -119,27 +126,17 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
       checkBatch(blobs.length);
       if (blobs.length === 0) return [];
       const bytes = await callBytes("/v1/put", packBlobs(blobs));
-      const refs = answer(() => unpackRefs(bytes, MAX_BATCH));
-      if (refs.length !== blobs.length)
-        throw new KeeperError(
-          "BAD_RESPONSE",
-          `the keeper answered ${refs.length} refs for ${blobs.length} values`,
-        );
-      return refs;
+      return answer(() => unpackRefs(bytes, MAX_BATCH), blobs.length);
     },
     async get(refs) {
       checkBatch(refs.length);
       if (refs.length === 0) return [];
       const bytes = await callBytes("/v1/get", packRefs(refs));
-      const blobs = answer(() =>
-        unpackBlobs(bytes, { maxItems: MAX_BATCH, maxBlob: Number.MAX_SAFE_INTEGER, allowMissing: true }),
+      return answer(
+        () =>
+          unpackBlobs(bytes, { maxItems: MAX_BATCH, maxBlob: Number.MAX_SAFE_INTEGER, allowMissing: true }),
+        refs.length,
       );
-      if (blobs.length !== refs.length)
-        throw new KeeperError(
-          "BAD_RESPONSE",
-          `the keeper answered ${blobs.length} values for ${refs.length} refs`,
-        );
-      return blobs;
     },
     async delete(refs) {
       checkBatch(refs.length);
