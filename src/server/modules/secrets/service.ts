@@ -289,8 +289,8 @@ export function createSecretService(ctx: Deps) {
         options.ip,
       );
       if (options.format === "dotenv") {
-        // A cached version renders once.
-        const entry = number === 0 || names ? undefined : ctx.snapshots.get(env.id, number);
+        // A cached version renders once (the entry found above, or the one snapshotAt just cached).
+        const entry = number === 0 || names ? undefined : (cached ?? ctx.snapshots.get(env.id, number));
         if (entry) {
           entry.rendered ??= renderFile(entry.layout, entry.values);
           entry.renderedJson ??= JSON.stringify(entry.rendered);
