@@ -266,7 +266,7 @@ const results = [
   "",
   "- `make bench` (compiles dist/vault, then `bun run bench`): every benchmark, this file and `bench/load.svg`.",
   "- `BENCH_QUICK=1 bun run bench`: every benchmark, shortened (a smoke run); `BENCH_ONLY=load,memory bun run bench`: some of them.",
-  "- Knobs: `BENCH_LOAD_SECONDS` (load, per level), `BENCH_MEMORY_REQUESTS` (memory), `BENCH_SECONDS` and `BENCH_FULL=1` (app).",
+  "- Knobs: `BENCH_LOAD_SECONDS` (load, per level), `BENCH_MEMORY_REQUESTS` (memory), `BENCH_SECONDS`, `BENCH_WARMUP` and `BENCH_FULL=1` (app); `BENCH_GOALS=report` reports missed goals without failing the run (CI).",
   "- The resilience suite runs in CI as part of `make test`: `bun test test/resilience` (fuzzing in process; `FUZZ_RUNS=2000` for a long run,",
   "  `FUZZ_SEED` to replay) and `bun test --timeout 1200000 ./test/e2e/resilience-*.e2e.ts` (slow clients, kill -9 rounds;",
   "  `CRASH_ROUNDS=30` for a long run, `CRASH_SEED` to replay).",
