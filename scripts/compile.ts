@@ -5,11 +5,14 @@
  *
  * - libsql loads its native addon with `require(\`@libsql/${target}\`)`, a name
  *   computed at run time, so the bundler would not embed it and the binary
- *   would only work next to a node_modules. The plugin rewrites libsql's
- *   `requireNative()` into a static require of the target's platform package,
- *   which makes Bun embed the `.node` file. The pattern must be found, the
- *   package must be installed, and the metafile must show both libsql and the
- *   addon in the bundle.
+ *   would only work next to a node_modules. The plugin makes
+ *   src/db/embedded-addon.ts import the target's `.node` file (which embeds
+ *   it and names its place in the binary) and rewrites libsql's
+ *   `requireNative()` to load it from there, or from the copy `vault serve`
+ *   unpacks into the data directory (src/db/addon.ts). The pattern must be
+ *   found, the package must be installed, and the metafile must show both
+ *   libsql and the addon in the bundle. The smoke test checks that
+ *   `unpack-addon` writes the addon byte for byte.
  * - Ink imports the optional `react-devtools-core` (only used when DEV=true);
  *   marking it external kills the binary at start, so it resolves to a stub.
  * - The binary must not read `.env` or `bunfig.toml` from its working
@@ -19,7 +22,7 @@
  *
  * The artifact is built in a scratch directory, copied alone into a fresh
  * temporary directory outside the repository (where no node_modules can hide a
- * packaging bug), run there (`--version`, `--help`, `selftest`), and only then
+ * packaging bug), run there (`--version`, `--help`, `selftest`, `unpack-addon`), and only then
  * moved to its place, with `<outfile>.sha256` (sha256sum format) beside it.
  */
 import { spawnSync } from "node:child_process";
@@ -44,6 +47,7 @@ import { arch, platform, tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { parseArgs } from "node:util";
 import type { BunPlugin } from "bun";
+import { ADDON_ENV } from "../src/db/addon";
 
 const ROOT = resolve(import.meta.dir, "..");
 const ENTRY = join(ROOT, "src/main.ts");
@@ -133,7 +137,10 @@ function findAddon(pkg: string, target: Target): string {
 interface PluginReport {
   libsqlPatched: boolean;
   devtoolsStubbed: boolean;
+  addonPathEmbedded: boolean;
 }
+
+const EMBEDDED_ADDON_MODULE = join(ROOT, "src/db/embedded-addon.ts");
 
 // libsql's requireNative() picks `@libsql/<target>` at run time; we keep its
 // shape under check so that an upgrade that changes it fails here, not in production.
@@ -141,8 +148,14 @@ const REQUIRE_NATIVE = /function requireNative\(\) \{\n[\s\S]*?\n\}\n/;
 // biome-ignore lint/suspicious/noTemplateCurlyInString: libsql's source text, not one of our templates
 const DYNAMIC_REQUIRE = "return require(`@libsql/${target}`);";
 
-/** libsql's index.js with requireNative() replaced by a static require of `libsqlPackage`. */
-export function rewriteLibsql(source: string, libsqlPackage: string, path = "libsql/index.js"): string {
+/**
+ * libsql's index.js with requireNative() replaced: it loads the unpacked addon
+ * named by VAULT_LIBSQL_ADDON (src/db/addon.ts) when set, and the embedded one,
+ * named by src/db/embedded-addon.ts, otherwise. process.dlopen, not require:
+ * require of a path outside the binary builds the module resolver's caches
+ * (about 1.8 MB per process).
+ */
+export function rewriteLibsql(source: string, path = "libsql/index.js"): string {
   const matches = source.match(new RegExp(REQUIRE_NATIVE, "g")) ?? [];
   if (matches.length !== 1 || !matches[0]!.includes(DYNAMIC_REQUIRE)) {
     fail(
@@ -153,16 +166,34 @@ export function rewriteLibsql(source: string, libsqlPackage: string, path = "lib
   }
   return source.replace(
     REQUIRE_NATIVE,
-    `function requireNative() {\n  return require(${JSON.stringify(libsqlPackage)});\n}\n`,
+    "function requireNative() {\n" +
+      `  const unpacked = process.env.${ADDON_ENV};\n` +
+      "  if (!unpacked) return require(require(" +
+      JSON.stringify(EMBEDDED_ADDON_MODULE) +
+      ").embeddedAddon);\n" +
+      "  const addon = { exports: {} };\n" +
+      "  process.dlopen(addon, unpacked);\n" +
+      "  return addon.exports;\n}\n",
   );
 }
 
-function vaultPlugin(libsqlPackage: string, report: PluginReport): BunPlugin {
+function vaultPlugin(addon: string, report: PluginReport): BunPlugin {
   return {
     name: "vault-compile",
     setup(build) {
+      // The same file as libsql's static require: Bun embeds it once, and this names it.
+      build.onLoad({ filter: /[\\/]src[\\/]db[\\/]embedded-addon\.ts$/ }, (args) => {
+        if (resolve(args.path) !== EMBEDDED_ADDON_MODULE) return undefined;
+        report.addonPathEmbedded = true;
+        return {
+          contents:
+            `import addon from ${JSON.stringify(addon)} with { type: "file" };\n` +
+            "export const embeddedAddon = addon;\n",
+          loader: "js",
+        };
+      });
       build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/ }, (args) => {
-        const contents = rewriteLibsql(readFileSync(args.path, "utf8"), libsqlPackage, args.path);
+        const contents = rewriteLibsql(readFileSync(args.path, "utf8"), args.path);
         report.libsqlPatched = true;
         return { contents, loader: "js" };
       });
@@ -231,7 +262,7 @@ function expectRun(dir: string, args: string[], check: (r: Ran) => string | unde
 }
 
 /** Runs the binary copied alone into a fresh directory outside the repository. */
-function smoke(binary: string, version: string, commit: string): void {
+function smoke(binary: string, version: string, commit: string, addon: string): void {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), "vault-compile-")));
   if (isInside(dir, ROOT))
     fail(`the temporary directory ${dir} is inside the repository; set TMPDIR elsewhere`);
@@ -256,6 +287,14 @@ function smoke(binary: string, version: string, commit: string): void {
       );
     }
     for (const line of self.stdout.trim().split("\n")) step(`  ${line}`);
+    // `vault serve` unpacks the addon with this command before its children start.
+    const want = sha256(addon);
+    expectRun(dir, ["unpack-addon", join(dir, "lib")], (r) =>
+      r.stdout.includes(`sha256 ${want}`) && sha256(join(dir, "lib", "libsql.node")) === want
+        ? undefined
+        : `did not unpack the addon ${addon} byte for byte: ${JSON.stringify(r.stdout)}`,
+    );
+    step("  unpack-addon: the addon unpacks byte for byte");
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -278,7 +317,7 @@ async function main(): Promise<void> {
   const scratch = mkdtempSync(join(dirname(outfile), ".build-"));
   try {
     const built = join(scratch, basename(outfile));
-    const report: PluginReport = { libsqlPatched: false, devtoolsStubbed: false };
+    const report: PluginReport = { libsqlPatched: false, devtoolsStubbed: false, addonPathEmbedded: false };
     const result = await Bun.build({
       entrypoints: [ENTRY],
       compile: {
@@ -297,7 +336,7 @@ async function main(): Promise<void> {
       sourcemap: "none",
       metafile: true,
       define: { VAULT_VERSION: JSON.stringify(pkg.version), VAULT_COMMIT: JSON.stringify(commit) },
-      plugins: [vaultPlugin(spec.libsql, report)],
+      plugins: [vaultPlugin(addon, report)],
       throw: false,
     });
     if (!result.success) {
@@ -313,6 +352,7 @@ async function main(): Promise<void> {
       );
     }
     if (!report.libsqlPatched) fail("libsql/index.js was bundled without passing through the rewrite");
+    if (!report.addonPathEmbedded) fail(`${EMBEDDED_ADDON_MODULE} was bundled without naming the addon`);
     const addonReal = realpathSync(addon);
     if (
       !inputs.some((p) => p.endsWith(".node") && (p === addon || p === addonReal || p.includes(spec.libsql)))
@@ -335,7 +375,7 @@ async function main(): Promise<void> {
 
     if (target === host) {
       const t0 = performance.now();
-      smoke(built, pkg.version, commit);
+      smoke(built, pkg.version, commit, addon);
       step(`smoke test passed outside the repository in ${Math.round(performance.now() - t0)} ms`);
     } else {
       step(`WARNING: a ${target} binary cannot run on this ${host} host: built and checked, NOT run`);

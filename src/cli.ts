@@ -464,6 +464,13 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await import("./commands/selftest")).selftest(ctx),
   },
   {
+    name: "unpack-addon",
+    summary: "write the libsql addon this binary carries to DIR/libsql.node (vault serve runs it)",
+    args: "DIR",
+    hidden: true,
+    run: async (ctx) => (await import("./commands/unpack-addon")).unpackAddonCommand(ctx),
+  },
+  {
     name: "version",
     summary: "print the version",
     run: async ({ io }) => {

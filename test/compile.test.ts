@@ -11,10 +11,34 @@ import { CompileError, rewriteLibsql } from "../scripts/compile";
 const libsqlIndex = Bun.resolveSync("libsql", import.meta.dir);
 
 describe("rewriteLibsql", () => {
-  it("turns the installed libsql's computed require into a static one", () => {
+  it("turns the installed libsql's computed require into the unpacked addon, or else the embedded one", () => {
     const source = readFileSync(libsqlIndex, "utf8");
-    const out = rewriteLibsql(source, "@libsql/linux-x64-gnu");
-    expect(out).toContain('function requireNative() {\n  return require("@libsql/linux-x64-gnu");\n}\n');
+    const out = rewriteLibsql(source);
+    const fn = out.slice(out.indexOf("function requireNative() {"));
+    const body = fn.slice(0, fn.indexOf("\n}\n") + 3);
+    expect(body).toContain("const unpacked = process.env.VAULT_LIBSQL_ADDON;");
+    expect(body).toContain("process.dlopen(addon, unpacked);");
+    expect(body).toMatch(/return require\(require\(".*\/src\/db\/embedded-addon\.ts"\)\.embeddedAddon\);/);
+    // The function runs as written: with the variable set it opens that file, never the embedded one.
+    const dlopened: string[] = [];
+    const run = new Function("process", "require", `${body}\nreturn requireNative();`);
+    const fakeProcess = {
+      env: { VAULT_LIBSQL_ADDON: "/data/lib/libsql.node" },
+      dlopen: (m: { exports: unknown }, path: string) => {
+        dlopened.push(path);
+        m.exports = { databaseOpen: "native" };
+      },
+    };
+    expect(run(fakeProcess, () => expect.unreachable())).toEqual({ databaseOpen: "native" });
+    expect(dlopened).toEqual(["/data/lib/libsql.node"]);
+    const required: string[] = [];
+    const fakeRequire = (id: string) => {
+      required.push(id);
+      return id.endsWith("embedded-addon.ts") ? { embeddedAddon: "/$bunfs/root/index.node" } : { from: id };
+    };
+    expect(run({ env: {}, dlopen: () => expect.unreachable() }, fakeRequire)).toEqual({
+      from: "/$bunfs/root/index.node",
+    });
     expect(out).not.toContain("require(`@libsql/");
     // Everything else is untouched.
     expect(out.length).toBeLessThan(source.length);
@@ -25,9 +49,7 @@ describe("rewriteLibsql", () => {
 
   it("fails loudly when requireNative() is not the expected shape", () => {
     const changed = "function requireNative() {\n  return require('@libsql/' + target);\n}\n";
-    expect(() => rewriteLibsql(changed, "@libsql/linux-x64-gnu")).toThrow(CompileError);
-    expect(() => rewriteLibsql("module.exports = {};\n", "@libsql/linux-x64-gnu")).toThrow(
-      /not the expected shape/,
-    );
+    expect(() => rewriteLibsql(changed)).toThrow(CompileError);
+    expect(() => rewriteLibsql("module.exports = {};\n")).toThrow(/not the expected shape/);
   });
 });

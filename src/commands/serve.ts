@@ -18,6 +18,7 @@ import {
   prepareDataDir,
   roleLifecycle,
   runSupervisor,
+  unpackAddonForChildren,
 } from "../supervisor";
 
 export async function serve(ctx: CommandContext): Promise<number> {
@@ -42,6 +43,7 @@ export async function serve(ctx: CommandContext): Promise<number> {
       return await runSupervisor({
         args: forwardArgs(ctx),
         log,
+        childEnv: await unpackAddonForChildren(config.dataDir, log),
         // The app gets --shutdown-timeout to finish its requests; the keeper, which it waits for, a little more.
         stopTimeoutMs: config.shutdownTimeoutMs + 5_000,
         cleanup: (role) => {

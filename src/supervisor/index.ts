@@ -1,3 +1,4 @@
+export { unpackAddonForChildren } from "./addon";
 export { roleLifecycle } from "./child";
 export {
   acquireLock,

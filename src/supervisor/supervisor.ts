@@ -23,6 +23,8 @@ export interface SupervisorOptions {
   cleanup?: (role: ChildRole) => void;
   readyTimeoutMs?: number;
   stopTimeoutMs?: number;
+  /** Added to each child's environment (the unpacked libsql addon). */
+  childEnv?: Record<string, string>;
 }
 
 interface Child {
@@ -61,6 +63,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
       stdin: "pipe",
       stdout: "pipe",
       stderr: "inherit",
+      env: { ...process.env, ...options.childEnv },
     });
     const ready = watchOutput(proc, role);
     const child: Child = { role, proc, startedAt: now(), ready };

@@ -5,9 +5,17 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { hasStackTrace, type Installed, installBinary } from "../helpers/binary";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
+import { hasStackTrace, type Installed, installBinary, REPO_ROOT } from "../helpers/binary";
 import { isRunning, waitFor } from "../helpers/proc";
 import { type ServeProcess, startServe, stopAllServers } from "../helpers/serve";
 
@@ -63,6 +71,23 @@ function snapshot(dir: string): Record<string, string> {
   return out;
 }
 
+const sha256 = (path: string) => createHash("sha256").update(readFileSync(path)).digest("hex");
+
+/** The libsql addon the binary was built with (this host's platform package). */
+function hostAddon(): string {
+  const libsqlDir = dirname(Bun.resolveSync("libsql", REPO_ROOT));
+  return Bun.resolveSync(`@libsql/linux-${process.arch}-gnu/index.node`, libsqlDir);
+}
+
+/** The native addons (`.node` files) a process has mapped, by real path. */
+function nativeAddonsMappedBy(pid: number): string[] {
+  const paths = readFileSync(`/proc/${pid}/maps`, "utf8")
+    .split("\n")
+    .map((line) => line.split(/\s+/).slice(5).join(" "))
+    .filter((path) => /\.node( \(deleted\))?$/.test(path));
+  return [...new Set(paths)];
+}
+
 async function startReady(data: string): Promise<ServeProcess> {
   const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
   await server.waitReady();
@@ -93,6 +118,19 @@ describe("vault serve", () => {
     const children = await server.waitChildren();
     expect(children.all).toHaveLength(2);
     expect(children.keeper).not.toBe(children.app);
+  });
+
+  it("unpacks libsql's addon into <data>/lib once, and both children load it from there, not from $TMPDIR", async () => {
+    const unpacked = join(data, "lib/libsql.node");
+    expect(mode(join(data, "lib"))).toBe("0700");
+    expect(mode(unpacked)).toBe("0600");
+    expect(sha256(unpacked)).toBe(sha256(hostAddon()));
+    const children = await server.waitChildren();
+    for (const pid of [children.keeper!, children.app!]) {
+      const addons = nativeAddonsMappedBy(pid);
+      expect({ pid, addons }).toEqual({ pid, addons: [realpathSync(unpacked)] });
+    }
+    expect(nativeAddonsMappedBy(server.proc.pid)).toEqual([]);
   });
 
   it("keeps the keeper socket 0600 inside a 0700 directory", () => {
@@ -200,6 +238,27 @@ describe("stopping vault serve", () => {
         timeoutMs: 10_000,
       },
     );
+  });
+});
+
+describe("vault serve when it cannot unpack libsql's addon", () => {
+  afterEach(stopAllServers);
+
+  it("warns, starts anyway, and each child loads the addon Bun unpacks for it", async () => {
+    const data = newDataDir();
+    mkdirSync(data, { mode: 0o700 });
+    writeFileSync(join(data, "lib"), "a file where the directory should be\n", { mode: 0o600 });
+    const server = await startReady(data);
+    expect(server.stderr).toMatch(/could not unpack the libsql addon/);
+    expect(hasStackTrace(server.stderr)).toBe(false);
+    const children = await server.waitChildren();
+    for (const pid of [children.keeper!, children.app!]) {
+      const addons = nativeAddonsMappedBy(pid);
+      expect(addons).toHaveLength(1);
+      expect(addons[0]).not.toContain(data);
+    }
+    expect(await server.status("/readyz")).toBe(200);
+    expect(await server.stop()).toBe(0);
   });
 });
 
