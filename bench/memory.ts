@@ -3,7 +3,11 @@
  * compiled binary: idle at start (no user yet), idle once 3 projects of 4
  * environments of 100 keys exist, then after each round of the mixed workload (90%
  * pulls, 10% pushes, 16 clients), 100,000 requests in all (20,000 with
- * BENCH_QUICK=1; BENCH_MEMORY_REQUESTS sets it).
+ * BENCH_QUICK=1; BENCH_MEMORY_REQUESTS sets it), and idle again after them.
+ *
+ * "Idle" is 15 s without a request: each process gives back what a burst of
+ * work left behind at its first quiet 5-second interval (src/supervisor/idle-trim.ts).
+ * The tree 3 s after setup, before that, is reported too.
  *
  * Two sums over the tree: RSS (what each process reports; the binary's
  * shared pages counted once per process) and PSS (shared pages split among
@@ -15,6 +19,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { IDLE_TRIM_INTERVAL_MS } from "../src/supervisor/idle-trim";
 import { descendantPids, pssKb, roleOf } from "../test/helpers/proc";
 import {
   closedLoop,
@@ -31,6 +36,9 @@ const TOTAL = Number(process.env.BENCH_MEMORY_REQUESTS ?? (QUICK ? 20_000 : 100_
 const ROUNDS = 10;
 const KEYS = 100;
 const IDLE_GOAL_MB = 100;
+/** Quiet time before an idle figure: the busy interval's end, one quiet interval, and the shrink. */
+const SETTLE_MS = 3 * IDLE_TRIM_INTERVAL_MS;
+const SOON_MS = 3_000;
 const mb = (kb: number) => kb / 1024;
 
 const s = await startBenchServer({
@@ -38,7 +46,7 @@ const s = await startBenchServer({
   projects: 3,
   envsPerProject: 4,
   keys: KEYS,
-  idleAtStartMs: 3_000,
+  idleAtStartMs: SETTLE_MS,
 });
 const samples: { requests: number; rssMb: number; pssMb: number; byRole: Record<string, number> }[] = [];
 /** PSS in MB per process role (supervisor, keeper, app), to say which one grows. */
@@ -50,11 +58,15 @@ function byRole(): Record<string, number> {
   }
   return out;
 }
+let soon: TreeMemory;
 let idle: TreeMemory;
+let idleAfterLoad: TreeMemory;
 const errors: string[] = [];
 const missed: string[] = [];
 try {
-  await Bun.sleep(3_000);
+  await Bun.sleep(SOON_MS);
+  soon = s.treeMemory();
+  await Bun.sleep(SETTLE_MS - SOON_MS);
   idle = s.treeMemory();
   samples.push({ requests: 0, rssMb: mb(idle.rssKb), pssMb: mb(idle.pssKb), byRole: byRole() });
   const once = mixedWorkload(s, KEYS);
@@ -68,6 +80,8 @@ try {
     const m = s.treeMemory();
     samples.push({ requests: done, rssMb: mb(m.rssKb), pssMb: mb(m.pssKb), byRole: byRole() });
   }
+  await Bun.sleep(SETTLE_MS);
+  idleAfterLoad = s.treeMemory();
 } finally {
   await s.close();
 }
@@ -105,12 +119,22 @@ const rows: Row[] = [
     verdict: idleOk ? "ok" : "MISSED",
   },
   {
+    figure: `tree ${SOON_MS / 1000} s after setup, before the idle trim: PSS MB (RSS sum)`,
+    value: `${fmt(mb(soon!.pssKb), 1)} (${fmt(mb(soon!.rssKb), 1)})`,
+  },
+  {
     figure: `tree after ${fmt(last.requests)} requests: PSS MB (RSS sum)`,
     value: `${fmt(last.pssMb, 1)} (${fmt(last.rssMb, 1)})`,
     baseline: `median ${fmt(half.pssMb, 1)} around ${fmt(half.requests)}; last three ${fmt(end, 1)}`,
     ratio: fmt(end / half.pssMb, 2),
     goal: "levels off (last 3 rounds < +10% over the 3 before)",
     verdict: levelled ? "ok" : "MISSED",
+  },
+  {
+    figure: `idle tree after the ${fmt(last.requests)} requests: PSS MB (RSS sum)`,
+    value: `${fmt(mb(idleAfterLoad!.pssKb), 1)} (${fmt(mb(idleAfterLoad!.rssKb), 1)})`,
+    baseline: `${fmt(mb(idle!.pssKb), 1)} idle after setup`,
+    ratio: fmt(idleAfterLoad!.pssKb / idle!.pssKb, 2),
   },
 ];
 emit(`memory: whole tree, ${ROUNDS} rounds of ${fmt(TOTAL / ROUNDS)} requests`, rows, { memory: samples });

@@ -4,6 +4,8 @@
  * a terminal reaches the whole process group; a supervised child leaves it to
  * the parent, which stops the children in order.
  */
+import { startIdleTrim } from "./idle-trim";
+
 export interface RoleLifecycle {
   supervised: boolean;
   ready(): void;
@@ -33,8 +35,10 @@ export function roleLifecycle(supervised: boolean): RoleLifecycle {
   return {
     supervised,
     ready: () => {
-      // Start-up garbage (migrations, schema compilation) is collected before the long idle.
+      // Start-up garbage (migrations, schema compilation) is collected before the long idle,
+      // and from then on the memory a burst of work leaves behind goes back once it is over.
       Bun.gc(true);
+      startIdleTrim();
       if (supervised) process.stdout.write("ready\n");
     },
     stopRequested,

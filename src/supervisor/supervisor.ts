@@ -9,6 +9,7 @@
  */
 import type { Subprocess } from "bun";
 import type { Logger } from "../log";
+import { startIdleTrim } from "./idle-trim";
 
 export type ChildRole = "keeper" | "app";
 
@@ -151,8 +152,10 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
     }
   }
   log.info("ready", { keeper: children.get("keeper")?.proc.pid, app: children.get("app")?.proc.pid });
+  const trim = startIdleTrim();
 
   const code = await done;
+  trim.stop();
   process.off("SIGTERM", onSignal);
   process.off("SIGINT", onSignal);
   process.off("SIGHUP", onHangup);

@@ -1,0 +1,74 @@
+/**
+ * The idle trim gives memory back once after each burst of work, never under
+ * steady load, and not again and again while the process stays idle.
+ */
+import { describe, expect, it } from "bun:test";
+import { startIdleTrim } from "../../src/supervisor/idle-trim";
+
+/** A trim driven by hand: `cpu` is the CPU milliseconds used in the next interval. */
+function drive() {
+  let micros = 0;
+  let shrinks = 0;
+  const trim = startIdleTrim({
+    intervalMs: 3_600_000,
+    busyCpuMs: 25,
+    cpuMicros: () => micros,
+    shrink: () => {
+      shrinks++;
+    },
+  });
+  return {
+    interval(cpuMs: number) {
+      micros += cpuMs * 1000;
+      trim.tick();
+      return shrinks;
+    },
+    stop: trim.stop,
+  };
+}
+
+describe("idle trim", () => {
+  it("shrinks once after start-up, at the first quiet interval", () => {
+    const t = drive();
+    expect(t.interval(2)).toBe(1);
+    for (let i = 0; i < 20; i++) expect(t.interval(1)).toBe(1);
+    t.stop();
+  });
+
+  it("shrinks once after each burst, when the burst is over", () => {
+    const t = drive();
+    t.interval(0);
+    t.interval(0); // the interval after a shrink is not judged
+    expect(t.interval(400)).toBe(1);
+    expect(t.interval(300)).toBe(1);
+    expect(t.interval(3)).toBe(2);
+    expect(t.interval(3)).toBe(2);
+    expect(t.interval(3)).toBe(2);
+    expect(t.interval(80)).toBe(2);
+    expect(t.interval(0)).toBe(3);
+    t.stop();
+  });
+
+  it("never shrinks under steady load", () => {
+    const t = drive();
+    for (let i = 0; i < 50; i++) expect(t.interval(30 + (i % 7) * 100)).toBe(0);
+    t.stop();
+  });
+
+  it("does not count the shrink's own work as a burst", () => {
+    const t = drive();
+    expect(t.interval(0)).toBe(1);
+    // The shrink runs at the next idle moment and costs CPU in the following interval.
+    expect(t.interval(40)).toBe(1);
+    for (let i = 0; i < 10; i++) expect(t.interval(0)).toBe(1);
+    t.stop();
+  });
+
+  it("light traffic below the threshold does not make it shrink again", () => {
+    const t = drive();
+    t.interval(0);
+    t.interval(0);
+    for (let i = 0; i < 30; i++) expect(t.interval(i % 2 === 0 ? 10 : 0)).toBe(1);
+    t.stop();
+  });
+});
