@@ -14,11 +14,14 @@
  */
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
-
-const CHUNK = 64 * 1024;
-
 import { join } from "node:path";
 import { embeddedAddon } from "./embedded-addon";
+
+/**
+ * Written in chunks: one 9.7 MB write fills the page cache with large folios,
+ * and a process that maps the file then holds whole folios (3.3 MB more each).
+ */
+const CHUNK = 64 * 1024;
 
 /** The variable that points libsql's requireNative() at an unpacked addon. */
 export const ADDON_ENV = "VAULT_LIBSQL_ADDON";
@@ -45,6 +48,7 @@ export async function unpackAddon(dir: string): Promise<UnpackedAddon> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = join(dir, "libsql.node");
   const partial = `${path}.${process.pid}.partial`;
+  rmSync(partial, { force: true });
   try {
     const fd = openSync(partial, "w", 0o600);
     try {
@@ -53,9 +57,24 @@ export async function unpackAddon(dir: string): Promise<UnpackedAddon> {
     } finally {
       closeSync(fd);
     }
+    probeAddon(partial);
     renameSync(partial, path);
   } finally {
     rmSync(partial, { force: true });
   }
   return { path, bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+}
+
+/**
+ * Loads the addon at `path` once, as the children will: a data directory on a
+ * `noexec` mount would let the file be written but not loaded, and the children
+ * would fail at start instead of falling back to the embedded addon.
+ */
+export function probeAddon(path: string): void {
+  try {
+    process.dlopen({ exports: {} }, path);
+  } catch (error) {
+    const why = (error as Error).message.split("\n")[0] ?? "";
+    throw new Error(`the unpacked addon does not load (${why}); is the data directory mounted noexec?`);
+  }
 }
