@@ -181,7 +181,7 @@ function vaultPlugin(addon: string, report: PluginReport): BunPlugin {
   return {
     name: "vault-compile",
     setup(build) {
-      // The same file as libsql's static require: Bun embeds it once, and this names it.
+      // Embeds the target's addon and names its place in the binary, where requireNative() finds it.
       build.onLoad({ filter: /[\\/]src[\\/]db[\\/]embedded-addon\.ts$/ }, (args) => {
         if (resolve(args.path) !== EMBEDDED_ADDON_MODULE) return undefined;
         report.addonPathEmbedded = true;
