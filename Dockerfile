@@ -22,8 +22,9 @@ RUN groupadd --system --gid 10001 vault \
 
 COPY dist/vault /usr/local/bin/vault
 
-# The binary extracts libsql's native addon into $TMPDIR at start: it must be
-# writable and allow exec (a tmpfs mounted there needs the `exec` option).
+# vault serve unpacks libsql's native addon into /data/lib; every other vault
+# command (and vault serve, when /data does not allow exec) unpacks it into
+# $TMPDIR: it must be writable and allow exec (a tmpfs there needs `exec`).
 ENV TMPDIR=/var/lib/vault/tmp \
     VAULT_DATA_DIR=/data \
     VAULT_LISTEN=0.0.0.0:8750 \
