@@ -151,7 +151,8 @@ const DYNAMIC_REQUIRE = "return require(`@libsql/${target}`);";
 /**
  * libsql's index.js with requireNative() replaced: it loads the unpacked addon
  * named by VAULT_LIBSQL_ADDON (src/db/addon.ts) when set, and the embedded one,
- * named by src/db/embedded-addon.ts, otherwise. process.dlopen, not require:
+ * named by src/db/embedded-addon.ts, otherwise, or when the unpacked file does
+ * not load (removed behind a running server, say). process.dlopen, not require:
  * require of a path outside the binary builds the module resolver's caches
  * (about 1.8 MB per process).
  */
@@ -168,12 +169,14 @@ export function rewriteLibsql(source: string, path = "libsql/index.js"): string 
     REQUIRE_NATIVE,
     "function requireNative() {\n" +
       `  const unpacked = process.env.${ADDON_ENV};\n` +
-      "  if (!unpacked) return require(require(" +
-      JSON.stringify(EMBEDDED_ADDON_MODULE) +
-      ").embeddedAddon);\n" +
-      "  const addon = { exports: {} };\n" +
-      "  process.dlopen(addon, unpacked);\n" +
-      "  return addon.exports;\n}\n",
+      "  if (unpacked) {\n" +
+      "    try {\n" +
+      "      const addon = { exports: {} };\n" +
+      "      process.dlopen(addon, unpacked);\n" +
+      "      return addon.exports;\n" +
+      "    } catch {}\n" +
+      "  }\n" +
+      `  return require(require(${JSON.stringify(EMBEDDED_ADDON_MODULE)}).embeddedAddon);\n}\n`,
   );
 }
 

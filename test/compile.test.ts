@@ -19,6 +19,7 @@ describe("rewriteLibsql", () => {
     expect(body).toContain("const unpacked = process.env.VAULT_LIBSQL_ADDON;");
     expect(body).toContain("process.dlopen(addon, unpacked);");
     expect(body).toMatch(/return require\(require\(".*\/src\/db\/embedded-addon\.ts"\)\.embeddedAddon\);/);
+    const embedded = { from: "/$bunfs/root/index.node" };
     // The function runs as written: with the variable set it opens that file, never the embedded one.
     const dlopened: string[] = [];
     const run = new Function("process", "require", `${body}\nreturn requireNative();`);
@@ -36,9 +37,15 @@ describe("rewriteLibsql", () => {
       required.push(id);
       return id.endsWith("embedded-addon.ts") ? { embeddedAddon: "/$bunfs/root/index.node" } : { from: id };
     };
-    expect(run({ env: {}, dlopen: () => expect.unreachable() }, fakeRequire)).toEqual({
-      from: "/$bunfs/root/index.node",
-    });
+    expect(run({ env: {}, dlopen: () => expect.unreachable() }, fakeRequire)).toEqual(embedded);
+    // An unpacked file that does not load (gone, or on a noexec mount) falls back to the embedded addon.
+    const gone = {
+      env: { VAULT_LIBSQL_ADDON: "/data/lib/libsql.node" },
+      dlopen: () => {
+        throw new Error("cannot open shared object file: No such file or directory");
+      },
+    };
+    expect(run(gone, fakeRequire)).toEqual(embedded);
     expect(out).not.toContain("require(`@libsql/");
     // Everything else is untouched.
     expect(out.length).toBeLessThan(source.length);

@@ -11,6 +11,7 @@ import {
   readdirSync,
   readFileSync,
   realpathSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from "node:fs";
@@ -241,7 +242,7 @@ describe("stopping vault serve", () => {
   });
 });
 
-describe("vault serve when it cannot unpack libsql's addon", () => {
+describe("vault serve without its unpacked addon", () => {
   afterEach(stopAllServers);
 
   it("warns, starts anyway, and each child loads the addon Bun unpacks for it", async () => {
@@ -258,6 +259,27 @@ describe("vault serve when it cannot unpack libsql's addon", () => {
       expect(addons[0]).not.toContain(data);
     }
     expect(await server.status("/readyz")).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+
+  it("restarts a crashed keeper on the embedded addon when DATA/lib/libsql.node was removed behind it", async () => {
+    const data = newDataDir();
+    const server = await startReady(data);
+    const before = await server.waitChildren();
+    rmSync(join(data, "lib/libsql.node"));
+    process.kill(before.keeper!, "SIGKILL");
+    const after = await waitFor(
+      "a new keeper",
+      () => {
+        const c = server.children();
+        return c.keeper && c.keeper !== before.keeper ? c : undefined;
+      },
+      { timeoutMs: 15_000 },
+    );
+    await server.waitReady(15_000);
+    const addons = nativeAddonsMappedBy(after.keeper!);
+    expect(addons).toHaveLength(1);
+    expect(addons[0]).not.toContain(data);
     expect(await server.stop()).toBe(0);
   });
 });
