@@ -61,6 +61,7 @@ function byRole(): Record<string, number> {
 let soon: TreeMemory;
 let idle: TreeMemory;
 let idleAfterLoad: TreeMemory;
+let idleAfterLoadByRole: Record<string, number> = {};
 const errors: string[] = [];
 const missed: string[] = [];
 try {
@@ -82,6 +83,7 @@ try {
   }
   await Bun.sleep(SETTLE_MS);
   idleAfterLoad = s.treeMemory();
+  idleAfterLoadByRole = byRole();
 } finally {
   await s.close();
 }
@@ -138,7 +140,7 @@ const rows: Row[] = [
   },
 ];
 emit(`memory: whole tree, ${ROUNDS} rounds of ${fmt(TOTAL / ROUNDS)} requests`, rows, { memory: samples });
-const roles = (x: (typeof samples)[number]) =>
+const roles = (x: Pick<(typeof samples)[number], "byRole">) =>
   Object.entries(x.byRole)
     .map(([k, v]) => `${k} ${v.toFixed(1)}`)
     .join(", ");
@@ -148,6 +150,9 @@ for (const x of samples) {
     `${String(x.requests).padStart(8)}  ${x.pssMb.toFixed(1).padStart(7)}  ${x.rssMb.toFixed(1).padStart(7)}   ${roles(x)}`,
   );
 }
+console.log(
+  `${"idle".padStart(8)}  ${mb(idleAfterLoad!.pssKb).toFixed(1).padStart(7)}  ${mb(idleAfterLoad!.rssKb).toFixed(1).padStart(7)}   ${roles({ byRole: idleAfterLoadByRole })}`,
+);
 mkdirSync(join(import.meta.dir, "out"), { recursive: true });
 writeFileSync(join(import.meta.dir, "out", "memory.json"), `${JSON.stringify({ samples }, null, 2)}\n`);
 for (const m of missed) console.error(`memory: goal missed: ${m}`);
