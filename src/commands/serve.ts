@@ -61,7 +61,7 @@ export async function serve(ctx: CommandContext): Promise<number> {
     }
   }
 
-  const lifecycle = roleLifecycle(supervised);
+  const lifecycle = roleLifecycle(supervised, log);
   if (config.role === "keeper") {
     ensureKeeperToken(config);
     const { runKeeper } = await keeperRole();

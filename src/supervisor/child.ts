@@ -4,7 +4,8 @@
  * a terminal reaches the whole process group; a supervised child leaves it to
  * the parent, which stops the children in order.
  */
-import { startIdleTrim } from "./idle-trim";
+import type { Logger } from "../log";
+import { startLoggedIdleTrim } from "./idle-trim";
 
 export interface RoleLifecycle {
   supervised: boolean;
@@ -13,7 +14,7 @@ export interface RoleLifecycle {
   stopRequested: Promise<string>;
 }
 
-export function roleLifecycle(supervised: boolean): RoleLifecycle {
+export function roleLifecycle(supervised: boolean, log: Logger): RoleLifecycle {
   let resolveStop!: (reason: string) => void;
   const stopRequested = new Promise<string>((r) => {
     resolveStop = r;
@@ -38,7 +39,7 @@ export function roleLifecycle(supervised: boolean): RoleLifecycle {
       // Start-up garbage (migrations, schema compilation) is collected before the long idle,
       // and from then on the memory a burst of work leaves behind goes back once it is over.
       Bun.gc(true);
-      startIdleTrim();
+      startLoggedIdleTrim(log);
       if (supervised) process.stdout.write("ready\n");
     },
     stopRequested,

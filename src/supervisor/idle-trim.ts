@@ -8,9 +8,10 @@
  *
  * What it costs: a few milliseconds of CPU per shrink, and the next request
  * after a quiet spell runs in the interpreter while the JIT warms up again.
- * Under steady load it never fires. The interval after a shrink is not judged
- * (the shrink's own work would count as busy and repeat it).
+ * Under steady load it never fires. The shrink's own work, which JSC does
+ * as the timer's callback returns, is left out of the next interval's count.
  */
+import type { Logger } from "../log";
 
 export interface IdleTrimOptions {
   intervalMs?: number;
@@ -18,6 +19,10 @@ export interface IdleTrimOptions {
   /** CPU time used by this process so far, in microseconds. */
   cpuMicros?: () => number;
   shrink?: () => void;
+  /** Runs `fn` once the shrink's deferred work is done (setImmediate: JSC shrinks as the callback returns). */
+  afterShrink?: (fn: () => void) => void;
+  /** Told each time the trim fires (a debug log line), before the shrink. */
+  onTrim?: () => void;
 }
 
 export interface IdleTrim {
@@ -46,24 +51,33 @@ export function startIdleTrim(options: IdleTrimOptions = {}): IdleTrim {
   const busyMicros = (options.busyCpuMs ?? IDLE_TRIM_BUSY_CPU_MS) * 1000;
   const cpuMicros = options.cpuMicros ?? ownCpuMicros;
   const shrink = options.shrink ?? shrinkFootprint;
+  const afterShrink = options.afterShrink ?? ((fn: () => void) => setImmediate(fn));
   let last = cpuMicros();
   let busy = true;
-  let skipNext = false;
   const tick = () => {
     const now = cpuMicros();
     const used = now - last;
     last = now;
-    if (skipNext) {
-      skipNext = false;
-    } else if (used >= busyMicros) {
+    if (used >= busyMicros) {
       busy = true;
     } else if (busy) {
       busy = false;
-      skipNext = true;
+      options.onTrim?.();
       shrink();
+      afterShrink(() => {
+        last = cpuMicros();
+      });
     }
   };
   const timer = setInterval(tick, intervalMs);
   timer.unref();
   return { tick, stop: () => clearInterval(timer) };
+}
+
+/** The trim of a process that logs: a debug line with its resident memory each time it fires. */
+export function startLoggedIdleTrim(log: Logger): IdleTrim {
+  return startIdleTrim({
+    onTrim: () =>
+      log.debug("idle: giving memory back", { rssMb: Math.round(process.memoryUsage.rss() / 1048576) }),
+  });
 }

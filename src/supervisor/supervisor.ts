@@ -9,7 +9,7 @@
  */
 import type { Subprocess } from "bun";
 import type { Logger } from "../log";
-import { startIdleTrim } from "./idle-trim";
+import { startLoggedIdleTrim } from "./idle-trim";
 
 export type ChildRole = "keeper" | "app";
 
@@ -152,7 +152,7 @@ export async function runSupervisor(options: SupervisorOptions): Promise<number>
     }
   }
   log.info("ready", { keeper: children.get("keeper")?.proc.pid, app: children.get("app")?.proc.pid });
-  const trim = startIdleTrim();
+  const trim = startLoggedIdleTrim(log);
 
   const code = await done;
   trim.stop();
