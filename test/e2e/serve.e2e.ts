@@ -89,6 +89,24 @@ function nativeAddonsMappedBy(pid: number): string[] {
   return [...new Set(paths)];
 }
 
+/** Kills one child of `server` with SIGKILL and waits for the supervisor to start another. */
+async function killAndAwaitNew(
+  server: ServeProcess,
+  role: "keeper" | "app",
+): Promise<{ before: number; after: number }> {
+  const before = (await server.waitChildren())[role]!;
+  process.kill(before, "SIGKILL");
+  const after = await waitFor(
+    `a new ${role}`,
+    () => {
+      const pid = server.children()[role];
+      return pid && pid !== before ? pid : undefined;
+    },
+    { timeoutMs: 15_000 },
+  );
+  return { before, after };
+}
+
 async function startReady(data: string): Promise<ServeProcess> {
   const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
   await server.waitReady();
@@ -162,34 +180,16 @@ describe("vault serve", () => {
   });
 
   it("restarts the keeper after kill -9 and becomes ready again", async () => {
-    const before = await server.waitChildren();
-    process.kill(before.keeper, "SIGKILL");
-    const after = await waitFor(
-      "a new keeper",
-      () => {
-        const c = server.children();
-        return c.keeper && c.keeper !== before.keeper ? c : undefined;
-      },
-      { timeoutMs: 15_000 },
-    );
-    expect(isRunning(before.keeper)).toBe(false);
-    expect(after.keeper).not.toBe(before.keeper);
+    const { before, after } = await killAndAwaitNew(server, "keeper");
+    expect(isRunning(before)).toBe(false);
+    expect(after).not.toBe(before);
     await server.waitReady(15_000);
     expect((await server.waitChildren()).all).toHaveLength(2);
   });
 
   it("restarts the app after kill -9 and becomes ready again", async () => {
-    const before = await server.waitChildren();
-    process.kill(before.app, "SIGKILL");
-    const after = await waitFor(
-      "a new app",
-      () => {
-        const c = server.children();
-        return c.app && c.app !== before.app ? c : undefined;
-      },
-      { timeoutMs: 15_000 },
-    );
-    expect(after.app).not.toBe(before.app);
+    const { before, after } = await killAndAwaitNew(server, "app");
+    expect(after).not.toBe(before);
     await server.waitReady(15_000);
     expect((await server.waitChildren()).all).toHaveLength(2);
   });
@@ -265,19 +265,10 @@ describe("vault serve without its unpacked addon", () => {
   it("restarts a crashed keeper on the embedded addon when DATA/lib/libsql.node was removed behind it", async () => {
     const data = newDataDir();
     const server = await startReady(data);
-    const before = await server.waitChildren();
     rmSync(join(data, "lib/libsql.node"));
-    process.kill(before.keeper!, "SIGKILL");
-    const after = await waitFor(
-      "a new keeper",
-      () => {
-        const c = server.children();
-        return c.keeper && c.keeper !== before.keeper ? c : undefined;
-      },
-      { timeoutMs: 15_000 },
-    );
+    const { after } = await killAndAwaitNew(server, "keeper");
     await server.waitReady(15_000);
-    const addons = nativeAddonsMappedBy(after.keeper!);
+    const addons = nativeAddonsMappedBy(after);
     expect(addons).toHaveLength(1);
     expect(addons[0]).not.toContain(data);
     expect(await server.stop()).toBe(0);

@@ -7,7 +7,7 @@ import type { Environment, Project, VersionRow } from "../../../appdb";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
-import { createChange, type Summary, summarize } from "./change";
+import { type ChangeHelpers, createChange, type Summary, summarize } from "./change";
 import { renderFile } from "./document";
 import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
 
@@ -42,14 +42,8 @@ export function createSecretService(ctx: Deps) {
     return opened;
   };
 
-  const record = (
-    caller: Caller,
-    action: string,
-    project: Project,
-    env: Environment,
-    detail: object,
-    ip: string | null,
-  ) => ctx.audit.event(caller, action, { projectId: project.id, environmentId: env.id, ip }, detail);
+  const record: ChangeHelpers["record"] = (caller, action, project, env, detail, ip) =>
+    ctx.audit.event(caller, action, { projectId: project.id, environmentId: env.id, ip }, detail);
 
   const change = createChange(ctx, { snapshotAt, record });
 
