@@ -6,7 +6,7 @@
  * idle moment, a full collection, compiled code dropped, free pages returned
  * to the system). A process that starts is busy.
  *
- * What it costs: a few milliseconds of CPU per shrink, and the next request
+ * What it costs: about 10 ms of CPU per shrink, and the next request
  * after a quiet spell runs in the interpreter while the JIT warms up again.
  * Under steady load it never fires. The shrink's own work, which JSC does
  * as the timer's callback returns, is left out of the next interval's count.
