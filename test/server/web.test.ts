@@ -36,6 +36,21 @@ class Browser {
 }
 
 const REQ = (c: string) => `req_${c.repeat(64)}`;
+const CODE = "WDJBMJHT";
+
+/** A poll of dotenv-vault's `login` or `logout` (404 while pending). */
+const check = (h: Harness, projectId: string, id: string, userAgent = "axios/0.27.2") =>
+  h.request("POST", `/check?DOTENV_VAULT=${projectId}&requestUid=${id}`, {
+    body: { vaultUid: projectId, requestUid: id },
+    headers: { "user-agent": userAgent },
+  });
+
+/** The vault CLI's first poll: claims the request with its secret and registers its code. */
+const claim = (h: Harness, id: string, secret: string, code?: string) =>
+  h.request("POST", "/api/v1/auth/cli-handoff", {
+    body: { request: id, secret, ...(code ? { code } : {}) },
+    headers: { "user-agent": "Bun/1.4.5" },
+  });
 
 describe("web pages", () => {
   it("signs in with a CSRF-protected form and sets a strict, HttpOnly session cookie", async () => {
@@ -86,6 +101,7 @@ describe("web pages", () => {
       csrf: Browser.csrf(approve.text),
       DOTENV_VAULT: project.id,
       requestUid: id,
+      confirm: "yes",
     });
     expect(ok.status).toBe(200);
     const check = await h.request("POST", `/check?DOTENV_VAULT=${project.id}&requestUid=${id}`, {
@@ -103,6 +119,7 @@ describe("web pages", () => {
       csrf: Browser.csrf(approve.text),
       DOTENV_VAULT: project.id,
       requestUid: id,
+      confirm: "yes",
     });
     expect(again.status).toBe(400);
     expect(again.text).toContain("already used");
@@ -114,6 +131,7 @@ describe("web pages", () => {
     const b = new Browser(h);
     await b.signIn("owner@example.com");
     const id = REQ("b");
+    await check(h, project.id, id);
     const approve = await b.go("GET", `/login?DOTENV_VAULT=${project.id}&requestUid=${id}`);
     h.clock.advance(11 * 60_000);
     await b.signIn("owner@example.com");
@@ -121,6 +139,7 @@ describe("web pages", () => {
       csrf: Browser.csrf(approve.text),
       DOTENV_VAULT: project.id,
       requestUid: id,
+      confirm: "yes",
     });
     expect(late.status).toBe(400);
     expect(late.text).toContain("expired");
@@ -132,29 +151,39 @@ describe("web pages", () => {
     const b = new Browser(h);
     await b.signIn("owner@example.com");
     const id = REQ("c");
+    expect((await h.request("POST", "/vault", { body: { requestUid: id } })).status).toBe(404);
     const form = await b.go("GET", `/new?project_name=my-app&request_uid=${id}`);
     expect(form.text).toContain('value="my-app"');
-    await b.go("POST", "/new", { csrf: Browser.csrf(form.text), request_uid: id, project_name: "my-app" });
+    await b.go("POST", "/new", {
+      csrf: Browser.csrf(form.text),
+      request_uid: id,
+      project_name: "my-app",
+      confirm: "yes",
+    });
     const vault = await h.request("POST", "/vault", { body: { requestUid: id } });
     expect(vault.body.data.vaultUid).toMatch(/^vlt_[0-9a-f]{64}$/);
     const projectId = vault.body.data.vaultUid;
 
     const loginId = REQ("d");
+    await check(h, projectId, loginId);
     const approve = await b.go("GET", `/login?DOTENV_VAULT=${projectId}&requestUid=${loginId}`);
     await b.go("POST", "/login", {
       csrf: Browser.csrf(approve.text),
       DOTENV_VAULT: projectId,
       requestUid: loginId,
+      confirm: "yes",
     });
     const me = (await h.request("POST", "/check", { body: { vaultUid: projectId, requestUid: loginId } }))
       .body.data.meUid;
 
     const outId = REQ("e");
+    await check(h, projectId, outId);
     const out = await b.go("GET", `/logout?DOTENV_VAULT=${projectId}&requestUid=${outId}`);
     await b.go("POST", "/logout", {
       csrf: Browser.csrf(out.text),
       DOTENV_VAULT: projectId,
       requestUid: outId,
+      confirm: "yes",
     });
     const revoked = await h.request("POST", "/check", { body: { vaultUid: projectId, requestUid: outId } });
     expect(revoked.body.data.meUid).toBe(me.slice(0, 9));
@@ -202,9 +231,9 @@ describe("web pages", () => {
     const secret = "5".repeat(64);
     const poll = (s: string) =>
       h.request("POST", "/api/v1/auth/cli-handoff", { body: { request: id, secret: s } });
-    expect((await poll(secret)).status).toBe(202);
+    expect((await claim(h, id, secret, CODE)).status).toBe(202);
     const page = await b.go("GET", `/cli/approve?request=${id}`);
-    await b.go("POST", "/cli/approve", { csrf: Browser.csrf(page.text), request: id });
+    await b.go("POST", "/cli/approve", { csrf: Browser.csrf(page.text), request: id, code: "wdjb-mjht" });
     // Someone who saw the URL (the request id) but not the secret gets nothing.
     const thief = await poll("6".repeat(64));
     expect(thief.status).toBe(404);
