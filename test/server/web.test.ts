@@ -383,7 +383,7 @@ describe("consent phishing: dotenv-vault's pages (the stock CLI shows no code)",
 
 describe("consent phishing: vault login --browser (a code from the terminal)", () => {
   const SECRET = "5".repeat(64);
-  const approveWith = async (h: Harness, b: Browser, id: string, code: string) => {
+  const approveWith = async (b: Browser, id: string, code: string) => {
     const page = await b.go("GET", `/cli/approve?request=${id}`);
     return b.go("POST", "/cli/approve", { csrf: Browser.csrf(page.text), request: id, code });
   };
@@ -408,7 +408,7 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     const old = await b.go("GET", `/cli/approve?request=${REQ("b")}`);
     expect(old.text).toContain("too old to show a verification code");
     expect(old.text).not.toContain('name="code"');
-    expect((await approveWith(h, b, REQ("b"), CODE)).status).toBe(403); // no form, so no CSRF token either
+    expect((await approveWith(b, REQ("b"), CODE)).status).toBe(403); // no form, so no CSRF token either
     expect((await claim(h, REQ("b"), SECRET)).status).toBe(202);
   });
 
@@ -446,7 +446,7 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     );
     expect((await claim(h, id, SECRET)).status).toBe(202);
     // Case, spaces and the dash do not matter.
-    expect((await approveWith(h, b, id, " wdjb mjht ")).status).toBe(200);
+    expect((await approveWith(b, id, " wdjb mjht ")).status).toBe(200);
     const got = await claim(h, id, SECRET);
     expect(got.status).toBe(200);
     expect(got.body.user.email).toBe("owner@example.com");
@@ -472,9 +472,9 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     const id = REQ("d");
     await claim(h, id, SECRET, CODE);
     for (let attempt = 1; attempt < CODE_ATTEMPTS; attempt++) {
-      expect((await approveWith(h, b, id, "BBBBBBBB")).status).toBe(400);
+      expect((await approveWith(b, id, "BBBBBBBB")).status).toBe(400);
     }
-    const last = await approveWith(h, b, id, "BBBBBBBB");
+    const last = await approveWith(b, id, "BBBBBBBB");
     expect(last.status).toBe(400);
     expect(last.text).toContain("wrong code: this request is now refused");
     const after = await b.go("GET", `/cli/approve?request=${id}`);
@@ -536,8 +536,8 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     await claim(h, id, SECRET, CODE);
     const thief = await claim(h, id, "6".repeat(64), "BBBBBBBB");
     expect(thief.status).toBe(404);
-    expect((await approveWith(h, b, id, "BBBBBBBB")).status).toBe(400);
-    expect((await approveWith(h, b, id, CODE)).status).toBe(200);
+    expect((await approveWith(b, id, "BBBBBBBB")).status).toBe(400);
+    expect((await approveWith(b, id, CODE)).status).toBe(200);
     expect((await claim(h, id, "6".repeat(64))).status).toBe(404);
     expect((await claim(h, id, SECRET)).status).toBe(200);
   });
