@@ -7,7 +7,7 @@ export {
   hashEvent,
   type VerifyResult,
 } from "./repos/audit";
-export type { Handoff, HandoffKind } from "./repos/handoffs";
+export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";
 export { defaultRandom, newId, type Random } from "./repos/ids";
 export type { Environment, Membership, Permission, Project } from "./repos/projects";
 export type { Token, TokenKind } from "./repos/tokens";

@@ -171,4 +171,25 @@ export const handoffs = sqliteTable("handoffs", {
   collectedAt: integer("collected_at"),
   /** `vault login --browser`: SHA-256 of a secret only the CLI holds; the request id alone cannot collect. */
   pollHash: text("poll_hash"),
+  /** `vault login --browser`: the hash of the verification code the CLI shows (registered with the secret). */
+  codeHash: text("code_hash"),
+  /** Codes typed on the approval page so far (right or wrong); the request is refused at the limit. */
+  codeAttempts: integer("code_attempts").notNull().default(0),
+  /** When too many wrong codes refused the request for good. */
+  refusedAt: integer("refused_at"),
+});
+
+/**
+ * Where a hand-off request came from: its first poll (the CLI's, or whoever made the request),
+ * shown on the approval page and recorded in the audit event of the approval. Kept apart from
+ * `handoffs` because the first poll may come before any page made the request's row (and `/check`
+ * does not say whether it is a login or a logout).
+ */
+export const handoffOrigins = sqliteTable("handoff_origins", {
+  requestId: text("request_id").primaryKey(),
+  seenAt: integer("seen_at").notNull(),
+  /** The client's address as the server saw it (null on a unix socket). */
+  ip: text("ip"),
+  /** Its User-Agent, bounded and without control characters. */
+  userAgent: text("user_agent"),
 });

@@ -319,10 +319,14 @@ export function createApiClient(options: ApiClientOptions) {
       changePassword: (currentPassword: string, newPassword: string) =>
         send<{ ok: true }>("POST", "/api/v1/auth/password", { currentPassword, newPassword }),
       me: () => get<Me>("/api/v1/me"),
-      /** Browser hand-off: pending (202) until the request is approved, then a session. */
-      /** Polls a browser sign-in; the secret never leaves this process except in this body. */
-      handoff: async (requestId: string, secret: string): Promise<HandoffAnswer> =>
-        (await call<HandoffAnswer>("POST", "/api/v1/auth/cli-handoff", { request: requestId, secret })).body,
+      /**
+       * Polls a browser sign-in: pending (202) until the request is approved, then a session. The
+       * secret (and, in the first poll, the verification code) never leave this process except
+       * in this body.
+       */
+      handoff: async (requestId: string, secret: string, code?: string): Promise<HandoffAnswer> =>
+        (await call<HandoffAnswer>("POST", "/api/v1/auth/cli-handoff", { request: requestId, secret, code }))
+          .body,
     },
 
     projects: {

@@ -15,9 +15,11 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
+import { CODE_ALPHABET, CODE_LENGTH, formatVerificationCode } from "../../src/verification-code";
 import { makeTempDir } from "../helpers/binary";
 import {
   approve,
+  fillApproval,
   heading,
   launchBrowser,
   newContext,
@@ -84,19 +86,33 @@ async function sessionCookie(context: BrowserContext) {
   return (await context.cookies()).find((c) => c.name === "vault_session");
 }
 
+/** The verification code the vault CLI would show for a request (derived from the id here, as is its secret). */
+function codeFor(id: string): string {
+  const bytes = new Bun.CryptoHasher("sha256").update(`code ${id}`).digest();
+  return Array.from(bytes.subarray(0, CODE_LENGTH), (b) => CODE_ALPHABET[b % CODE_ALPHABET.length]).join("");
+}
+
 /**
  * What the vault CLI would collect for a `/cli/approve` request: 202 while pending, 200 once approved.
- * The CLI's secret is derived from the id here, so every poll of one id presents the same one.
+ * The CLI's secret and code are derived from the id here, so every poll of one id presents the same
+ * ones; the first poll registers them (as the CLI does before it prints the link).
  */
 async function cliHandoffStatus(id: string): Promise<number> {
   const secret = new Bun.CryptoHasher("sha256").update(id).digest("hex");
   const res = await fetch(`${srv.url}/api/v1/auth/cli-handoff`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ request: id, secret }),
+    body: JSON.stringify({ request: id, secret, code: codeFor(id) }),
   });
   await res.arrayBuffer();
   return res.status;
+}
+
+/** A `vault login --browser` request as the CLI makes it: registered (secret and code) before anyone sees its link. */
+async function cliRequest(): Promise<{ id: string; url: string; code: string }> {
+  const id = requestId();
+  expect(await cliHandoffStatus(id)).toBe(202);
+  return { id, url: `${srv.url}/cli/approve?request=${id}`, code: formatVerificationCode(codeFor(id)) };
 }
 
 /** What dotenv-vault's `login` polls: 404 while pending, 200 with a `me_` once approved. */
@@ -175,8 +191,8 @@ describe("signing in (Chromium)", () => {
   it("works without JavaScript: signs in and approves a request with scripts turned off", async () => {
     const { page } = await freshPage({ javaScript: false });
     expect((await signIn(page, srv.url, OWNER, PASSWORD)).status).toBe(303);
-    const id = requestId();
-    const done = await approve(page, `${srv.url}/cli/approve?request=${id}`);
+    const { id, url, code } = await cliRequest();
+    const done = await approve(page, url, { code });
     expect(done).toMatchObject({ status: 200, heading: "Sign-in approved" });
     expect(await cliHandoffStatus(id)).toBe(200);
   });
@@ -184,6 +200,7 @@ describe("signing in (Chromium)", () => {
   it("sends a visitor who is not signed in to the sign-in page, and back to the page asked for", async () => {
     const { page } = await freshPage();
     const id = requestId();
+    expect(await checkLogin(srv.url, projectId, id)).toBe(404);
     await page.goto(`${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`);
     expect(new URL(page.url()).pathname).toBe("/signin");
     const result = await signIn(page, srv.url, OWNER, PASSWORD);
@@ -250,22 +267,24 @@ describe("CSRF (Chromium)", () => {
 
   it("refuses an approval with a wrong token or without the CSRF cookie, and the request stays pending", async () => {
     const { context, page } = await signedInPage();
-    const id = requestId();
-    await page.goto(`${srv.url}/cli/approve?request=${id}`);
+    const { id, url, code } = await cliRequest();
+    await page.goto(url);
     await page.evaluate(`document.querySelector('form.card input[name="csrf"]').value = "forged-token"`);
+    await fillApproval(page, { code });
     const forged = await submitForm(page, "form.card");
     expect(forged).toMatchObject({ status: 403, heading: "Request refused" });
     expect(await cliHandoffStatus(id)).toBe(202);
 
     // The right token for this browser, but without the cookie it is bound to.
-    await page.goto(`${srv.url}/cli/approve?request=${id}`);
+    await page.goto(url);
     await context.clearCookies({ name: "vault_csrf" });
+    await fillApproval(page, { code });
     const cookieless = await submitForm(page, "form.card");
     expect(cookieless).toMatchObject({ status: 403, heading: "Request refused" });
     expect(await cliHandoffStatus(id)).toBe(202);
 
     // The same page, reloaded with a cookie again, still works: the refusals changed nothing.
-    expect(await approve(page, `${srv.url}/cli/approve?request=${id}`)).toMatchObject({
+    expect(await approve(page, url, { code })).toMatchObject({
       status: 200,
       heading: "Sign-in approved",
     });
@@ -275,6 +294,7 @@ describe("CSRF (Chromium)", () => {
   it("refuses a form that another site posts to it, even one carrying a valid token (the cookies stay home)", async () => {
     const { page } = await signedInPage();
     const id = requestId();
+    expect(await checkLogin(srv.url, projectId, id)).toBe(404);
     await page.goto(`${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`);
     const token = await page.locator('form.card input[name="csrf"]').getAttribute("value");
 
@@ -287,7 +307,7 @@ describe("CSRF (Chromium)", () => {
         new Response(
           `<!doctype html><title>Free prizes</title><form method="post" action="${srv.url}/login">
 <input type="hidden" name="csrf" value="${token}"><input type="hidden" name="DOTENV_VAULT" value="${projectId}">
-<input type="hidden" name="requestUid" value="${id}"><button type="submit">Claim</button></form>`,
+<input type="hidden" name="requestUid" value="${id}"><input type="hidden" name="confirm" value="yes"><button type="submit">Claim</button></form>`,
           { headers: { "content-type": "text/html" } },
         ),
     });
@@ -311,6 +331,7 @@ describe("request ids (Chromium)", () => {
   it("refuses a request id that was already used, from a second tab and on a fresh page", async () => {
     const { context, page } = await signedInPage();
     const id = requestId();
+    expect(await checkLogin(srv.url, projectId, id)).toBe(404);
     const url = `${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`;
     const second = await context.newPage();
     await second.goto(url);
@@ -319,6 +340,7 @@ describe("request ids (Chromium)", () => {
     expect(await approve(page, url)).toMatchObject({ status: 200, heading: "Login approved" });
     expect(await checkLogin(srv.url, projectId, id)).toBe(200);
 
+    await fillApproval(second);
     const again = await submitForm(second, "form.card");
     expect(again.status).toBe(400);
     expect(again.text).toContain("this request was already used");
@@ -355,9 +377,11 @@ describe("request ids (Chromium)", () => {
       const late = requestId();
       const pages: Record<string, Page> = {};
       for (const id of [early, late]) {
+        expect(await checkLogin(shifted.url, project, id)).toBe(404);
         pages[id] = await context.newPage();
         await pages[id].goto(`${shifted.url}/login?DOTENV_VAULT=${project}&requestUid=${id}`);
         expect(await heading(pages[id])).toBe("Approve a CLI login");
+        await fillApproval(pages[id]);
       }
 
       clock.set(9 * 60);
@@ -378,6 +402,114 @@ describe("request ids (Chromium)", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+/** dotenv-vault's poll, made from another loopback address (as a CLI on another machine would be). */
+function checkLoginFrom(address: string, project: string, id: string): number {
+  const out = Bun.spawnSync([
+    "curl",
+    "--silent",
+    "--output",
+    "/dev/null",
+    "--write-out",
+    "%{http_code}",
+    "--interface",
+    address,
+    "--user-agent",
+    "axios/0.27.2",
+    "--header",
+    "content-type: application/json",
+    "--data",
+    JSON.stringify({ vaultUid: project, requestUid: id }),
+    `${srv.url}/check?DOTENV_VAULT=${project}&requestUid=${id}`,
+  ]);
+  if (out.exitCode !== 0) throw new Error(`curl --interface ${address} failed: ${out.stderr.toString()}`);
+  return Number(out.stdout.toString());
+}
+
+describe("consent phishing (Chromium)", () => {
+  it("warns prominently on a login request made from another address than this browser's, and still needs the confirmation", async () => {
+    const { page } = await signedInPage();
+    const id = requestId();
+    // The request's maker polls from 127.0.0.2; the victim's browser comes from 127.0.0.1.
+    expect(checkLoginFrom("127.0.0.2", projectId, id)).toBe(404);
+    await page.goto(`${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`);
+    const warning = page.locator('.warning[role="alert"]');
+    expect(await warning.count()).toBe(1);
+    const text = ((await warning.textContent()) ?? "").replace(/\s+/g, " ");
+    expect(text).toContain("This request did not come from this browser's address.");
+    expect(text).toContain("It was made from 127.0.0.2, and this browser is at 127.0.0.1.");
+    const facts = ((await page.locator("dl.facts").textContent()) ?? "").replace(/\s+/g, " ");
+    expect(facts).toContain("Made from127.0.0.2");
+    expect(facts).toContain("less than a minute ago");
+    expect(facts).toContain("Programaxios/0.27.2");
+    expect(facts).toContain("This browser127.0.0.1");
+    const shot = join(shots.dir, "approve-warning.png");
+    await page.screenshot({ path: shot, fullPage: true });
+    expectPng(shot);
+
+    // Without the box ticked, the browser itself does not send the form (the box is required)...
+    const box = `document.querySelector('form.card input[name="confirm"]')`;
+    expect(await page.evaluate(`${box}.required`)).toBe(true);
+    expect(await page.evaluate(`document.querySelector("form.card").checkValidity()`)).toBe(false);
+    // ...and a form sent without it anyway is refused by the server.
+    await page.evaluate(`${box}.required = false`);
+    const unconfirmed = await submitForm(page, "form.card");
+    expect(unconfirmed.status).toBe(400);
+    expect(unconfirmed.text).toContain("confirm that you started this request yourself");
+    expect(checkLoginFrom("127.0.0.2", projectId, id)).toBe(404);
+  });
+
+  it("does not warn when the request came from this browser's own address", async () => {
+    const { page } = await signedInPage();
+    const id = requestId();
+    expect(await checkLogin(srv.url, projectId, id)).toBe(404);
+    await page.goto(`${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`);
+    expect(await page.locator(".warning").count()).toBe(0);
+    expect(await page.locator(".origin").textContent()).toContain("Same address as this browser.");
+    expect(await approve(page, page.url())).toMatchObject({ status: 200, heading: "Login approved" });
+    expect(await checkLogin(srv.url, projectId, id)).toBe(200);
+  });
+
+  it("a page opened before the CLI's first poll waits, reloads itself and shows the form once the poll came", async () => {
+    const { page } = await signedInPage();
+    const id = requestId();
+    const url = `${srv.url}/login?DOTENV_VAULT=${projectId}&requestUid=${id}`;
+    await page.goto(url);
+    expect(await page.locator("main").textContent()).toContain("Waiting for the CLI.");
+    expect(await page.locator("form.card").count()).toBe(0);
+    expect(await checkLogin(srv.url, projectId, id)).toBe(404);
+    // No reload by the test: the page's own refresh brings the form.
+    await page.locator("form.card").waitFor({ state: "attached" });
+    expect(await page.locator(".origin").textContent()).toContain("Same address as this browser.");
+  });
+
+  it("a vault CLI sign-in asks for the code from the terminal: a wrong one is refused with the attempts left, the right one approves", async () => {
+    const { page } = await signedInPage();
+    const { id, url, code } = await cliRequest();
+    await page.goto(url);
+    expect(await page.content()).not.toContain(code);
+    expect(await page.locator(".origin").textContent()).toContain("Same address as this browser.");
+    await fillApproval(page, { code: "BBBB-BBBB" });
+    const wrong = await submitForm(page, "form.card");
+    expect(wrong.status).toBe(400);
+    expect(await page.locator('.error[role="alert"]').textContent()).toBe(
+      "wrong code: 4 attempts left, then this request is refused",
+    );
+    expect(await cliHandoffStatus(id)).toBe(202);
+    await fillApproval(page, { code: code.toLowerCase() });
+    expect(await submitForm(page, "form.card")).toMatchObject({ status: 200, heading: "Sign-in approved" });
+    expect(await cliHandoffStatus(id)).toBe(200);
+  });
+
+  it("a link that no vault CLI registered (someone sent it) shows no form to approve", async () => {
+    const { page } = await signedInPage();
+    await page.goto(`${srv.url}/cli/approve?request=${requestId()}`);
+    expect(await page.locator(".error").textContent()).toBe(
+      "No vault CLI has registered this request, so it cannot be approved.",
+    );
+    expect(await page.locator("form.card").count()).toBe(0);
+  });
 });
 
 describe("project overview (Chromium)", () => {
@@ -506,7 +638,8 @@ describe("headers and assets (Chromium)", () => {
     await signIn(page, srv.url, OWNER, "a wrong password, for the error page");
     await signIn(page, srv.url, OWNER, PASSWORD);
     await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}`);
-    await approve(page, `${srv.url}/cli/approve?request=${requestId()}`);
+    const cli = await cliRequest();
+    await approve(page, cli.url, { code: cli.code });
     await page.goto(`${srv.url}/new?project_name=assets&request_uid=${requestId()}`);
     await page.goto(`${srv.url}/logout?DOTENV_VAULT=${projectId}&requestUid=req_bad`);
     await page.goto(`${srv.url}/`);

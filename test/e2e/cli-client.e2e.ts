@@ -14,6 +14,7 @@ import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
 import { cleanEnv } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
 import { stopAllServers } from "../helpers/serve";
+import { sh, startTmux } from "../tui/tmux";
 import { type Cli, PASSWORD, startCli } from "./cli-fixture";
 
 let cli: Cli;
@@ -75,6 +76,32 @@ COMP_WORDS=(vault run --no); COMP_CWORD=2; _vault; echo "\${COMPREPLY[*]}"`;
   });
 });
 
+/** A browser's cookie jar over fetch: sign in on the web page, then browse (no redirects followed). */
+async function browserAs(email: string) {
+  const jar = new Map<string, string>();
+  const browse = async (path: string, form?: Record<string, string>) => {
+    const res = await fetch(path.startsWith("http") ? path : `${cli.url}${path}`, {
+      method: form ? "POST" : "GET",
+      redirect: "manual",
+      headers: {
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+        ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
+      },
+      body: form ? new URLSearchParams(form).toString() : undefined,
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [pair] = c.split(";");
+      const eq = pair!.indexOf("=");
+      jar.set(pair!.slice(0, eq), pair!.slice(eq + 1));
+    }
+    return { status: res.status, text: await res.text() };
+  };
+  const csrfOf = (html: string) => /name="csrf" value="([^"]+)"/.exec(html)![1]!;
+  const signin = await browse("/signin");
+  await browse("/signin", { csrf: csrfOf(signin.text), email, password: PASSWORD, next: "/" });
+  return { browse, csrfOf };
+}
+
 describe("vault login, whoami, logout", () => {
   it("refuses a wrong password with exit code 3 and no session saved", () => {
     const config = join(cli.dir("config"), "vault");
@@ -121,7 +148,7 @@ describe("vault login, whoami, logout", () => {
     cli.login("carol@example.com", { password: "my new long passphrase" });
   });
 
-  it("--browser prints an approval page, and signs in once the user approves it there", async () => {
+  it("--browser prints an approval page and a code that is not in it, and signs in once the user types the code there", async () => {
     const config = join(cli.dir("config"), "vault");
     const proc = Bun.spawn([cli.vault.bin, "login", cli.url, "--browser", "--no-open"], {
       cwd: cli.vault.dir,
@@ -168,14 +195,143 @@ describe("vault login, whoami, logout", () => {
       password: PASSWORD,
       next: "/",
     });
+    // The code is shown in the terminal only: not in the URL, nor on the page.
+    const code = await waitFor("the verification code", () => /\n {2}([A-Z]{4}-[A-Z]{4})\n/.exec(err)?.[1], {
+      timeoutMs: 10_000,
+    });
+    expect(code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    expect(url).not.toContain(code.replace("-", ""));
     const page = await browse(url);
     expect(page.status).toBe(200);
+    expect(page.text).not.toContain(code);
+    expect(page.text).toContain("Where this request came from");
     const request = /request=(req_[0-9a-f]{64})/.exec(url)![1]!;
-    expect((await browse("/cli/approve", { csrf: csrfOf(page.text), request })).status).toBeLessThan(400);
+    const wrong = await browse("/cli/approve", { csrf: csrfOf(page.text), request, code: "BBBB-BBBB" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.text).toContain("wrong code: 4 attempts left");
+    expect((await browse("/cli/approve", { csrf: csrfOf(page.text), request, code })).status).toBeLessThan(
+      400,
+    );
     expect(await proc.exited).toBe(0);
     await reading;
     expect(cli.ok(["whoami"], { config })).toBe(`owner@example.com (owner) on ${cli.url} (from session)\n`);
   });
+
+  it("--browser stops when the page refused the request after five wrong codes, and says why", async () => {
+    const config = join(cli.dir("config"), "vault");
+    const proc = Bun.spawn([cli.vault.bin, "login", cli.url, "--browser", "--no-open"], {
+      cwd: cli.vault.dir,
+      env: cleanEnv(cli.vault.dir, { VAULT_CONFIG_DIR: config }),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    });
+    let err = "";
+    const reading = (async () => {
+      for await (const chunk of proc.stderr) err += new TextDecoder().decode(chunk);
+    })();
+    const request = await waitFor(
+      "the request id",
+      () => /cli\/approve\?request=(req_[0-9a-f]{64})/.exec(err)?.[1],
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    const web = await browserAs("owner@example.com");
+    const page = await web.browse(`/cli/approve?request=${request}`);
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      await web.browse("/cli/approve", { csrf: web.csrfOf(page.text), request, code: "BBBB-BBBB" });
+    }
+    expect(await proc.exited).toBe(3);
+    await reading;
+    expect(err).toContain(
+      "vault: error: the sign-in request ended: the sign-in was refused: its code was typed wrong too many times on the page\n",
+    );
+    expect(err).toContain("vault: hint: run vault login --browser again\n");
+    expect(existsSync(join(config, "sessions.json"))).toBe(false);
+  });
+
+  it("takes the login URL of a page copied from the browser (with a path and a query) as the server's origin", () => {
+    const config = join(cli.dir("config"), "vault");
+    const r = cli.run(
+      [
+        "login",
+        `${cli.url}/cli/approve?request=req_${"0".repeat(64)}`,
+        "--email",
+        "owner@example.com",
+        "--password-stdin",
+      ],
+      { config, input: `${PASSWORD}\n` },
+    );
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe(
+      `vault: signing in to ${cli.url}: the server's address is its origin, without /cli/approve\n`,
+    );
+    expect(r.stdout).toStartWith(`signed in to ${cli.url} as owner@example.com`);
+    expect(JSON.parse(readFileSync(join(config, "sessions.json"), "utf8")).current).toBe(cli.url);
+  });
+
+  it("refuses a login URL with a path where no vault server answers with a clear hint, not 'no such route'", () => {
+    const r = cli.run(
+      ["login", "http://127.0.0.1:9/some/path", "--email", "owner@example.com", "--password-stdin"],
+      {
+        config: join(cli.dir("c"), "v"),
+        input: `${PASSWORD}\n`,
+      },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(
+      "vault: error: no vault server answers at http://127.0.0.1:9/some/path, nor at http://127.0.0.1:9\n" +
+        "vault: hint: give the server's address without a path (vault login http://127.0.0.1:9), and check that the server runs\n",
+    );
+    expect(r.stderr).not.toContain("no such route");
+  });
+
+  it("checks the new-password rules right after the first entry, before asking for it again (a terminal, in tmux)", async () => {
+    const made = cli.ok(["admin", "user", "add", "dave@example.com", "--data", cli.data]);
+    const otp = /one-time password: (\S+)/.exec(made)![1]!;
+    const config = join(cli.dir("config"), "vault");
+    const env = cleanEnv(cli.vault.dir, { VAULT_CONFIG_DIR: config, TERM: "xterm-256color" });
+    const assignments = Object.entries(env)
+      .map(([k, v]) => `${k}=${sh(v)}`)
+      .join(" ");
+    const tmux = startTmux({
+      name: "vault-login-password",
+      columns: 120,
+      rows: 30,
+      command: `env -i ${assignments} ${sh(cli.vault.bin)} login ${sh(cli.url)} --email dave@example.com; echo "EXITED $?"; sleep 60`,
+    });
+    try {
+      await tmux.until("Password:");
+      await tmux.type(otp);
+      await tmux.send("Enter");
+      await tmux.until("New password:");
+      await tmux.type("too short");
+      await tmux.send("Enter");
+      const refused = await tmux.until("use a longer passphrase");
+      expect(refused).toContain(
+        "vault: the password is shorter than 12 characters (use a longer passphrase); again",
+      );
+      expect(refused).not.toContain("New password again");
+      await tmux.until(/; again\n+New password:/);
+      await tmux.type("a long enough passphrase");
+      await tmux.send("Enter");
+      await tmux.until("New password again:");
+      await tmux.type("a long enough passphrase");
+      await tmux.send("Enter");
+      const done = await tmux.until("EXITED");
+      expect(done).toContain("vault: password changed");
+      expect(done).toContain("signed in to");
+      expect(done).toContain("EXITED 0");
+      for (const pane of tmux.captures) {
+        expect(pane).not.toContain(otp);
+        expect(pane).not.toContain("too short");
+        expect(pane).not.toContain("a long enough passphrase");
+      }
+    } finally {
+      tmux.kill();
+    }
+  }, 60_000);
 
   it("without a terminal and without --password-stdin, says how to sign in (exit code 2)", () => {
     const r = cli.run(["login", cli.url, "--email", "owner@example.com"], {

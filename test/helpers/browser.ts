@@ -94,12 +94,16 @@ export async function signIn(
 
 /**
  * Opens an approval page (`/login`, `/new`, `/logout`, `/cli/approve`) and
- * presses its button. The POST's response and the heading of the page it
- * leads to ("Login approved", "That did not work", ...).
+ * approves as a person would: waits while the page waits for its CLI's first
+ * poll (it reloads itself), ticks the confirmation of the dotenv-vault pages,
+ * types the verification code of `/cli/approve` when given, and presses the
+ * button. The POST's response and the heading of the page it leads to
+ * ("Login approved", "That did not work", ...).
  */
 export async function approve(
   page: Page,
   url: string,
+  options: { code?: string } = {},
 ): Promise<{ status: number; heading: string; text: string }> {
   const shown = await page.goto(url);
   if (shown?.status() !== 200) {
@@ -107,7 +111,16 @@ export async function approve(
       `GET ${url} answered ${shown?.status()}: ${(await page.locator("main, body").first().textContent())?.trim()}`,
     );
   }
+  await page.locator("form.card").waitFor({ state: "attached" });
+  await fillApproval(page, options);
   return submitForm(page, "form.card");
+}
+
+/** Ticks the confirmation box of an approval form, if it has one, and types the code, if given. */
+export async function fillApproval(page: Page, options: { code?: string } = {}): Promise<void> {
+  const confirm = page.locator('form.card input[name="confirm"]');
+  if ((await confirm.count()) > 0) await confirm.check();
+  if (options.code !== undefined) await page.locator('form.card input[name="code"]').fill(options.code);
 }
 
 /** Presses the submit button of the form matching `selector` and waits for the page that answers it. */

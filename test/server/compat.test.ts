@@ -164,4 +164,34 @@ describe("dotenv-vault protocol", () => {
     });
     expect(denied.status).toBe(400);
   });
+
+  it("records where a hand-off request came from at its first /check or /vault poll, and no later poll changes it", async () => {
+    const h = await startHarness();
+    const { project } = await projectWith(h);
+    const login = `req_${"1".repeat(64)}`;
+    const fresh = `req_${"2".repeat(64)}`;
+    const poll = (path: string, body: object, userAgent: string) =>
+      h.request("POST", path, { body, headers: { "user-agent": userAgent } });
+    expect((await poll("/check", { vaultUid: project.id, requestUid: login }, "axios/0.27.2")).status).toBe(
+      404,
+    );
+    expect((await poll("/vault", { requestUid: fresh }, "axios/0.27.2")).status).toBe(404);
+    h.clock.advance(5_000);
+    await poll("/check", { vaultUid: project.id, requestUid: login }, "other/1");
+    await poll("/vault", { requestUid: fresh }, "other/1");
+    for (const id of [login, fresh]) {
+      expect(await h.appdb.handoffs.origin(id)).toEqual({
+        requestId: id,
+        seenAt: Date.UTC(2030, 0, 1),
+        ip: null,
+        userAgent: "axios/0.27.2",
+      });
+    }
+    // A malformed poll records nothing (and is refused as before).
+    expect(
+      (await poll("/check", { vaultUid: "vlt_bad", requestUid: `req_${"3".repeat(64)}` }, "x")).status,
+    ).toBe(400);
+    expect((await poll("/vault", { requestUid: "req_bad" }, "x")).status).toBe(400);
+    expect(await h.appdb.handoffs.origin(`req_${"3".repeat(64)}`)).toBeUndefined();
+  });
 });

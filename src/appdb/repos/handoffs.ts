@@ -1,9 +1,10 @@
-import { and, eq, isNull, lt } from "drizzle-orm";
+import { and, eq, isNull, lt, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { handoffs } from "../schema";
+import { handoffOrigins, handoffs } from "../schema";
 
 export type Handoff = typeof handoffs.$inferSelect;
 export type HandoffKind = Handoff["kind"];
+export type HandoffOrigin = typeof handoffOrigins.$inferSelect;
 
 export function handoffsRepo(db: AppDrizzle) {
   return {
@@ -15,24 +16,59 @@ export function handoffsRepo(db: AppDrizzle) {
       await db.insert(handoffs).values(h).onConflictDoNothing();
     },
     /**
-     * The CLI's first poll claims a request with the hash of its secret (the
-     * row is made if no page has shown the id yet); a later claim never
-     * replaces it. Returns the row as it stands.
+     * The CLI's first poll claims a request with the hash of its secret and
+     * of its verification code (the row is made if no page has shown the id
+     * yet); a later claim never replaces them. Returns the row as it stands.
      */
-    async claim(h: typeof handoffs.$inferInsert & { pollHash: string }): Promise<Handoff> {
+    async claim(
+      h: typeof handoffs.$inferInsert & { pollHash: string; codeHash: string | null },
+    ): Promise<Handoff> {
       await db.insert(handoffs).values(h).onConflictDoNothing();
       await db
         .update(handoffs)
-        .set({ pollHash: h.pollHash })
-        .where(and(eq(handoffs.id, h.id), isNull(handoffs.pollHash)));
+        .set({ pollHash: h.pollHash, codeHash: h.codeHash })
+        .where(and(eq(handoffs.id, h.id), eq(handoffs.kind, h.kind), isNull(handoffs.pollHash)));
       return (await db.query.handoffs.findFirst({ where: eq(handoffs.id, h.id) }))!;
     },
-    /** Binds a result to a request that has none yet; false when it was bound already. */
+    /**
+     * Takes one of a request's `limit` code attempts, atomically (parallel attempts cannot share
+     * one): the attempt's number, or undefined when none is left or the request is settled.
+     */
+    async takeCodeAttempt(id: string, limit: number): Promise<number | undefined> {
+      const rows = await db
+        .update(handoffs)
+        .set({ codeAttempts: sql`${handoffs.codeAttempts} + 1` })
+        .where(
+          and(
+            eq(handoffs.id, id),
+            lt(handoffs.codeAttempts, limit),
+            isNull(handoffs.result),
+            isNull(handoffs.refusedAt),
+          ),
+        )
+        .returning({ attempts: handoffs.codeAttempts });
+      return rows[0]?.attempts;
+    },
+    /** Refuses a pending request for good (too many wrong codes). */
+    async refuse(id: string, at: number): Promise<void> {
+      await db
+        .update(handoffs)
+        .set({ refusedAt: at })
+        .where(and(eq(handoffs.id, id), isNull(handoffs.result)));
+    },
+    /** Records where a request came from, the first time it is polled; later polls change nothing. */
+    async recordOrigin(origin: HandoffOrigin): Promise<void> {
+      await db.insert(handoffOrigins).values(origin).onConflictDoNothing();
+    },
+    async origin(id: string): Promise<HandoffOrigin | undefined> {
+      return db.query.handoffOrigins.findFirst({ where: eq(handoffOrigins.requestId, id) });
+    },
+    /** Binds a result to a request that has none yet; false when it was bound (or refused) already. */
     async bind(id: string, result: string, projectId: string | null): Promise<boolean> {
       const rows = await db
         .update(handoffs)
         .set({ result, projectId })
-        .where(and(eq(handoffs.id, id), isNull(handoffs.result)))
+        .where(and(eq(handoffs.id, id), isNull(handoffs.result), isNull(handoffs.refusedAt)))
         .returning({ id: handoffs.id });
       return rows.length === 1;
     },

@@ -3,6 +3,8 @@ import { randomBytes } from "node:crypto";
 import type { CommandContext } from "../../cli";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
+import { newPasswordProblem } from "../../password-rules";
+import { formatVerificationCode, newVerificationCode } from "../../verification-code";
 import { type ApiClient, createApiClient, type LoginAnswer, normalizeBaseUrl } from "../api";
 import { type Client, flagString, runClient } from "../context";
 import { ClientError } from "../errors";
@@ -12,31 +14,97 @@ import { isInteractive, promptLine, promptSecret, readAllStdin } from "../prompt
 const HANDOFF_INTERVAL_MS = 2_000;
 const HANDOFF_TIMEOUT_MS = 5 * 60_000;
 
-function loginServer(client: Client): string {
+const PROBE_TIMEOUT_MS = 10_000;
+
+/** Whether a vault server answers its health check at `base`. */
+async function answersAsVault(base: string): Promise<boolean> {
+  try {
+    const res = await fetch(`${base}/healthz`, {
+      headers: { accept: "application/json" },
+      redirect: "manual",
+      signal: AbortSignal.timeout(PROBE_TIMEOUT_MS),
+    });
+    const body = (await res.json().catch(() => undefined)) as { status?: unknown } | undefined;
+    return res.status === 200 && body?.status === "ok";
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The server to sign in to. A URL with a path is usually a page of the server copied from the
+ * browser (`https://host/cli/approve?...`, `https://host/open?...`): the server is its origin. It
+ * keeps the path only when a vault server answers there (one served under a proxy's prefix).
+ */
+export async function loginServerUrl(given: string, say: (line: string) => void): Promise<string> {
+  const base = normalizeBaseUrl(given);
+  const { origin } = new URL(base);
+  if (base === origin || (await answersAsVault(base))) return base;
+  if (await answersAsVault(origin)) {
+    say(`signing in to ${origin}: the server's address is its origin, without ${base.slice(origin.length)}`);
+    return origin;
+  }
+  throw new CliError(`no vault server answers at ${base}, nor at ${origin}`, EXIT.usage, [
+    `give the server's address without a path (vault login ${origin}), and check that the server runs`,
+  ]);
+}
+
+async function loginServer(client: Client): Promise<string> {
   const positional = client.positionals[0];
   if (client.positionals.length > 1) {
     throw new CliError(`unexpected argument "${client.positionals[1]}"`, EXIT.usage, [
       "run: vault help login",
     ]);
   }
-  if (positional) return normalizeBaseUrl(positional);
+  if (positional) return loginServerUrl(positional, (line) => note(client.io, line));
   return client.server();
 }
 
-async function newPassword(client: Client, fromStdin: string | undefined): Promise<string> {
-  if (fromStdin !== undefined && fromStdin !== "") return fromStdin;
+/**
+ * Asks for a new password until one meets the rules (checked as soon as it is typed, with the
+ * server's own rules) and is typed the same twice.
+ */
+export async function chooseNewPassword(
+  ask: (question: string) => Promise<string>,
+  say: (line: string) => void,
+  current?: string,
+): Promise<string> {
+  for (;;) {
+    const first = await ask("New password: ");
+    const problem = newPasswordProblem(first, current);
+    if (problem) {
+      say(`${problem.message}${problem.hint ? ` (${problem.hint})` : ""}; again`);
+      continue;
+    }
+    const again = await ask("New password again: ");
+    if (first === again) return first;
+    say("the two did not match; again");
+  }
+}
+
+async function newPassword(client: Client, fromStdin: string | undefined, current: string): Promise<string> {
+  if (fromStdin !== undefined && fromStdin !== "") {
+    const problem = newPasswordProblem(fromStdin, current);
+    if (problem) {
+      throw new CliError(
+        `the new password on the second line of standard input: ${problem.message}`,
+        EXIT.usage,
+        problem.hint ? [problem.hint] : [],
+      );
+    }
+    return fromStdin;
+  }
   if (!isInteractive(client.io)) {
     throw new CliError("this account must choose a new password before anything else", EXIT.auth, [
       "sign in on a terminal (vault login), or give the new password on the second line of standard input with --password-stdin",
     ]);
   }
   note(client.io, "this account signed in with a one-time password: choose a new one");
-  for (;;) {
-    const first = await promptSecret(client.io, "New password: ");
-    const again = await promptSecret(client.io, "New password again: ");
-    if (first === again) return first;
-    note(client.io, "the two did not match; again");
-  }
+  return chooseNewPassword(
+    (question) => promptSecret(client.io, question),
+    (line) => note(client.io, line),
+    current,
+  );
 }
 
 async function passwordLogin(client: Client, server: string): Promise<LoginAnswer> {
@@ -62,7 +130,7 @@ async function passwordLogin(client: Client, server: string): Promise<LoginAnswe
   }
   const answer = await anonymous.auth.login(email, password);
   if (answer.user.mustChangePassword) {
-    const chosen = await newPassword(client, next);
+    const chosen = await newPassword(client, next, password);
     const signedIn = createApiClient({ baseUrl: server, token: answer.token });
     await signedIn.auth.changePassword(password, chosen);
     answer.user.mustChangePassword = false;
@@ -87,11 +155,15 @@ async function browserLogin(client: Client, server: string): Promise<LoginAnswer
   const api: ApiClient = createApiClient({ baseUrl: server });
   const request = `req_${randomBytes(32).toString("hex")}`;
   // The URL (shown, and passed to the browser opener) carries only the request id; collecting
-  // the session also takes this secret, which the first poll registers before anyone sees the URL.
+  // the session also takes this secret, and approving it the verification code, both of which
+  // the first poll registers (in its body) before anyone sees the URL.
   const secret = randomBytes(32).toString("hex");
-  await api.auth.handoff(request, secret);
+  const code = newVerificationCode((n) => randomBytes(n));
+  await api.auth.handoff(request, secret, code);
   const url = `${server}/cli/approve?request=${request}`;
-  client.io.stderr.write(`Approve this sign-in in your browser:\n\n  ${url}\n\n`);
+  client.io.stderr.write(
+    `Approve this sign-in in your browser:\n\n  ${url}\n\nand type this code there when the page asks for it:\n\n  ${formatVerificationCode(code)}\n\nCheck that the page shows this machine's address. Never type a code that someone else gave you.\n\n`,
+  );
   if (client.flags.open !== false && isInteractive(client.io)) openBrowser(url);
   const deadline = Date.now() + HANDOFF_TIMEOUT_MS;
   for (;;) {
@@ -100,7 +172,8 @@ async function browserLogin(client: Client, server: string): Promise<LoginAnswer
       answer = await api.auth.handoff(request, secret);
     } catch (error) {
       if (error instanceof ClientError && error.code === "NOT_FOUND") {
-        throw new CliError("the sign-in request expired or is unknown", EXIT.auth, [
+        const why = error.message === "no such request" ? "it expired or is unknown" : error.message;
+        throw new CliError(`the sign-in request ended: ${why}`, EXIT.auth, [
           "run vault login --browser again",
         ]);
       }
@@ -118,7 +191,7 @@ async function browserLogin(client: Client, server: string): Promise<LoginAnswer
 
 export function login(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
-    const server = loginServer(client);
+    const server = await loginServer(client);
     const answer =
       client.flags.browser === true
         ? await browserLogin(client, server)

@@ -1,4 +1,5 @@
 import { Elysia, t } from "elysia";
+import { CODE_PATTERN } from "../../../verification-code";
 import { authenticate } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
@@ -68,8 +69,11 @@ export function authRoutes(ctx: AppContext) {
     )
     .post(
       "/auth/cli-handoff",
-      async ({ body, set }) => {
-        const token = await handoffs.collectCli(body.request, body.secret);
+      async ({ body, set, request, server }) => {
+        const token = await handoffs.collectCli(body.request, body.secret, body.code, {
+          ip: clientIp(ctx, request, server),
+          userAgent: request.headers.get("user-agent"),
+        });
         if (token === undefined) {
           set.status = 202;
           return { status: "pending" };
@@ -83,12 +87,14 @@ export function authRoutes(ctx: AppContext) {
           {
             request: t.String({ pattern: "^req_[0-9a-f]{64}$" }),
             secret: t.String({ pattern: "^[0-9a-f]{64}$" }),
+            /** The verification code the CLI shows (first poll only; never in a URL). */
+            code: t.Optional(t.String({ pattern: CODE_PATTERN })),
           },
           { additionalProperties: false },
         ),
         detail: {
           summary:
-            "Claim (first poll) and collect the session a browser approved for `vault login --browser`, with the CLI's secret (202 while pending)",
+            "Claim (first poll: the CLI's secret and verification code) and collect the session a browser approved for `vault login --browser` (202 while pending)",
         },
       },
     )

@@ -280,8 +280,9 @@ export function compatRoutes(ctx: AppContext) {
     )
     .post(
       "/vault",
-      verb(async (body) => {
+      verb(async (body, request, ip) => {
         const id = field(body, ["requestUid"], "the request id (req_...)");
+        await handoffs.recordPoll(id, { ip, userAgent: request.headers.get("user-agent") });
         const vaultUid = await handoffs.collect("new", id);
         if (vaultUid === undefined)
           throw new ProtocolError(
@@ -295,7 +296,7 @@ export function compatRoutes(ctx: AppContext) {
     )
     .post(
       "/check",
-      verb(async (body, request) => {
+      verb(async (body, request, ip) => {
         const url = new URL(request.url);
         const id = optionalString(body, "requestUid") ?? url.searchParams.get("requestUid") ?? "";
         const projectId =
@@ -310,6 +311,8 @@ export function compatRoutes(ctx: AppContext) {
             "no project id",
             "check DOTENV_VAULT in .env.vault",
           );
+        // The first poll says where the request came from (its approval page shows it).
+        await handoffs.recordPoll(id, { ip, userAgent: request.headers.get("user-agent") });
         const row = /^req_[0-9a-f]{64}$/.test(id) ? await ctx.appdb.handoffs.get(id) : undefined;
         const kind = row?.kind === "logout" ? "logout" : "login";
         const meUid = await handoffs.collect(kind, id, projectId);

@@ -4,12 +4,12 @@
  * must be changed at first sign-in).
  */
 import { type AppDb, newId, type Random, type Role, type User } from "../../../appdb";
+import { newPasswordProblem } from "../../../password-rules";
 import type { AuditLog } from "../../audit-log";
 import { ApiError } from "../../errors";
 
+export { PASSWORD_MAX, PASSWORD_MIN } from "../../../password-rules";
 export const LOCKOUT = { failures: 5, windowMs: 15 * 60_000, lockMs: 15 * 60_000 } as const;
-export const PASSWORD_MIN = 12;
-export const PASSWORD_MAX = 1024;
 export const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
 
 export interface UserServiceDeps {
@@ -26,15 +26,10 @@ export function generatePassword(random: Random): string {
   return Array.from(bytes, (b) => alphabet[b % alphabet.length]).join("");
 }
 
-export function checkPassword(password: string): void {
-  if (password.length < PASSWORD_MIN) {
-    throw new ApiError(
-      "INVALID_REQUEST",
-      `the password is shorter than ${PASSWORD_MIN} characters`,
-      "use a longer passphrase",
-    );
-  }
-  if (password.length > PASSWORD_MAX) throw new ApiError("INVALID_REQUEST", "the password is too long");
+/** The rules of src/password-rules.ts (shared with the CLI, which checks them as soon as one is typed). */
+export function checkPassword(password: string, current?: string): void {
+  const problem = newPasswordProblem(password, current);
+  if (problem) throw new ApiError("INVALID_REQUEST", problem.message, problem.hint);
 }
 
 const hashPassword = (password: string) => Bun.password.hash(password, { algorithm: "argon2id" });
@@ -103,9 +98,7 @@ export function createUserService(deps: UserServiceDeps) {
       if (!(await Bun.password.verify(current, user.passwordHash))) {
         throw new ApiError("UNAUTHENTICATED", "the current password is wrong");
       }
-      checkPassword(next);
-      if (next === current)
-        throw new ApiError("INVALID_REQUEST", "the new password is the same as the old one");
+      checkPassword(next, current);
       await appdb.users.update(user.id, {
         passwordHash: await hashPassword(next),
         mustChangePassword: false,

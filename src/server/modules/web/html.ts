@@ -46,13 +46,25 @@ export const PAGE_HEADERS: Record<string, string> = {
 export function page(
   title: string,
   body: Html,
-  options: { status?: number; user?: string | null; headers?: Record<string, string> } = {},
+  options: {
+    status?: number;
+    user?: string | null;
+    headers?: Record<string, string>;
+    /** Reload the page after this many seconds (a page waiting for a CLI; no script needed). */
+    refreshSeconds?: number;
+  } = {},
 ): Response {
   const doc = html`<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
+${
+  options.refreshSeconds
+    ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">
+`
+    : ""
+}
 <title>${title} · vault</title>
 <link rel="stylesheet" href="/assets/vault.css">
 </head>
@@ -90,6 +102,13 @@ button { margin-top: 1rem; padding: 0.55rem 1.1rem; border: 0; border-radius: 6p
 button.secondary { background: transparent; color: var(--muted); border: 1px solid var(--line); }
 .row { display: flex; gap: 0.75rem; align-items: center; }
 .error { color: var(--danger); font-weight: 600; }
+.warning { border: 2px solid var(--danger); border-radius: 8px; padding: 0.75rem 1rem; color: var(--fg); background: color-mix(in srgb, var(--danger) 10%, var(--card)); }
+.origin { margin-bottom: 1rem; }
+.origin h2 { margin-top: 0; }
+dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 0.25rem 1rem; margin: 0 0 0.75rem; }
+dl.facts dt { color: var(--muted); }
+dl.facts dd { margin: 0; overflow-wrap: anywhere; }
+label.check { display: flex; gap: 0.5rem; align-items: baseline; font-weight: 400; }
 .muted { color: var(--muted); }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 0.9em; }
 table { width: 100%; border-collapse: collapse; background: var(--card); border: 1px solid var(--line); border-radius: 10px; overflow: hidden; }
