@@ -6,6 +6,7 @@ import type { Server } from "bun";
 import { authenticate, type Caller } from "./auth/caller";
 import type { AppContext } from "./context";
 import { ApiError } from "./errors";
+import { peerAddress } from "./host";
 import { type RateLimitRule, ruleOf } from "./rate-limit";
 
 /** The client's address: the socket peer, or behind a proxy the hop the proxy appended. */
@@ -19,7 +20,7 @@ export function clientIp(
     const last = forwarded?.split(",").at(-1)?.trim();
     if (last && /^[0-9a-fA-F:.]{2,45}$/.test(last)) return last;
   }
-  return server?.requestIP(request)?.address ?? null;
+  return peerAddress(request, server)?.address ?? null;
 }
 
 export function rateLimited(seconds: number): ApiError {

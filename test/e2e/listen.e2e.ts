@@ -3,6 +3,7 @@
  * openssl client, which can still speak TLS 1.0 and 1.1) and a unix socket.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { type Installed, installBinary } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
@@ -107,6 +108,39 @@ describe("vault serve --tls-cert --tls-key", () => {
     expectProbe(port, "1.2", false);
     expectProbe(port, "1.3", true);
     expect(await server.status("/readyz")).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+/** The suite a TLS 1.2 handshake offering only `cipher` settles on, or undefined when refused. */
+function tls12Cipher(port: number, cipher: string): string | undefined {
+  const out = spawnSync(
+    "openssl",
+    ["s_client", "-connect", `127.0.0.1:${port}`, "-tls1_2", "-cipher", `${cipher}:@SECLEVEL=0`],
+    { encoding: "utf8", input: "", timeout: 15_000 },
+  );
+  const negotiated = /Cipher is (\S+)/.exec(`${out.stdout ?? ""}${out.stderr ?? ""}`)?.[1];
+  return negotiated === "(NONE)" ? undefined : negotiated;
+}
+
+describe("vault serve --tls-cert --tls-key: TLS 1.2 suites and HSTS", () => {
+  it("refuses static-RSA and CBC suites, accepts ECDHE with AEAD, and sends Strict-Transport-Security", async () => {
+    const { server, port } = await startTls();
+    const offered = [
+      "AES128-SHA",
+      "AES128-GCM-SHA256",
+      "ECDHE-RSA-AES128-SHA",
+      "ECDHE-RSA-AES128-GCM-SHA256",
+    ];
+    expect(offered.map((cipher) => [cipher, tls12Cipher(port, cipher)])).toEqual([
+      ["AES128-SHA", undefined],
+      ["AES128-GCM-SHA256", undefined],
+      ["ECDHE-RSA-AES128-SHA", undefined],
+      ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"],
+    ]);
+    expectProbe(port, "1.3", true);
+    const res = await server.get("/healthz");
+    expect(res?.headers.get("strict-transport-security")).toBe("max-age=63072000");
     expect(await server.stop()).toBe(0);
   });
 });
