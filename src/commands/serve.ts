@@ -98,6 +98,7 @@ export function summary(config: Readonly<Config>) {
       : config.behindProxy
         ? "at the proxy"
         : "off (loopback only)",
+    trustedProxies: config.behindProxy ? config.trustedProxies.map((r) => r.text).join(",") : undefined,
     publicUrl: config.publicUrl,
     keeperSocket: config.keeperListen.kind === "unix" ? config.keeperListen.path : undefined,
     appDb: describeLocation(config.appDb),
