@@ -13,7 +13,9 @@ import { createLogger } from "../log";
 import {
   acquireLock,
   DataDirLockedError,
+  disableCoreDumps,
   ensureKeeperToken,
+  type HardenResult,
   keeperRole,
   prepareDataDir,
   roleLifecycle,
@@ -25,6 +27,14 @@ export async function serve(ctx: CommandContext): Promise<number> {
   const supervised = ctx.flags.supervised === true;
   const config = loadConfig(ctx.config, ctx.io.env, ctx.io.cwd);
   const log = createLogger({ level: config.logLevel, format: config.logFormat }, { role: config.role });
+  // Before any key is read: a crash must not write them to a core file.
+  const hardened = disableCoreDumps({ dumpable: config.debuggable });
+  if (!hardened.coreLimitZero || (!config.debuggable && !hardened.nonDumpable)) {
+    log.warn("could not turn core dumps off", {
+      problem: hardened.problem,
+      hint: "set the limit outside: LimitCORE=0 (systemd), ulimit -c 0, or ulimits core 0 (Docker)",
+    });
+  }
   prepareDataDir(config, config.role);
 
   if (config.role === "all") {
@@ -39,7 +49,7 @@ export async function serve(ctx: CommandContext): Promise<number> {
     }
     try {
       ensureKeeperToken(config);
-      log.info("starting", summary(config));
+      log.info("starting", { ...summary(config), coreDumps: coreDumpsSummary(hardened) });
       return await runSupervisor({
         args: forwardArgs(ctx),
         log,
@@ -82,6 +92,11 @@ function forwardArgs(ctx: CommandContext): string[] {
     else args.push(`--${name}=${value}`);
   }
   return args;
+}
+
+function coreDumpsSummary(result: HardenResult): string {
+  if (!result.coreLimitZero) return "possible (the limit could not be set)";
+  return result.nonDumpable ? "off (not dumpable)" : "off (limit 0; debuggable)";
 }
 
 /** The start-up summary: where it listens, where its data is, how TLS is set, which roles run. */

@@ -107,8 +107,15 @@ async function killAndAwaitNew(
   return { before, after };
 }
 
+/**
+ * Some tests read the children's /proc/PID/maps. The serve processes are not
+ * dumpable, which leaves those files to root: a test run by another user
+ * starts them --debuggable to read them.
+ */
+const READ_MAPS = process.getuid?.() === 0 ? [] : ["--debuggable"];
+
 async function startReady(data: string): Promise<ServeProcess> {
-  const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
+  const server = await startServe({ bin: vault.bin, cwd: vault.dir, data, args: READ_MAPS });
   await server.waitReady();
   return server;
 }
