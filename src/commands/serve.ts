@@ -17,6 +17,8 @@ import {
   ensureKeeperToken,
   type HardenResult,
   keeperRole,
+  PreflightError,
+  preflight,
   prepareDataDir,
   roleLifecycle,
   runSupervisor,
@@ -35,6 +37,16 @@ export async function serve(ctx: CommandContext): Promise<number> {
       hint: "set the limit outside: LimitCORE=0 (systemd), ulimit -c 0, or ulimits core 0 (Docker)",
     });
   }
+  // A start bound to fail fails here, before the data directory, the keys or the keeper exist.
+  if (!supervised) {
+    try {
+      await preflight(config);
+    } catch (error) {
+      if (error instanceof PreflightError) throw new CliError(error.message, EXIT.server, [error.hint]);
+      if (error instanceof DataDirLockedError) throw lockedError(error);
+      throw error;
+    }
+  }
   prepareDataDir(config, config.role);
 
   if (config.role === "all") {
@@ -42,9 +54,7 @@ export async function serve(ctx: CommandContext): Promise<number> {
     try {
       release = acquireLock(config.dataDir);
     } catch (error) {
-      if (error instanceof DataDirLockedError) {
-        throw new CliError(error.message, EXIT.failure, ["stop it first, or use another --data directory"]);
-      }
+      if (error instanceof DataDirLockedError) throw lockedError(error);
       throw error;
     }
     try {
@@ -92,6 +102,10 @@ function forwardArgs(ctx: CommandContext): string[] {
     else args.push(`--${name}=${value}`);
   }
   return args;
+}
+
+function lockedError(error: DataDirLockedError): CliError {
+  return new CliError(error.message, EXIT.failure, ["stop it first, or use another --data directory"]);
 }
 
 function coreDumpsSummary(result: HardenResult): string {
