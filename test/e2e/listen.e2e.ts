@@ -4,6 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { type Installed, installBinary } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
@@ -141,6 +142,46 @@ describe("vault serve --tls-cert --tls-key: TLS 1.2 suites and HSTS", () => {
     expectProbe(port, "1.3", true);
     const res = await server.get("/healthz");
     expect(res?.headers.get("strict-transport-security")).toBe("max-age=63072000");
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+/** One raw HTTP/1.1 request with exactly this Host header; the status line's code and the body. */
+function rawGet(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let out = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => {
+      out += chunk;
+    });
+    socket.on("error", reject);
+    socket.on("end", () =>
+      resolve({ status: Number(out.split(" ")[1]), body: out.slice(out.indexOf("\r\n\r\n") + 4) }),
+    );
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+describe("vault serve and the Host header", () => {
+  it("routes GET /zzz/metrics with Host: x to no route, serves /metrics with Host: a:1, and refuses Host: a/b with 400", async () => {
+    const port = await freePort();
+    const server = await startServe({
+      bin: vault.bin,
+      cwd: vault.dir,
+      data: join(vault.dir, "data-host"),
+      listen: `127.0.0.1:${port}`,
+    });
+    await server.waitReady();
+    const shifted = await rawGet(port, "/zzz/metrics", "x");
+    expect(shifted.status).toBe(404);
+    expect(shifted.body).not.toContain("vault_http_requests_total");
+    const short = await rawGet(port, "/metrics", "a:1");
+    expect(short.status).toBe(200);
+    expect(short.body).toContain("vault_http_requests_total");
+    const bad = await rawGet(port, "/metrics", "a/b");
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatchObject({ code: "INVALID_HOST" });
     expect(await server.stop()).toBe(0);
   });
 });
