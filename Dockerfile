@@ -6,11 +6,14 @@
 #   docker run -d -p 443:8750 -v vault-data:/data \
 #     -v /etc/vault/tls:/run/vault-tls:ro \
 #     -e VAULT_TLS_CERT=/run/vault-tls/cert.pem -e VAULT_TLS_KEY=/run/vault-tls/key.pem \
-#     -e VAULT_PUBLIC_URL=https://vault.example.com vault
+#     -e VAULT_PUBLIC_URL=https://vault.example.com --ulimit core=0 vault
 #
 # All state is in /data (both databases and the keys): back it up, never
 # bake it into an image. The server refuses plain HTTP on 0.0.0.0: give it a
 # certificate (above), or set VAULT_BEHIND_PROXY=true behind a TLS proxy.
+# A Dockerfile cannot set resource limits: `--ulimit core=0` (or compose's
+# `ulimits: core: 0`) keeps core files off at the container level too;
+# vault serve sets the limit to 0 and makes itself not dumpable either way.
 FROM debian:bookworm-slim
 
 # A dedicated user with a fixed uid, so that mounted files can be owned by it.

@@ -1,6 +1,9 @@
 # vault: the README's quick start is `make serve` and `make test`. Both need
 # only Node.js and npm: Bun $(BUN_VERSION) is installed with npm when `bun` is
-# missing or another version (scripts/ensure-bun.sh).
+# missing or another version (scripts/ensure-bun.sh). `make test` and
+# `make e2e` also install the system tools the tests drive when missing
+# (tmux, openssl, git, Chromium and its fonts, libfaketime: apt-get as root;
+# otherwise they say what to install; scripts/ensure-test-deps.sh).
 #
 # Two test suites:
 #   unit  test/**/*.test.ts  plain `bun test` (the end of `bun run check`); no binary needed.
@@ -27,11 +30,12 @@ E2E_TESTS := $(addprefix ./,$(sort $(wildcard test/e2e/*.e2e.ts)))
 # With no file named, `bun test` would run the unit suite again and call it e2e.
 E2E_RUN := test -n "$(E2E_TESTS)" || { echo "make: no test/e2e/*.e2e.ts files" >&2; exit 1; }; bun test --timeout 120000 $(E2E_TESTS)
 
-.PHONY: help setup serve test check compile e2e bench clean docker-smoke
+.PHONY: help setup test-deps serve test check compile e2e bench clean docker-smoke
 
 help:
 	@echo "make serve    install Bun $(BUN_VERSION) if needed, compile, run dist/vault serve --data $(DATA)"
 	@echo "make test     everything CI runs: typecheck, biome, unit tests, compile, end-to-end tests"
+	@echo "make test-deps  install the system tools the tests need (tmux, openssl, git, chromium, libfaketime)"
 	@echo "make check    typecheck, biome check, unit tests (bun run check)"
 	@echo "make compile  build dist/vault (and dist/vault.sha256)"
 	@echo "make e2e      compile, then the end-to-end tests against dist/vault"
@@ -43,11 +47,14 @@ setup:
 	@scripts/ensure-bun.sh $(BUN_VERSION) $(BUN_PREFIX)
 	bun install --frozen-lockfile
 
+test-deps:
+	@scripts/ensure-test-deps.sh
+
 serve: setup
 	bun scripts/compile.ts
 	exec dist/vault serve --data $(DATA)
 
-test: setup
+test: setup test-deps
 	bun run check
 	bun scripts/compile.ts
 	$(E2E_RUN)
@@ -58,7 +65,7 @@ check: setup
 compile: setup
 	bun scripts/compile.ts
 
-e2e: compile
+e2e: compile test-deps
 	$(E2E_RUN)
 
 bench: compile

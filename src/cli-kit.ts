@@ -32,6 +32,8 @@ export interface FlagSpec {
   help: string;
   /** One-letter alias, without the dash. */
   short?: string;
+  /** A string flag that may be given more than once: the values are joined with commas. */
+  repeatable?: boolean;
 }
 
 export type FlagSpecs = Record<string, FlagSpec>;
@@ -79,7 +81,8 @@ export function parseArgs(argv: readonly string[], specs: FlagSpecs, command: st
     } else {
       const value = inline ?? argv[++i];
       if (value === undefined) throw usage(`--${name} needs a value`, command);
-      flags[name] = value;
+      const before = flags[name];
+      flags[name] = spec.repeatable && typeof before === "string" ? `${before},${value}` : value;
     }
     spec = undefined;
   }

@@ -12,7 +12,7 @@ import {
   printError,
   usage,
 } from "./cli-kit";
-import { CONFIG_FLAGS, ConfigError, type ConfigFlag } from "./config";
+import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
 import { EXIT } from "./exit-codes";
 import { commit, version } from "./version";
 
@@ -57,7 +57,12 @@ function configFlagSpecs(which: "all" | "data", also: readonly ConfigFlag[] = []
   const names = which === "all" ? (Object.keys(CONFIG_FLAGS) as ConfigFlag[]) : [...DATA_FLAGS, ...also];
   const specs: FlagSpecs = {};
   for (const name of names) {
-    specs[name] = { type: name === "behind-proxy" ? "boolean" : "string", help: CONFIG_FLAGS[name].help };
+    const kind = configFlagKind(name);
+    specs[name] = {
+      type: kind.boolean ? "boolean" : "string",
+      help: CONFIG_FLAGS[name].help,
+      ...(kind.repeatable ? { repeatable: true } : {}),
+    };
   }
   return specs;
 }

@@ -5,6 +5,7 @@
  * first start, never defaulted to a constant).
  */
 import { isAbsolute, join, resolve } from "node:path";
+import { type IpRange, IpRangeError, LOOPBACK_RANGES, parseIpRange } from "./ip-range";
 
 export class ConfigError extends Error {
   constructor(
@@ -28,6 +29,13 @@ export interface Config {
   tlsKeyFile: string | undefined;
   tlsMin: "1.2" | "1.3";
   behindProxy: boolean;
+  /**
+   * Direct peers whose X-Forwarded-For is believed (only with behindProxy;
+   * loopback by default). A unix-socket listener's peers count as trusted.
+   */
+  trustedProxies: readonly IpRange[];
+  /** Let the same user ptrace the processes and read /proc/PID/mem (core files stay off either way). */
+  debuggable: boolean;
   publicUrl: string;
   /** Where the app reaches the keeper. */
   keeper: KeeperAddress;
@@ -75,6 +83,17 @@ export const CONFIG_FLAGS = {
   "behind-proxy": {
     env: "VAULT_BEHIND_PROXY",
     help: "allow plain HTTP on a non-loopback address (TLS ends at a proxy)",
+    boolean: true,
+  },
+  "trusted-proxy": {
+    env: "VAULT_TRUSTED_PROXY",
+    help: "with --behind-proxy, peers whose X-Forwarded-For is believed: CIDR, repeatable or comma-separated (default loopback)",
+    repeatable: true,
+  },
+  debuggable: {
+    env: "VAULT_DEBUGGABLE",
+    help: "let the same user attach a debugger and read /proc/PID/mem, maps, smaps (core files stay off)",
+    boolean: true,
   },
   "public-url": {
     env: "VAULT_PUBLIC_URL",
@@ -145,6 +164,12 @@ export const CONFIG_FLAGS = {
 } as const;
 
 export type ConfigFlag = keyof typeof CONFIG_FLAGS;
+
+/** Whether a configuration flag is a switch (no value), and whether it may be given more than once. */
+export function configFlagKind(flag: ConfigFlag): { boolean: boolean; repeatable: boolean } {
+  const spec = CONFIG_FLAGS[flag];
+  return { boolean: "boolean" in spec && spec.boolean, repeatable: "repeatable" in spec && spec.repeatable };
+}
 
 const DURATION = /^(\d+)(ms|s|m|h|d)$/;
 const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -263,6 +288,8 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
       "give --tls-cert and --tls-key, or --behind-proxy when a TLS proxy in front of vault terminates TLS",
     );
   }
+  const trustedProxies = parseTrustedProxies(str("trusted-proxy"), behindProxy);
+  const debuggable = parseBool("debuggable", get("debuggable") ?? false);
   const scheme = tlsCertFile ? "https" : "http";
   const defaultPublicUrl =
     listen.kind === "tcp"
@@ -346,6 +373,8 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     tlsKeyFile,
     tlsMin: tlsMinText,
     behindProxy,
+    trustedProxies,
+    debuggable,
     publicUrl,
     keeper,
     keeperListen,
@@ -372,6 +401,33 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     shutdownTimeoutMs,
   };
   return Object.freeze(config);
+}
+
+/** `--trusted-proxy`: comma- or space-separated ranges; loopback when behind a proxy and none given. */
+function parseTrustedProxies(text: string | undefined, behindProxy: boolean): readonly IpRange[] {
+  if (text === undefined) return behindProxy ? LOOPBACK_RANGES : [];
+  if (!behindProxy) {
+    throw new ConfigError(
+      "--trusted-proxy is for a server behind a proxy",
+      "add --behind-proxy, or leave out --trusted-proxy",
+    );
+  }
+  const items = text.split(/[\s,]+/).filter((item) => item.length > 0);
+  if (items.length === 0)
+    throw new ConfigError("--trusted-proxy names no address", "for example 10.0.0.0/8,fd00::/8");
+  return Object.freeze(
+    items.map((item) => {
+      try {
+        return parseIpRange(item);
+      } catch (error) {
+        if (!(error instanceof IpRangeError)) throw error;
+        throw new ConfigError(
+          `--trusted-proxy: ${error.message}`,
+          error.hint ?? "give IPv4 or IPv6 addresses or CIDR ranges: 10.0.0.0/8, 192.168.1.5, fd00::/8",
+        );
+      }
+    }),
+  );
 }
 
 function remoteOrPath(value: string | undefined, path: (p: string) => string): string | undefined {

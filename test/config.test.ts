@@ -1,5 +1,6 @@
 import { describe, expect, it } from "bun:test";
-import { ConfigError, loadConfig, parseDuration, parseEndpoint } from "../src/config";
+import { parseArgs } from "../src/cli-kit";
+import { ConfigError, configFlagKind, loadConfig, parseDuration, parseEndpoint } from "../src/config";
 
 const load = (flags: Record<string, string | boolean> = {}, env: Record<string, string> = {}) =>
   loadConfig(flags, env, "/srv");
@@ -112,5 +113,54 @@ describe("config", () => {
 
   it("parses IPv6 loopback endpoints", () => {
     expect(parseEndpoint("listen", "[::1]:8750")).toEqual({ kind: "tcp", host: "::1", port: 8750 });
+  });
+
+  it("trusts X-Forwarded-For from loopback only, by default, behind a proxy", () => {
+    const config = load({ listen: "0.0.0.0:8750", "behind-proxy": true });
+    expect(config.trustedProxies.map((r) => r.text)).toEqual(["127.0.0.0/8", "::1"]);
+    expect(load().trustedProxies).toEqual([]);
+  });
+
+  it("takes --trusted-proxy as IPv4 and IPv6 addresses and CIDR ranges, comma- or space-separated", () => {
+    const flags = { listen: "0.0.0.0:8750", "behind-proxy": true };
+    const texts = (c: ReturnType<typeof load>) => c.trustedProxies.map((r) => r.text);
+    expect(texts(load({ ...flags, "trusted-proxy": "10.0.0.0/8,192.168.1.5, fd00::/8" }))).toEqual([
+      "10.0.0.0/8",
+      "192.168.1.5",
+      "fd00::/8",
+    ]);
+    expect(texts(load(flags, { VAULT_TRUSTED_PROXY: "172.16.0.0/12 2001:db8::/32" }))).toEqual([
+      "172.16.0.0/12",
+      "2001:db8::/32",
+    ]);
+  });
+
+  it("refuses a --trusted-proxy that is not an address or a range, with what is wrong and a hint", () => {
+    const flags = { listen: "0.0.0.0:8750", "behind-proxy": true };
+    const bad = errorOf(() => load({ ...flags, "trusted-proxy": "10.0.0.0/8,proxy.internal" }));
+    expect(bad.message).toBe('--trusted-proxy: "proxy.internal" is not an IP address or a CIDR range');
+    expect(bad.hint).toContain("10.0.0.0/8");
+    expect(errorOf(() => load({ ...flags, "trusted-proxy": "10.0.0.0/33" })).message).toContain("0 to 32");
+    expect(errorOf(() => load({ ...flags, "trusted-proxy": "fd00::/129" })).message).toContain("0 to 128");
+    const hostBits = errorOf(() => load({ ...flags, "trusted-proxy": "10.1.2.3/8" }));
+    expect(hostBits.message).toContain("bits set after its /8 prefix");
+    expect(hostBits.hint).toContain("10.0.0.0/8");
+    expect(errorOf(() => load({ ...flags, "trusted-proxy": " , " })).message).toContain("names no address");
+  });
+
+  it("refuses --trusted-proxy without --behind-proxy", () => {
+    const error = errorOf(() => load({ "trusted-proxy": "10.0.0.0/8" }));
+    expect(error.message).toContain("--trusted-proxy is for a server behind a proxy");
+    expect(error.hint).toContain("--behind-proxy");
+  });
+
+  it("joins a repeated --trusted-proxy instead of keeping only the last one", () => {
+    expect(configFlagKind("trusted-proxy")).toEqual({ boolean: false, repeatable: true });
+    const parsed = parseArgs(
+      ["--trusted-proxy", "10.0.0.0/8", "--trusted-proxy=fd00::/8"],
+      { "trusted-proxy": { type: "string", help: "", repeatable: true } },
+      "serve",
+    );
+    expect(parsed.flags["trusted-proxy"]).toBe("10.0.0.0/8,fd00::/8");
   });
 });

@@ -13,8 +13,12 @@ import { createLogger } from "../log";
 import {
   acquireLock,
   DataDirLockedError,
+  disableCoreDumps,
   ensureKeeperToken,
+  type HardenResult,
   keeperRole,
+  PreflightError,
+  preflight,
   prepareDataDir,
   roleLifecycle,
   runSupervisor,
@@ -25,6 +29,24 @@ export async function serve(ctx: CommandContext): Promise<number> {
   const supervised = ctx.flags.supervised === true;
   const config = loadConfig(ctx.config, ctx.io.env, ctx.io.cwd);
   const log = createLogger({ level: config.logLevel, format: config.logFormat }, { role: config.role });
+  // Before any key is read: a crash must not write them to a core file.
+  const hardened = disableCoreDumps({ dumpable: config.debuggable });
+  if (!hardened.coreLimitZero || (!config.debuggable && !hardened.nonDumpable)) {
+    log.warn("could not turn core dumps off", {
+      problem: hardened.problem,
+      hint: "set the limit outside: LimitCORE=0 (systemd), ulimit -c 0, or ulimits core 0 (Docker)",
+    });
+  }
+  // A start bound to fail fails here, before the data directory, the keys or the keeper exist.
+  if (!supervised) {
+    try {
+      await preflight(config);
+    } catch (error) {
+      if (error instanceof PreflightError) throw new CliError(error.message, EXIT.server, [error.hint]);
+      if (error instanceof DataDirLockedError) throw lockedError(error);
+      throw error;
+    }
+  }
   prepareDataDir(config, config.role);
 
   if (config.role === "all") {
@@ -32,14 +54,12 @@ export async function serve(ctx: CommandContext): Promise<number> {
     try {
       release = acquireLock(config.dataDir);
     } catch (error) {
-      if (error instanceof DataDirLockedError) {
-        throw new CliError(error.message, EXIT.failure, ["stop it first, or use another --data directory"]);
-      }
+      if (error instanceof DataDirLockedError) throw lockedError(error);
       throw error;
     }
     try {
       ensureKeeperToken(config);
-      log.info("starting", summary(config));
+      log.info("starting", { ...summary(config), coreDumps: coreDumpsSummary(hardened) });
       return await runSupervisor({
         args: forwardArgs(ctx),
         log,
@@ -84,6 +104,15 @@ function forwardArgs(ctx: CommandContext): string[] {
   return args;
 }
 
+function lockedError(error: DataDirLockedError): CliError {
+  return new CliError(error.message, EXIT.failure, ["stop it first, or use another --data directory"]);
+}
+
+function coreDumpsSummary(result: HardenResult): string {
+  if (!result.coreLimitZero) return "possible (the limit could not be set)";
+  return result.nonDumpable ? "off (not dumpable)" : "off (limit 0; debuggable)";
+}
+
 /** The start-up summary: where it listens, where its data is, how TLS is set, which roles run. */
 export function summary(config: Readonly<Config>) {
   return {
@@ -98,6 +127,7 @@ export function summary(config: Readonly<Config>) {
       : config.behindProxy
         ? "at the proxy"
         : "off (loopback only)",
+    trustedProxies: config.behindProxy ? config.trustedProxies.map((r) => r.text).join(",") : undefined,
     publicUrl: config.publicUrl,
     keeperSocket: config.keeperListen.kind === "unix" ? config.keeperListen.path : undefined,
     appDb: describeLocation(config.appDb),

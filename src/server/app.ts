@@ -17,6 +17,7 @@ import { memberRoutes } from "./modules/members/routes";
 import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { html, page } from "./modules/web/html";
 import { webRoutes } from "./modules/web/routes";
 import { openApiDocument, routesOf } from "./openapi";
 import { ruleOf } from "./rate-limit";
@@ -59,6 +60,26 @@ function describeValidation(error: unknown): string {
   return `the request ${where} does not match the schema${path ? ` at ${path}` : ""}: ${detail.message}`;
 }
 
+/**
+ * A browser finding nothing gets a page: it asks for HTML (navigation sends
+ * `Accept: text/html,...`) outside the API. The API, the dotenv-vault verbs
+ * and clients that do not name HTML (curl, fetch, the CLIs) keep the JSON.
+ */
+function wantsPage(request: Request): boolean {
+  if (request.method !== "GET" && request.method !== "HEAD") return false;
+  if (/^https?:\/\/[^/]+\/api\//.test(request.url)) return false;
+  return /\btext\/html\b/i.test(request.headers.get("accept") ?? "");
+}
+
+function notFoundPage(): Response {
+  return page(
+    "Page not found",
+    html`<p>There is no page at this address.</p>
+<p><a href="/">Your projects</a> · <a href="/signin">Sign in</a></p>`,
+    { status: 404 },
+  );
+}
+
 export function createServer(ctx: AppContext, metrics: ServerMetrics = createServerMetrics()) {
   const app = new Elysia({ normalize: false })
     // First: its hook records each request's route template for every route below.
@@ -98,10 +119,11 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
         throw new ApiError("MALFORMED_JSON", "the request body is not valid JSON", "send a JSON object");
       }
     })
-    .onError(({ code, error, set }) => {
+    .onError(({ code, error, set, request }) => {
       if (error instanceof ApiError) return errorResponse(error);
       switch (code) {
         case "NOT_FOUND":
+          if (wantsPage(request)) return notFoundPage();
           set.status = 404;
           return errorBody("NOT_FOUND", "no such route", "see /api/v1/openapi.json for the API");
         case "PARSE":

@@ -48,7 +48,8 @@ export interface AppContext {
     | "rateLimitAddress"
     | "rateLimitCredential"
     | "cacheTtlMs"
-  >;
+  > &
+    Partial<Pick<Config, "trustedProxies">>;
   log: Logger;
   now: () => number;
   random: Random;

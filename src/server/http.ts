@@ -3,23 +3,44 @@
  * caller behind the Authorization header, and the rate limits on both.
  */
 import type { Server } from "bun";
+import { inRanges, LOOPBACK_RANGES, parseForwardedHop } from "../ip-range";
 import { authenticate, type Caller } from "./auth/caller";
 import type { AppContext } from "./context";
 import { ApiError } from "./errors";
+import { peerAddress } from "./host";
 import { type RateLimitRule, ruleOf } from "./rate-limit";
 
-/** The client's address: the socket peer, or behind a proxy the hop the proxy appended. */
+/**
+ * The client's address: the socket peer; behind a proxy, when that peer is a
+ * trusted proxy, the right-most address of X-Forwarded-For that is not
+ * itself a trusted proxy (each proxy appends the peer it saw, so only the
+ * entries our own proxies appended can be believed; anything to their left
+ * was written by the client). When every entry is trusted, the left-most;
+ * an entry that is not an address ends the walk at the hop before it.
+ * Without --trusted-proxy only loopback peers are proxies; on a unix-socket
+ * listener every peer is (only local processes in vault's group connect).
+ */
 export function clientIp(
   ctx: Pick<AppContext, "config">,
   request: Request,
   server: Server<unknown> | null,
 ): string | null {
-  if (ctx.config.behindProxy) {
-    const forwarded = request.headers.get("x-forwarded-for");
-    const last = forwarded?.split(",").at(-1)?.trim();
-    if (last && /^[0-9a-fA-F:.]{2,45}$/.test(last)) return last;
+  const peer = peerAddress(request, server)?.address ?? null;
+  if (!ctx.config.behindProxy) return peer;
+  const trusted = ctx.config.trustedProxies ?? LOOPBACK_RANGES;
+  const peerHop = peer === null ? undefined : parseForwardedHop(peer);
+  if (peerHop && !inRanges(peerHop.bytes, trusted)) return peer;
+  const forwarded = request.headers.get("x-forwarded-for");
+  if (!forwarded) return peerHop?.address ?? peer;
+  let client = peerHop?.address ?? peer;
+  const hops = forwarded.split(",");
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const hop = parseForwardedHop(hops[i]!.trim());
+    if (!hop) break;
+    client = hop.address;
+    if (!inRanges(hop.bytes, trusted)) break;
   }
-  return server?.requestIP(request)?.address ?? null;
+  return client;
 }
 
 export function rateLimited(seconds: number): ApiError {

@@ -9,11 +9,18 @@
  * finishes its in-flight requests, and closes. The port is never unbound.
  * Because SO_REUSEPORT would also let an unrelated process share the port
  * silently, start-up first probes the address and refuses one in use.
+ *
+ * Every request passes one gate before it reaches the app: a bad Host
+ * header is answered 400 here, before any routing, and a good one is made
+ * routable (see host.ts). Under TLS every answer, the gate's included,
+ * carries Strict-Transport-Security.
  */
 import { connect } from "node:net";
 import type { Server } from "bun";
 import type { Config } from "../config";
-import { ListenError, listenOptions, tlsOptions } from "./listen";
+import { ApiError, errorResponse } from "./errors";
+import { hostProblem, routableRequest } from "./host";
+import { HSTS, ListenError, listenOptions, tlsOptions } from "./listen";
 
 export type ListenerConfig = Pick<Config, "listen" | "tlsCertFile" | "tlsKeyFile" | "tlsMin">;
 
@@ -30,9 +37,53 @@ export interface PublicListener {
 export interface ListenerOptions {
   config: ListenerConfig;
   fetch: (request: Request, server: Server<unknown>) => Response | Promise<Response>;
+  /** Told about each request the gate refused, with the answer it will send (to log and count it). */
+  refused?: (request: Request, response: Response) => Response | Promise<Response>;
   maxRequestBodySize: number;
   /** Told about each new server (the app reads the client's address through it). */
   onServer?: (server: Server<unknown>) => void;
+}
+
+/** The gate's answer to a Host header that is not `host[:port]`. */
+function badHost(problem: string): Response {
+  return errorResponse(
+    new ApiError("INVALID_HOST", problem, "send Host: with the server's name or address, and :port", {
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      connection: "close",
+    }),
+  );
+}
+
+function withHeader(response: Response, name: string, value: string): Response {
+  try {
+    response.headers.set(name, value);
+    return response;
+  } catch {
+    // An immutable response (a static one): answer a copy that carries the header.
+    const copy = new Response(response.body, response);
+    copy.headers.set(name, value);
+    return copy;
+  }
+}
+
+/** Host check, routable URL, HSTS under TLS: what every request goes through before the app. */
+export function gate(
+  options: Pick<ListenerOptions, "fetch" | "refused">,
+  tls: boolean,
+): (request: Request, server: Server<unknown>) => Promise<Response> {
+  return async (request, server) => {
+    const host = request.headers.get("host");
+    const problem = host === null ? undefined : hostProblem(host);
+    let response: Response;
+    if (problem !== undefined) {
+      const refusal = badHost(problem);
+      response = options.refused ? await options.refused(request, refusal) : refusal;
+    } else {
+      response = await options.fetch(routableRequest(request, server, tls), server);
+    }
+    return tls ? withHeader(response, "strict-transport-security", HSTS) : response;
+  };
 }
 
 /** True when something accepts connections on host:port (probed on loopback for a wildcard host). */
@@ -66,7 +117,7 @@ export async function startListener(options: ListenerOptions): Promise<PublicLis
     development: false,
     idleTimeout: 30,
     maxRequestBodySize: options.maxRequestBodySize,
-    fetch: options.fetch,
+    fetch: gate(options, config.tlsCertFile !== undefined),
   };
   const open = (overrides: Record<string, unknown>): Server<unknown> => {
     const server = Bun.serve({ ...base, ...overrides } as Parameters<typeof Bun.serve>[0]) as Server<unknown>;

@@ -28,13 +28,21 @@ export interface ObservedHandlerOptions {
   now?: () => number;
 }
 
+/**
+ * The handler that logs, counts and times each request. `respond`, when
+ * given, answers instead of `handle` (a request the listener refused before
+ * routing is logged and counted like any other).
+ */
 export function observedHandler({ handle, metrics, log, now = performance.now }: ObservedHandlerOptions) {
-  return async (request: Request): Promise<Response> => {
+  return async (
+    request: Request,
+    respond: (request: Request) => Response | Promise<Response> = handle,
+  ): Promise<Response> => {
     const started = now();
     const id = requestIdOf(request);
     let response: Response;
     try {
-      response = await handle(request);
+      response = await respond(request);
     } catch (error) {
       log.error("request failed", { requestId: id, error: (error as Error)?.name });
       response = Response.json(

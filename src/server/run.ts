@@ -47,7 +47,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   try {
     listener = await startListener({
       config,
-      fetch: handle,
+      fetch: (request) => handle(request),
+      refused: (request, response) => handle(request, () => response),
       maxRequestBodySize: MAX_BODY_BYTES,
       // The routes read the client's address through Elysia's server.
       onServer: (server) => {

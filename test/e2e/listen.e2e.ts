@@ -3,6 +3,8 @@
  * openssl client, which can still speak TLS 1.0 and 1.1) and a unix socket.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
+import { spawnSync } from "node:child_process";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { type Installed, installBinary } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
@@ -107,6 +109,79 @@ describe("vault serve --tls-cert --tls-key", () => {
     expectProbe(port, "1.2", false);
     expectProbe(port, "1.3", true);
     expect(await server.status("/readyz")).toBe(200);
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+/** The suite a TLS 1.2 handshake offering only `cipher` settles on, or undefined when refused. */
+function tls12Cipher(port: number, cipher: string): string | undefined {
+  const out = spawnSync(
+    "openssl",
+    ["s_client", "-connect", `127.0.0.1:${port}`, "-tls1_2", "-cipher", `${cipher}:@SECLEVEL=0`],
+    { encoding: "utf8", input: "", timeout: 15_000 },
+  );
+  const negotiated = /Cipher is (\S+)/.exec(`${out.stdout ?? ""}${out.stderr ?? ""}`)?.[1];
+  return negotiated === "(NONE)" ? undefined : negotiated;
+}
+
+describe("vault serve --tls-cert --tls-key: TLS 1.2 suites and HSTS", () => {
+  it("refuses static-RSA and CBC suites, accepts ECDHE with AEAD, and sends Strict-Transport-Security", async () => {
+    const { server, port } = await startTls();
+    const offered = [
+      "AES128-SHA",
+      "AES128-GCM-SHA256",
+      "ECDHE-RSA-AES128-SHA",
+      "ECDHE-RSA-AES128-GCM-SHA256",
+    ];
+    expect(offered.map((cipher) => [cipher, tls12Cipher(port, cipher)])).toEqual([
+      ["AES128-SHA", undefined],
+      ["AES128-GCM-SHA256", undefined],
+      ["ECDHE-RSA-AES128-SHA", undefined],
+      ["ECDHE-RSA-AES128-GCM-SHA256", "ECDHE-RSA-AES128-GCM-SHA256"],
+    ]);
+    expectProbe(port, "1.3", true);
+    const res = await server.get("/healthz");
+    expect(res?.headers.get("strict-transport-security")).toBe("max-age=63072000");
+    expect(await server.stop()).toBe(0);
+  });
+});
+
+/** One raw HTTP/1.1 request with exactly this Host header; the status line's code and the body. */
+function rawGet(port: number, path: string, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    let out = "";
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk) => {
+      out += chunk;
+    });
+    socket.on("error", reject);
+    socket.on("end", () =>
+      resolve({ status: Number(out.split(" ")[1]), body: out.slice(out.indexOf("\r\n\r\n") + 4) }),
+    );
+    socket.write(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+  });
+}
+
+describe("vault serve and the Host header", () => {
+  it("routes GET /zzz/metrics with Host: x to no route, serves /metrics with Host: a:1, and refuses Host: a/b with 400", async () => {
+    const port = await freePort();
+    const server = await startServe({
+      bin: vault.bin,
+      cwd: vault.dir,
+      data: join(vault.dir, "data-host"),
+      listen: `127.0.0.1:${port}`,
+    });
+    await server.waitReady();
+    const shifted = await rawGet(port, "/zzz/metrics", "x");
+    expect(shifted.status).toBe(404);
+    expect(shifted.body).not.toContain("vault_http_requests_total");
+    const short = await rawGet(port, "/metrics", "a:1");
+    expect(short.status).toBe(200);
+    expect(short.body).toContain("vault_http_requests_total");
+    const bad = await rawGet(port, "/metrics", "a/b");
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatchObject({ code: "INVALID_HOST" });
     expect(await server.stop()).toBe(0);
   });
 });

@@ -15,10 +15,12 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
+import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { hasStackTrace, type Installed, installBinary, REPO_ROOT } from "../helpers/binary";
 import { isRunning, waitFor } from "../helpers/proc";
 import { type ServeProcess, startServe, stopAllServers } from "../helpers/serve";
+import { selfSignedCert } from "../helpers/tls";
 
 const SQLITE_HEADER = "SQLite format 3\0";
 
@@ -107,8 +109,15 @@ async function killAndAwaitNew(
   return { before, after };
 }
 
+/**
+ * Some tests read the children's /proc/PID/maps. The serve processes are not
+ * dumpable, which leaves those files to root: a test run by another user
+ * starts them --debuggable to read them.
+ */
+const READ_MAPS = process.getuid?.() === 0 ? [] : ["--debuggable"];
+
 async function startReady(data: string): Promise<ServeProcess> {
-  const server = await startServe({ bin: vault.bin, cwd: vault.dir, data });
+  const server = await startServe({ bin: vault.bin, cwd: vault.dir, data, args: READ_MAPS });
   await server.waitReady();
   return server;
 }
@@ -294,5 +303,112 @@ describe("vault serve with a wrong root key", () => {
     expect(server.stderr).toMatch(/^vault: error: \S.*$/m);
     expect(hasStackTrace(server.stderr)).toBe(false);
     expect(snapshot(data)).toEqual(before);
+  });
+});
+
+describe("vault serve refuses a start bound to fail before it touches anything", () => {
+  afterEach(stopAllServers);
+
+  /** Starts serve with `args`, waits for its exit; its code and stderr, and whether DATA was made. */
+  async function failedStart(data: string, args: string[], listen?: string) {
+    const server = await startServe({ bin: vault.bin, cwd: vault.dir, data, args, listen });
+    const code = await server.exited(30_000);
+    return { code, stderr: server.stderr, dataDirMade: existsSync(data) };
+  }
+
+  function expectRefusal(
+    result: { code: number; stderr: string; dataDirMade: boolean },
+    error: RegExp,
+    hint: RegExp,
+  ) {
+    expect(result.code).toBe(7);
+    expect(result.stderr).toMatch(error);
+    expect(result.stderr).toMatch(hint);
+    expect(hasStackTrace(result.stderr)).toBe(false);
+    // Nothing started: no child, no keeper.
+    expect(result.stderr).not.toMatch(/"msg":"started"/);
+    expect(result.dataDirMade).toBe(false);
+  }
+
+  it("on a busy port: `vault: error:` and a hint, no data directory, no keeper", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = await failedStart(newDataDir(), [], `127.0.0.1:${port}`);
+      expectRefusal(
+        result,
+        new RegExp(`^vault: error: cannot listen on 127\\.0\\.0\\.1:${port}: the address is in use$`, "m"),
+        /^vault: hint: stop whatever holds it.*--listen$/m,
+      );
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("with a TLS key that is not the certificate's, or a TLS file that is missing", async () => {
+    const one = join(vault.dir, "tls-one");
+    const two = join(vault.dir, "tls-two");
+    mkdirSync(one);
+    mkdirSync(two);
+    const a = selfSignedCert(one);
+    const b = selfSignedCert(two);
+    expectRefusal(
+      await failedStart(newDataDir(), ["--tls-cert", a.cert, "--tls-key", b.key]),
+      /^vault: error: --tls-key \S+ is not the key of the certificate in --tls-cert \S+$/m,
+      /^vault: hint: give the private key that belongs to the certificate/m,
+    );
+    expectRefusal(
+      await failedStart(newDataDir(), ["--tls-cert", join(one, "missing.pem"), "--tls-key", a.key]),
+      /^vault: error: --tls-cert \S+missing\.pem: no such file$/m,
+      /^vault: hint: /m,
+    );
+  });
+
+  it("with --data naming a file", async () => {
+    const file = join(vault.dir, "not-a-directory");
+    writeFileSync(file, "x\n");
+    const server = await startServe({ bin: vault.bin, cwd: vault.dir, data: file });
+    const code = await server.exited(30_000);
+    expect(code).toBe(7);
+    expect(server.stderr).toMatch(/^vault: error: --data \S+ is not a directory$/m);
+    expect(readFileSync(file, "utf8")).toBe("x\n");
+  });
+
+  it("on a data directory another server runs on: says which process, before the port it also holds", async () => {
+    const data = newDataDir();
+    const first = await startReady(data);
+    const second = await startServe({ bin: vault.bin, cwd: vault.dir, data, listen: first.listen });
+    expect(await second.exited(30_000)).toBe(1);
+    expect(second.stderr).toMatch(
+      new RegExp(
+        `^vault: error: another vault serve \\(pid ${first.pid}\\) is running on this data directory$`,
+        "m",
+      ),
+    );
+    expect(await first.status("/readyz")).toBe(200);
+    expect(await first.stop()).toBe(0);
+  });
+});
+
+describe("vault serve --behind-proxy --trusted-proxy", () => {
+  afterEach(stopAllServers);
+
+  it("takes the flag repeated, and says whom it trusts in its starting line", async () => {
+    const server = await startServe({
+      bin: vault.bin,
+      cwd: vault.dir,
+      data: newDataDir(),
+      args: ["--behind-proxy", "--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "fd00::/8,192.168.1.5"],
+    });
+    await server.waitReady();
+    const starting = server.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line))
+      .find((line) => line.msg === "starting");
+    expect(starting?.trustedProxies).toBe("10.0.0.0/8,fd00::/8,192.168.1.5");
+    expect(starting?.coreDumps).toBe("off (not dumpable)");
+    expect(await server.stop()).toBe(0);
   });
 });

@@ -51,6 +51,11 @@ describe("Dockerfile", () => {
     expect(compose).toContain("VAULT_TLS_CERT:");
     expect(compose).toMatch(/\/var\/lib\/vault\/tmp:exec/);
   });
+
+  it("turns core files off in compose and in the documented docker run", () => {
+    expect(read("docker-compose.yml")).toMatch(/^ {4}ulimits:\n {6}core: 0$/m);
+    expect(file).toContain("--ulimit core=0");
+  });
 });
 
 describe("deploy/vault.service", () => {
@@ -71,6 +76,10 @@ describe("deploy/vault.service", () => {
     expect(env).toContain("TMPDIR=/tmp");
     expect(unit.has("NoExecPaths")).toBe(false);
     expect(unit.has("MemoryDenyWriteExecute")).toBe(false);
+  });
+
+  it("writes no core file (LimitCORE=0)", () => {
+    expect(one("LimitCORE")).toBe("0");
   });
 
   it("reloads the certificate with SIGHUP", () => {

@@ -1,10 +1,15 @@
-import { describe, expect, it } from "bun:test";
+import { afterAll, describe, expect, it } from "bun:test";
 import { readdirSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
+import type { Server } from "bun";
 import { eq } from "drizzle-orm";
 import { schema } from "../../src/appdb";
 import { hkdf32, openDatabase, readKeyFile } from "../../src/db";
-import { collectGarbage } from "../../src/server";
+import { type IpRange, parseIpRange } from "../../src/ip-range";
+import { collectGarbage, createServer } from "../../src/server";
+import { clientIp } from "../../src/server/http";
+import { type PublicListener, startListener } from "../../src/server/listener";
 import type { KeeperApi } from "../../src/vault";
 import { projectWith } from "./fixtures";
 import { startHarness } from "./harness";
@@ -233,5 +238,125 @@ describe("concurrency", () => {
     expect(results.filter((r) => r.status === 409)).toHaveLength(9);
     const pull = await h.request("GET", `${base}/development/versions`, { token: owner.token });
     expect(pull.body.head).toBe(2);
+  });
+});
+
+describe("the client's address behind a proxy", () => {
+  const ranges = (...texts: string[]) => texts.map((t) => parseIpRange(t));
+  /** clientIp for a request from `peer` (null: a unix socket) with these X-Forwarded-For lines. */
+  const ipOf = (
+    config: { behindProxy: boolean; trustedProxies?: readonly IpRange[] },
+    peer: string | null,
+    ...forwarded: string[]
+  ) => {
+    const headers = new Headers();
+    for (const line of forwarded) headers.append("x-forwarded-for", line);
+    const server = {
+      requestIP: () => (peer === null ? null : { address: peer, family: "IPv4", port: 40000 }),
+    } as unknown as Server<unknown>;
+    return clientIp({ config: config as never }, new Request("http://localhost/x", { headers }), server);
+  };
+
+  it("ignores X-Forwarded-For without --behind-proxy", () => {
+    expect(ipOf({ behindProxy: false }, "203.0.113.9", "198.51.100.1")).toBe("203.0.113.9");
+  });
+
+  it("ignores the X-Forwarded-For of a direct client that is not a trusted proxy", () => {
+    const config = { behindProxy: true, trustedProxies: ranges("10.0.0.0/8") };
+    expect(ipOf(config, "203.0.113.9", "198.51.100.1")).toBe("203.0.113.9");
+    // The default: only loopback peers are proxies.
+    expect(ipOf({ behindProxy: true }, "203.0.113.9", "198.51.100.1")).toBe("203.0.113.9");
+  });
+
+  it("from a trusted proxy, takes the right-most address that is not a trusted proxy, so a client cannot prepend its own", () => {
+    const config = { behindProxy: true, trustedProxies: ranges("10.0.0.0/8", "fd00::/8") };
+    expect(ipOf(config, "10.0.0.2", "198.51.100.1")).toBe("198.51.100.1");
+    // The client wrote 1.1.1.1 itself; the proxy appended the peer it saw.
+    expect(ipOf(config, "10.0.0.2", "1.1.1.1, 198.51.100.1")).toBe("198.51.100.1");
+    // Two proxies of ours: the outer one appended the client, the inner one the outer one.
+    expect(ipOf(config, "10.0.0.2", "1.1.1.1, 198.51.100.1, 10.0.0.7")).toBe("198.51.100.1");
+    expect(ipOf(config, "10.0.0.2", "1.1.1.1, 198.51.100.1", "fd00::7")).toBe("198.51.100.1");
+    expect(ipOf(config, "::ffff:10.0.0.2", "2001:db8::1")).toBe("2001:db8::1");
+  });
+
+  it("takes the left-most address when every hop is a trusted proxy, and the peer when there is no header", () => {
+    const config = { behindProxy: true, trustedProxies: ranges("10.0.0.0/8") };
+    expect(ipOf(config, "10.0.0.2", "10.0.0.9, 10.0.0.8")).toBe("10.0.0.9");
+    expect(ipOf(config, "10.0.0.2")).toBe("10.0.0.2");
+  });
+
+  it("reads hops with ports, and stops at a hop that is not an address instead of believing what is left of it", () => {
+    const config = { behindProxy: true, trustedProxies: ranges("10.0.0.0/8") };
+    expect(ipOf(config, "10.0.0.2", "198.51.100.1:5123")).toBe("198.51.100.1");
+    expect(ipOf(config, "10.0.0.2", "[2001:db8::1]:5123")).toBe("2001:db8::1");
+    expect(ipOf(config, "10.0.0.2", "198.51.100.1, unknown")).toBe("10.0.0.2");
+    expect(ipOf(config, "10.0.0.2", "198.51.100.1, garbage, 10.0.0.9")).toBe("10.0.0.9");
+  });
+
+  it("trusts loopback peers by default, and any peer of a unix-socket listener", () => {
+    expect(ipOf({ behindProxy: true }, "127.0.0.1", "198.51.100.1")).toBe("198.51.100.1");
+    expect(ipOf({ behindProxy: true }, "::1", "198.51.100.1")).toBe("198.51.100.1");
+    expect(ipOf({ behindProxy: true, trustedProxies: ranges("10.0.0.0/8") }, null, "198.51.100.1")).toBe(
+      "198.51.100.1",
+    );
+  });
+});
+
+describe("per-address rate limits behind a proxy, over the real listener", () => {
+  const listeners: PublicListener[] = [];
+  afterAll(async () => {
+    for (const l of listeners) await l.stop(1_000);
+  });
+
+  /** The app behind --behind-proxy with a limit of 1 request/s per address (bursts of 2). */
+  async function behindProxy(trustedProxies: readonly IpRange[]) {
+    const h = await startHarness();
+    const app = createServer({
+      ...h.ctx,
+      config: { ...h.ctx.config, behindProxy: true, trustedProxies, rateLimitAddress: 1 },
+    });
+    const listener = await startListener({
+      config: {
+        listen: { kind: "tcp", host: "127.0.0.1", port: 0 },
+        tlsCertFile: undefined,
+        tlsKeyFile: undefined,
+        tlsMin: "1.2",
+      },
+      fetch: (request) => app.handle(request),
+      maxRequestBodySize: 1024 * 1024,
+      onServer: (server) => {
+        app.server = server;
+      },
+    });
+    listeners.push(listener);
+    // A raw request, so that the test's own address (127.0.0.1) is the direct peer.
+    return (forwardedFor: string) =>
+      new Promise<number>((resolve, reject) => {
+        const socket = connect({ host: "127.0.0.1", port: listener.port! });
+        let out = "";
+        socket.setEncoding("utf8");
+        socket.on("data", (chunk) => {
+          out += chunk;
+        });
+        socket.on("error", reject);
+        socket.on("end", () => resolve(Number(out.split(" ")[1])));
+        socket.write(
+          `GET /api/v1/openapi.json HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: ${forwardedFor}\r\nConnection: close\r\n\r\n`,
+        );
+      });
+  }
+
+  it("a client that is not a trusted proxy cannot dodge its limit with a new X-Forwarded-For each time", async () => {
+    const get = await behindProxy([parseIpRange("10.0.0.0/8")]);
+    const statuses = [];
+    for (let i = 1; i <= 4; i++) statuses.push(await get(`198.51.100.${i}`));
+    expect(statuses).toContain(429);
+  });
+
+  it("behind a trusted proxy, each forwarded client has its own limit", async () => {
+    const get = await behindProxy([parseIpRange("127.0.0.0/8")]);
+    const statuses = [];
+    for (let i = 1; i <= 4; i++) statuses.push(await get(`198.51.100.${i}`));
+    expect(statuses).toEqual([200, 200, 200, 200]);
   });
 });
