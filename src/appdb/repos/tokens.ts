@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
 import { tokens } from "../schema";
 
@@ -29,11 +29,20 @@ export function tokensRepo(db: AppDrizzle) {
         .returning({ id: tokens.id });
       return rows.length > 0;
     },
-    async revokeAllOfUser(userId: string, at: number): Promise<void> {
-      await db
+    /** Revokes a user's sessions and `me_` credentials (all, or all but one); returns how many. */
+    async revokeAllOfUser(userId: string, at: number, options: { except?: string } = {}): Promise<number> {
+      const rows = await db
         .update(tokens)
         .set({ revokedAt: at })
-        .where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)));
+        .where(
+          and(
+            eq(tokens.userId, userId),
+            isNull(tokens.revokedAt),
+            options.except === undefined ? undefined : ne(tokens.id, options.except),
+          ),
+        )
+        .returning({ id: tokens.id });
+      return rows.length;
     },
     /** Revokes a user's `me_` credentials for a project; returns their display prefixes, newest first. */
     async revokeMe(userId: string, projectId: string, at: number): Promise<string[]> {
