@@ -259,6 +259,47 @@ describe("users", () => {
     expect(JSON.parse(event!.detail!)).toEqual({ revoked: 2 });
   });
 
+  it("disabling a user suspends the service tokens they created, read and write alike; others' tokens keep working", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const hal = await h.user("hal@example.com");
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { email: hal.email, role: "owner" },
+    });
+    const make = async (token: string, name: string, write: boolean) =>
+      (
+        await h.request("POST", `/api/v1/projects/${project.id}/tokens`, {
+          token,
+          body: { name, environments: ["development"], write },
+        })
+      ).body.token as string;
+    const halRead = await make(hal.token, "hal-read", false);
+    const halWrite = await make(hal.token, "hal-write", true);
+    const ownerRead = await make(owner.token, "owner-read", false);
+    const pull = (token: string) => h.request("GET", `${base}/development/secrets`, { token });
+    const push = (token: string) =>
+      h.request("PUT", `${base}/development/secrets`, { token, body: { dotenv: "A=1\n" } });
+    expect((await push(halWrite)).status).toBe(200);
+    expect((await pull(halRead)).status).toBe(200);
+
+    await createUserService({
+      appdb: h.appdb,
+      audit: h.ctx.audit,
+      now: h.clock.now,
+      random: h.ctx.random,
+    }).disable(hal.email);
+    expect((await pull(halRead)).status).toBe(401);
+    expect((await pull(halWrite)).status).toBe(401);
+    expect((await push(halWrite)).status).toBe(401);
+    expect((await pull(ownerRead)).status).toBe(200);
+    const list = await h.request("GET", `/api/v1/projects/${project.id}/tokens`, { token: owner.token });
+    const status = Object.fromEntries(
+      list.body.tokens.map((t: { name: string; status: string }) => [t.name, t.status]),
+    );
+    expect(status).toEqual({ "hal-read": "suspended", "hal-write": "suspended", "owner-read": "active" });
+  });
+
   it("stores passwords as argon2id hashes", async () => {
     const h = await startHarness();
     await h.user("fay@example.com");

@@ -1,6 +1,6 @@
 import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { tokens } from "../schema";
+import { tokens, users } from "../schema";
 
 export type Token = typeof tokens.$inferSelect;
 export type TokenKind = Token["kind"];
@@ -60,12 +60,18 @@ export function tokensRepo(db: AppDrizzle) {
         .returning({ name: tokens.name, createdAt: tokens.createdAt });
       return rows.sort((a, b) => b.createdAt - a.createdAt).map((r) => r.name ?? "me_");
     },
-    async listServiceTokens(projectId: string): Promise<Token[]> {
-      return db
-        .select()
+    /** A project's service tokens, each with whether its creator is still an active user. */
+    async listServiceTokens(projectId: string): Promise<(Token & { creatorActive: boolean })[]> {
+      const rows = await db
+        .select({ token: tokens, creatorDisabledAt: users.disabledAt, creatorId: users.id })
         .from(tokens)
+        .leftJoin(users, eq(users.id, tokens.createdBy))
         .where(and(eq(tokens.projectId, projectId), eq(tokens.kind, "service")))
         .orderBy(desc(tokens.createdAt));
+      return rows.map((r) => ({
+        ...r.token,
+        creatorActive: r.creatorId !== null && r.creatorDisabledAt === null,
+      }));
     },
     async touch(id: string, at: number): Promise<void> {
       await db.update(tokens).set({ lastUsedAt: at }).where(eq(tokens.id, id));

@@ -52,13 +52,18 @@ export function tokenRoutes(ctx: AppContext) {
                 ? "revoked"
                 : r.expiresAt !== null && r.expiresAt <= now
                   ? "expired"
-                  : "active",
+                  : r.creatorActive
+                    ? "active"
+                    : "suspended",
           })),
         };
       },
       {
         params: ProjectParams,
-        detail: { summary: "Service tokens of a project (never the tokens themselves)" },
+        detail: {
+          summary:
+            "Service tokens of a project (never the tokens themselves); `suspended`: its creator is disabled, so it does not work",
+        },
       },
     )
     .post(
