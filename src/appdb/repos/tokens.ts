@@ -73,8 +73,12 @@ export function tokensRepo(db: AppDrizzle) {
         creatorActive: r.creatorId !== null && r.creatorDisabledAt === null,
       }));
     },
-    async touch(id: string, at: number): Promise<void> {
-      await db.update(tokens).set({ lastUsedAt: at }).where(eq(tokens.id, id));
+    /** Records when tokens were last used, in one statement; a later time already stored wins. */
+    async touchMany(entries: readonly (readonly [id: string, at: number])[]): Promise<void> {
+      if (entries.length === 0) return;
+      await db.run(
+        sql`UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), j.value ->> 1) FROM json_each(${JSON.stringify(entries)}) AS j WHERE tokens.id = j.value ->> 0`,
+      );
     },
   };
 }

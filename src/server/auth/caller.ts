@@ -13,6 +13,7 @@ import type { Token, User } from "../../appdb";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { bearer, hashCredential, isWellFormed, kindOf, sameHash } from "./credentials";
+import type { UsageRecorder } from "./usage";
 
 export type Caller =
   | { kind: "session"; user: User; token: Token }
@@ -75,7 +76,7 @@ async function lookup(
 }
 
 export async function authenticate(
-  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache },
+  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache; usage?: UsageRecorder },
   header: string | null | undefined,
 ): Promise<Caller> {
   const presented = bearer(header);
@@ -90,6 +91,7 @@ export async function authenticate(
     throw unauthenticated();
   if (token.kind === "service") {
     if (!token.projectId || !user || user.disabledAt !== null) throw unauthenticated();
+    ctx.usage?.used(token.id, now);
     return {
       kind: "service",
       token,
