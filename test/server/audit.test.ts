@@ -129,6 +129,30 @@ describe("audit", () => {
     }
   });
 
+  it("a me_ credential, even an instance admin's, lists only its own project's events: never another project's nor the instance's", async () => {
+    const h = await startHarness();
+    const admin = await h.user("admin@example.com", "admin");
+    const create = async (name: string) =>
+      (await h.request("POST", "/api/v1/projects", { token: admin.token, body: { name } })).body.id as string;
+    const mine = await create("mine");
+    const other = await create("other");
+    const me = (await h.request("POST", `/api/v1/projects/${mine}/me`, { token: admin.token })).body.token;
+    // The admin's session reads the whole log (instance events too).
+    const all = await h.request("GET", "/api/v1/audit", { token: admin.token });
+    expect(all.status).toBe(200);
+    expect(all.body.events.some((e: { projectId: string | null }) => e.projectId === null)).toBe(true);
+
+    const whole = await h.request("GET", "/api/v1/audit", { token: me });
+    expect(whole.status).toBe(403);
+    expect(whole.body.error.hint).toContain(mine);
+    expect((await h.request("GET", `/api/v1/audit?project=${other}`, { token: me })).status).toBe(404);
+    expect((await h.request("GET", "/api/v1/audit/verify", { token: me })).status).toBe(403);
+    const own = await h.request("GET", `/api/v1/audit?project=${mine}`, { token: me });
+    expect(own.status).toBe(200);
+    expect(own.body.events.length).toBeGreaterThan(0);
+    expect(own.body.events.every((e: { projectId: string }) => e.projectId === mine)).toBe(true);
+  });
+
   it("serves the log to instance admins and project owners, filtered", async () => {
     const h = await startHarness();
     const { owner, project, base } = await projectWith(h);

@@ -186,6 +186,22 @@ const OPS: Op[] = [
     expect: manage(200),
   },
   {
+    name: "rotate the DOTENV_KEY of development",
+    call: (h, t, p) =>
+      h.request("POST", `/api/v1/projects/${p}/environments/development/rotate-key`, { token: t }),
+    expect: manage(200),
+  },
+  {
+    name: "read the DOTENV_KEY of development",
+    call: (h, t, p) => h.request("GET", `/api/v1/projects/${p}/keys?environment=development`, { token: t }),
+    expect: readAll,
+  },
+  {
+    name: "list members",
+    call: (h, t, p) => h.request("GET", `/api/v1/projects/${p}/members`, { token: t }),
+    expect: { ...readAll, svcRead: 403, svcWrite: 403 },
+  },
+  {
     name: "read the project's audit",
     call: (h, t, p) => h.request("GET", `/api/v1/audit?project=${p}`, { token: t }),
     expect: manage(200),

@@ -41,4 +41,32 @@ describe("service tokens", () => {
     expect(await lastUsed()).toBe(first + 61_000);
     expect(writes).toBe(2);
   });
+
+  it("do not list the project's members (a read-only CI token sees no email)", async () => {
+    const h = await startHarness();
+    const { owner, project } = await projectWith(h);
+    const bob = await h.user("bob@example.com");
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { email: bob.email, permissions: { ci: "read" } },
+    });
+    for (const write of [false, true]) {
+      const created = await h.request("POST", `/api/v1/projects/${project.id}/tokens`, {
+        token: owner.token,
+        body: { name: `ci-${write}`, environments: ["ci"], write },
+      });
+      const res = await h.request("GET", `/api/v1/projects/${project.id}/members`, {
+        token: created.body.token,
+      });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe("FORBIDDEN");
+      expect(JSON.stringify(res.body)).not.toContain("@example.com");
+    }
+    // A member still sees the team.
+    const asMember = await h.request("GET", `/api/v1/projects/${project.id}/members`, { token: bob.token });
+    expect(asMember.body.members.map((m: { email: string }) => m.email).sort()).toEqual([
+      "bob@example.com",
+      "owner@example.com",
+    ]);
+  });
 });
