@@ -281,7 +281,7 @@ beforeAll(async () => {
   await h.appdb.tokens.insert({
     id: newId.token(h.ctx.random),
     kind: "service",
-    hash: hashCredential(expired),
+    hash: hashCredential(h.appdb.credentialKey, expired),
     projectId: project,
     name: "expired",
     canWrite: true,

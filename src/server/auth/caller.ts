@@ -81,7 +81,7 @@ export async function authenticate(
 ): Promise<Caller> {
   const presented = bearer(header);
   if (!presented || !isWellFormed(presented)) throw unauthenticated();
-  const hash = hashCredential(presented);
+  const hash = hashCredential(ctx.appdb.credentialKey, presented);
   const found = await lookup(ctx, hash);
   if (!found) throw unauthenticated();
   const { token, user } = found;

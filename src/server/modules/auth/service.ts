@@ -87,7 +87,7 @@ export async function login(
   await appdb.tokens.insert({
     id: newId.token(deps.random),
     kind: "session",
-    hash: hashCredential(token),
+    hash: hashCredential(appdb.credentialKey, token),
     userId: user.id,
     createdAt: t,
     expiresAt,

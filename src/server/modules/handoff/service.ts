@@ -6,7 +6,7 @@
  * after a page first showed it. Bound credentials wait sealed, and are wiped
  * once collected.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { type Handoff, type HandoffKind, newId, type User } from "../../../appdb";
 import { projectAccess } from "../../auth/access";
 import type { Caller } from "../../auth/caller";
@@ -64,7 +64,7 @@ export function createHandoffService(ctx: Deps) {
     await ctx.appdb.tokens.insert({
       id: newId.token(ctx.random),
       kind: "me",
-      hash: hashCredential(token),
+      hash: hashCredential(ctx.appdb.credentialKey, token),
       userId: user.id,
       projectId,
       // A short, non-secret prefix, so a revocation can say which credential it revoked.
@@ -123,7 +123,7 @@ export function createHandoffService(ctx: Deps) {
       await ctx.appdb.tokens.insert({
         id: newId.token(ctx.random),
         kind: "session",
-        hash: hashCredential(token),
+        hash: hashCredential(ctx.appdb.credentialKey, token),
         userId: caller.user.id,
         createdAt: ctx.now(),
         expiresAt: ctx.now() + SESSION_TTL_MS,
@@ -142,7 +142,8 @@ export function createHandoffService(ctx: Deps) {
       if (!REQUEST_ID.test(id))
         throw refused("not a request id", "the CLI makes one: req_ and 64 hex characters");
       const now = ctx.now();
-      const hash = createHash("sha256").update(secret, "utf8").digest("hex");
+      // Stored keyed, like a credential (appdb/keyed.ts).
+      const hash = hashCredential(ctx.appdb.credentialKey, secret);
       const row = await ctx.appdb.handoffs.claim({
         id,
         kind: "cli",

@@ -80,7 +80,7 @@ export function tokenRoutes(ctx: AppContext) {
         await ctx.appdb.tokens.insert({
           id,
           kind: "service",
-          hash: hashCredential(token),
+          hash: hashCredential(ctx.appdb.credentialKey, token),
           projectId: params.projectId,
           name: body.name,
           canWrite: body.write ?? false,
@@ -146,7 +146,7 @@ export function tokenRoutes(ctx: AppContext) {
         await ctx.appdb.tokens.insert({
           id,
           kind: "me",
-          hash: hashCredential(token),
+          hash: hashCredential(ctx.appdb.credentialKey, token),
           userId: caller.user.id,
           projectId: params.projectId,
           name: token.slice(0, 9),
