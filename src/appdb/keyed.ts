@@ -73,14 +73,19 @@ export function keyedNoteFile(dataDir: string): string {
   return join(dataDir, "app", "app-db.keyed");
 }
 
+/** Writes the note if it is missing. Best effort: a read-only data directory (doctor on a mounted copy) opens anyway. */
 export function writeKeyedNote(path: string): void {
   if (existsSync(path)) return;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  writeFileSync(
-    path,
-    "app.db's credential hashes and audit chain are keyed (migration 0003). Delete this file only if you put an older app.db back on purpose.\n",
-    { mode: 0o600 },
-  );
+  try {
+    mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+    writeFileSync(
+      path,
+      "app.db's credential hashes and audit chain are keyed (migration 0003). Delete this file only if you put an older app.db back on purpose.\n",
+      { mode: 0o600, flag: "wx" },
+    );
+  } catch {
+    // The next process that can write the data directory (the server) leaves the note.
+  }
 }
 
 /** Migration 0003's code step (see the top of this file). */

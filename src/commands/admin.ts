@@ -135,7 +135,9 @@ export async function userDisable(ctx: CommandContext): Promise<number> {
   const address = email(ctx);
   return withAppDb(ctx, async (appdb) => {
     const user = await users(appdb).disable(address);
-    ctx.io.stdout.write(`disabled ${user.email}; their sessions and credentials are revoked\n`);
+    ctx.io.stdout.write(
+      `disabled ${user.email}; their sessions and credentials are revoked, and the service tokens they created are suspended\n`,
+    );
     return EXIT.ok;
   });
 }
