@@ -1,10 +1,13 @@
+export { keyedDigest } from "./keyed";
 export { type AppDb, type AppDbConfig, type AppDrizzle, appDbAtRestKey, openAppDb } from "./open";
 export {
   type AuditEvent,
   type AuditFilter,
+  AuditIntegrityError,
   type AuditRow,
   GENESIS,
   hashEvent,
+  macEvent,
   type VerifyResult,
 } from "./repos/audit";
 export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";

@@ -1,7 +1,9 @@
 /**
  * Opening app.db. `app.key` (32 random bytes, created on first start) derives
- * two keys with HKDF, each under its own label: app.db's at-rest key, and the
- * app's sealing key (values are sealed with it before they reach the keeper).
+ * keys with HKDF, each under its own label: app.db's at-rest key, the app's
+ * sealing key (values are sealed with it before they reach the keeper), and
+ * the keys of what app.db stores to recognise credentials and to chain the
+ * audit log (see keyed.ts: app.db never holds them).
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
@@ -17,7 +19,8 @@ import {
   readKeyFile,
   writeKeyFile,
 } from "../db";
-import { migrations } from "./migrations";
+import { hashKeys, keyedHashesUpgrade, keyedNoteFile, writeKeyedNote } from "./keyed";
+import { KEYED_HASHES, migrations } from "./migrations";
 import { auditRepo } from "./repos/audit";
 import { handoffsRepo } from "./repos/handoffs";
 import { projectsRepo } from "./repos/projects";
@@ -44,11 +47,19 @@ export interface AppDb {
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
+  /** Keys what credential rows store (derived from app.key; see keyed.ts and server/auth/credentials.ts). */
+  credentialKey: Uint8Array;
   health(): Promise<boolean>;
   close(): void;
 }
 
-export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenFile">;
+/**
+ * With `dataDir` (the server, the operator commands), the data directory
+ * keeps the note that app.db was seen keyed (keyed.ts); without it (a copy
+ * opened by restore, tests) there is no note.
+ */
+export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenFile"> &
+  Partial<Pick<Config, "dataDir">>;
 
 export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const remote = /^(libsql|https?):\/\//.test(config.appDb);
@@ -70,8 +81,16 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
     label: "app.db",
   });
+  const keys = hashKeys(appKey);
+  const noteFile = config.dataDir === undefined ? undefined : keyedNoteFile(config.dataDir);
   try {
-    await migrate(database, migrations);
+    await migrate(
+      database,
+      migrations.map((m) =>
+        m.name === KEYED_HASHES ? { ...m, prepare: keyedHashesUpgrade(keys, { noteFile }) } : m,
+      ),
+    );
+    if (noteFile) writeKeyedNote(noteFile);
   } catch (error) {
     database.close();
     throw error;
@@ -83,10 +102,11 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
     versions: versionsRepo(orm, database.client),
-    audit: auditRepo(orm, database.client),
+    audit: auditRepo(orm, database.client, keys.audit),
     handoffs: handoffsRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
+    credentialKey: keys.credential,
     health: async () => {
       try {
         await database.client.execute("SELECT 1");

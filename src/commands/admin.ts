@@ -2,11 +2,13 @@
  * Operator commands on the server host, against the data directory:
  * `vault admin user add|list|disable|reset-password`, `vault audit verify`
  * and `vault gc`. They open app.db directly (SQLite's locking makes that safe
- * next to a running server, which keeps no user cache), and reach values only
- * through the keeper: its socket when a server runs, its files otherwise.
+ * next to a running server, which keeps no user cache), with the same keys
+ * as the server (credential hashes and the audit chain are keyed with
+ * app.key), and reach values only through the keeper: its socket when a
+ * server runs, its files otherwise.
  */
 import { existsSync } from "node:fs";
-import { type AppDb, openAppDb, type Role } from "../appdb";
+import { type AppDb, AuditIntegrityError, openAppDb, type Role } from "../appdb";
 import type { CommandContext } from "../cli";
 import { CliError } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
@@ -31,6 +33,11 @@ async function withAppDb<T>(
   try {
     return await work(appdb, config);
   } catch (error) {
+    if (error instanceof AuditIntegrityError) {
+      throw new CliError(error.message, EXIT.server, [
+        "restore app.db from a backup, and find out who could write to it",
+      ]);
+    }
     if (error instanceof ApiError) {
       const exit =
         error.code === "NOT_FOUND" ? EXIT.notFound : error.code === "CONFLICT" ? EXIT.conflict : EXIT.usage;
@@ -128,7 +135,9 @@ export async function userDisable(ctx: CommandContext): Promise<number> {
   const address = email(ctx);
   return withAppDb(ctx, async (appdb) => {
     const user = await users(appdb).disable(address);
-    ctx.io.stdout.write(`disabled ${user.email}; their sessions and credentials are revoked\n`);
+    ctx.io.stdout.write(
+      `disabled ${user.email}; their sessions and credentials are revoked, and the service tokens they created are suspended\n`,
+    );
     return EXIT.ok;
   });
 }

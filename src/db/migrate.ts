@@ -7,11 +7,18 @@
  * migration whose text changed is refused rather than silently skipped.
  */
 import { createHash } from "node:crypto";
+import type { Client, InStatement } from "@libsql/client";
 import type { Database } from "./open";
 
 export interface Migration {
   name: string;
   sql: string;
+  /**
+   * Statements computed in code (from what the database holds, with a key
+   * the SQL cannot have), run after `sql` in the same transaction, so the
+   * migration is recorded if and only if they ran. Only `sql` is hashed.
+   */
+  prepare?: (client: Client) => Promise<InStatement[]>;
 }
 
 const BREAKPOINT = "--> statement-breakpoint";
@@ -46,9 +53,11 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
       .split(BREAKPOINT)
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
+    const computed = migration.prepare ? await migration.prepare(client) : [];
     await client.batch(
       [
         ...statements,
+        ...computed,
         {
           sql: "INSERT INTO _migrations (name, hash, applied_at) VALUES (?, ?, ?)",
           args: [migration.name, hash, Date.now()],

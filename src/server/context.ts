@@ -11,6 +11,7 @@ import type { KeeperApi } from "../vault";
 import { type AuditLog, createAuditLog } from "./audit-log";
 import { type AccessCache, createAccessCache } from "./auth/access";
 import { type CredentialCache, createCredentialCache } from "./auth/caller";
+import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import { type AppSealer, createAppSealer } from "./crypto/app-seal";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
 import { createSnapshotCache, type SnapshotCache } from "./snapshot-cache";
@@ -30,6 +31,8 @@ export interface AppContext {
   access: AccessCache;
   /** Recently authenticated credentials (see auth/caller.ts). */
   credentials: CredentialCache;
+  /** Service tokens' last use, written at most once a minute each (see auth/usage.ts). */
+  usage: UsageRecorder;
   /** Recently opened versions (see snapshot-cache.ts). */
   snapshots: SnapshotCache;
   /**
@@ -84,6 +87,7 @@ export function createAppContext(options: ContextOptions): AppContext {
   return {
     credentials,
     access,
+    usage: createUsageRecorder(options.appdb.tokens, { log: options.log }),
     appdb: options.appdb,
     keeper: options.keeper,
     sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),

@@ -66,7 +66,7 @@ export interface CallerOptions {
 }
 
 export async function callerOf(
-  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config" | "credentials">,
+  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config" | "credentials" | "usage">,
   request: Request,
   options: CallerOptions = {},
 ): Promise<Caller> {

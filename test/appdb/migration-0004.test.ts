@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { migrations } from "../../src/appdb/migrations";
+import { KEYED_HASHES, migrations } from "../../src/appdb/migrations";
 import { migrate, newKey, openDatabase } from "../../src/db";
 
 const dirs: string[] = [];
@@ -35,7 +35,11 @@ describe("app.db migration 0004", () => {
           args,
         });
       }
-      expect(await migrate(db, migrations)).toContain("0004_handoff_origin");
+      // 0003's code step re-keys hashes with app.key (test/appdb/keyed.test.ts covers it); here it is left out.
+      const withoutKeying = migrations.map((m) =>
+        m.name === KEYED_HASHES ? { ...m, prepare: async () => [] } : m,
+      );
+      expect(await migrate(db, withoutKeying)).toContain("0004_handoff_origin");
       const after = await db.client.execute(
         "SELECT id, kind, project_id, result, created_at, expires_at, collected_at, poll_hash, code_hash, code_attempts, refused_at FROM handoffs ORDER BY id",
       );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "bun:test";
-import { eq } from "drizzle-orm";
-import { schema } from "../../src/appdb";
+import { join } from "node:path";
+import { asc, eq, gte } from "drizzle-orm";
+import { AuditIntegrityError, GENESIS, hashEvent, openAppDb, schema } from "../../src/appdb";
 import { projectWith } from "./fixtures";
 import { startHarness } from "./harness";
 
@@ -126,6 +127,130 @@ describe("audit", () => {
         expect(result.seq).toBe(expected);
         expect(result.problem).toContain(String(expected));
       }
+    }
+  });
+
+  it("a me_ credential, even an instance admin's, lists only its own project's events: never another project's nor the instance's", async () => {
+    const h = await startHarness();
+    const admin = await h.user("admin@example.com", "admin");
+    const create = async (name: string) =>
+      (await h.request("POST", "/api/v1/projects", { token: admin.token, body: { name } })).body.id as string;
+    const mine = await create("mine");
+    const other = await create("other");
+    const me = (await h.request("POST", `/api/v1/projects/${mine}/me`, { token: admin.token })).body.token;
+    // The admin's session reads the whole log (instance events too).
+    const all = await h.request("GET", "/api/v1/audit", { token: admin.token });
+    expect(all.status).toBe(200);
+    expect(all.body.events.some((e: { projectId: string | null }) => e.projectId === null)).toBe(true);
+
+    const whole = await h.request("GET", "/api/v1/audit", { token: me });
+    expect(whole.status).toBe(403);
+    expect(whole.body.error.hint).toContain(mine);
+    expect((await h.request("GET", `/api/v1/audit?project=${other}`, { token: me })).status).toBe(404);
+    expect((await h.request("GET", "/api/v1/audit/verify", { token: me })).status).toBe(403);
+    const own = await h.request("GET", `/api/v1/audit?project=${mine}`, { token: me });
+    expect(own.status).toBe(200);
+    expect(own.body.events.length).toBeGreaterThan(0);
+    expect(own.body.events.every((e: { projectId: string }) => e.projectId === mine)).toBe(true);
+  });
+
+  it("deleting an audit row and recomputing the chain with SHA-256 fails verify", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    for (let i = 0; i < 4; i++)
+      await h.request("PUT", `${base}/development/secrets`, {
+        token: owner.token,
+        body: { dotenv: `A=${i}\n` },
+      });
+    await h.ctx.audit.flush();
+    expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+    const db = h.appdb.orm;
+    // The forger removes row 3, renumbers the rest and recomputes every hash after it, and the head,
+    // the way the chain was computed before it was keyed.
+    await db.delete(schema.audit).where(eq(schema.audit.seq, 3));
+    const rest = await db
+      .select()
+      .from(schema.audit)
+      .where(gte(schema.audit.seq, 4))
+      .orderBy(asc(schema.audit.seq));
+    const [before] = await db.select().from(schema.audit).where(eq(schema.audit.seq, 2));
+    let prevHash = before!.hash;
+    for (const row of rest) {
+      const seq = row.seq - 1;
+      const hash = hashEvent(seq, prevHash, row);
+      await db.update(schema.audit).set({ seq, prevHash, hash }).where(eq(schema.audit.seq, row.seq));
+      prevHash = hash;
+    }
+    await db
+      .update(schema.meta)
+      .set({ value: JSON.stringify({ seq: rest.at(-1)!.seq - 1, hash: prevHash }) })
+      .where(eq(schema.meta.key, "audit_head"));
+    const result = await h.appdb.audit.verify();
+    expect(result).toMatchObject({ ok: false, seq: 3, problem: "row 3 was edited" });
+  });
+
+  it("removing the last rows and moving the head back fails verify, even with a head copied from an earlier row", async () => {
+    const h = await startHarness();
+    const { owner, base } = await projectWith(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await h.ctx.audit.flush();
+    const db = h.appdb.orm;
+    const [head] = await db.select().from(schema.meta).where(eq(schema.meta.key, "audit_head"));
+    const last = JSON.parse(head!.value).seq as number;
+    await db.delete(schema.audit).where(eq(schema.audit.seq, last));
+    const [kept] = await db
+      .select()
+      .from(schema.audit)
+      .where(eq(schema.audit.seq, last - 1));
+    // The head as it would be after row last-1, with the MAC the real head carried (the forger has no other).
+    const forged = { ...JSON.parse(head!.value), seq: last - 1, hash: kept!.hash };
+    await db
+      .update(schema.meta)
+      .set({ value: JSON.stringify(forged) })
+      .where(eq(schema.meta.key, "audit_head"));
+    const result = await h.appdb.audit.verify();
+    expect(result.ok).toBe(false);
+    expect(result).toMatchObject({ seq: last, problem: expect.stringContaining("head") });
+    // A restarted app does not append after that head (which would make the removal look like history).
+    const restarted = await openAppDb({
+      appDb: join(h.dir, "app", "app.db"),
+      appKeyFile: join(h.dir, "app", "app.key"),
+      appDbAuthTokenFile: undefined,
+    });
+    try {
+      const e = { ...kept!, at: Date.now(), action: "auth.login" };
+      await expect(restarted.audit.append([e], Date.now())).rejects.toBeInstanceOf(AuditIntegrityError);
+      expect((await restarted.audit.verify()).ok).toBe(false);
+    } finally {
+      restarted.close();
+    }
+  });
+
+  it("a deleted or moved audit anchor fails verify", async () => {
+    for (const tamper of ["delete", "move"] as const) {
+      const h = await startHarness();
+      const { owner, base } = await projectWith(h);
+      await h.request("PUT", `${base}/development/secrets`, {
+        token: owner.token,
+        body: { dotenv: "A=1\n" },
+      });
+      await h.ctx.audit.flush();
+      expect(await h.appdb.audit.verify()).toMatchObject({ ok: true });
+      const db = h.appdb.orm;
+      const where = eq(schema.meta.key, "audit_anchor");
+      if (tamper === "delete") await db.delete(schema.meta).where(where);
+      else {
+        // Pass every row off as written before the keying, to recompute them all with SHA-256.
+        const [anchor] = await db.select().from(schema.meta).where(where);
+        const moved = { ...JSON.parse(anchor!.value), from: 1_000, prev: GENESIS };
+        await db
+          .update(schema.meta)
+          .set({ value: JSON.stringify(moved) })
+          .where(where);
+      }
+      const result = await h.appdb.audit.verify();
+      expect(result.ok).toBe(false);
+      expect(result).toMatchObject({ problem: expect.stringContaining("anchor") });
     }
   });
 

@@ -20,6 +20,7 @@ type Who =
   | "expired"
   | "revoked"
   | "disabled"
+  | "svcOfDisabled"
   | "meOther";
 const WHO: Who[] = [
   "owner",
@@ -32,6 +33,7 @@ const WHO: Who[] = [
   "expired",
   "revoked",
   "disabled",
+  "svcOfDisabled",
   "meOther",
 ];
 
@@ -41,7 +43,7 @@ interface Op {
   expect: Record<Who, number>;
 }
 
-const dead = { expired: 401, revoked: 401, disabled: 401, meOther: 404 } as const;
+const dead = { expired: 401, revoked: 401, disabled: 401, svcOfDisabled: 401, meOther: 404 } as const;
 const readAll = {
   owner: 200,
   admin: 200,
@@ -184,6 +186,22 @@ const OPS: Op[] = [
     expect: manage(200),
   },
   {
+    name: "rotate the DOTENV_KEY of development",
+    call: (h, t, p) =>
+      h.request("POST", `/api/v1/projects/${p}/environments/development/rotate-key`, { token: t }),
+    expect: manage(200),
+  },
+  {
+    name: "read the DOTENV_KEY of development",
+    call: (h, t, p) => h.request("GET", `/api/v1/projects/${p}/keys?environment=development`, { token: t }),
+    expect: readAll,
+  },
+  {
+    name: "list members",
+    call: (h, t, p) => h.request("GET", `/api/v1/projects/${p}/members`, { token: t }),
+    expect: { ...readAll, svcRead: 403, svcWrite: 403 },
+  },
+  {
     name: "read the project's audit",
     call: (h, t, p) => h.request("GET", `/api/v1/audit?project=${p}`, { token: t }),
     expect: manage(200),
@@ -230,13 +248,23 @@ beforeAll(async () => {
     [none, null],
     [read, "read"],
     [write, "write"],
-    [disabled, "write"],
   ] as const) {
     await h.request("POST", `${base}/members`, {
       token: owner.token,
       body: { email: u.email, ...(permission ? { permissions: { development: permission } } : {}) },
     });
   }
+  // A project owner who makes a write token and is then disabled: the token dies with them.
+  await h.request("POST", `${base}/members`, {
+    token: owner.token,
+    body: { email: disabled.email, role: "owner" },
+  });
+  const svcOfDisabled = (
+    await h.request("POST", `${base}/tokens`, {
+      token: disabled.token,
+      body: { name: "svc-of-disabled", environments: ["development", "production"], write: true },
+    })
+  ).body;
   const svc = async (write: boolean) =>
     (
       await h.request("POST", `${base}/tokens`, {
@@ -253,11 +281,12 @@ beforeAll(async () => {
   await h.appdb.tokens.insert({
     id: newId.token(h.ctx.random),
     kind: "service",
-    hash: hashCredential(expired),
+    hash: hashCredential(h.appdb.credentialKey, expired),
     projectId: project,
     name: "expired",
     canWrite: true,
     environments: JSON.stringify(envs.map((e) => e.id)),
+    createdBy: owner.id,
     createdAt: h.clock.now() - 10_000,
     expiresAt: h.clock.now() - 1,
   });
@@ -280,6 +309,7 @@ beforeAll(async () => {
     expired,
     revoked: revoked.token,
     disabled: disabled.token,
+    svcOfDisabled: svcOfDisabled.token,
     meOther,
   });
 });

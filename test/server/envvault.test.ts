@@ -144,4 +144,52 @@ describe(".env.vault and DOTENV_KEY", () => {
     ).toBe(403);
     expect((await h.request("POST", `${base}/staging/rotate-key`, { token: reader.token })).status).toBe(403);
   });
+
+  it("only project owners and instance admins rotate a DOTENV_KEY: members with write, write tokens and their me_ credentials are refused on every path", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const writer = await h.user("writer@example.com");
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { email: writer.email, permissions: { staging: "write" } },
+    });
+    const writeToken = (
+      await h.request("POST", `/api/v1/projects/${project.id}/tokens`, {
+        token: owner.token,
+        body: { name: "deploy", environments: ["staging"], write: true },
+      })
+    ).body.token;
+    const writerMe = (await h.request("POST", `/api/v1/projects/${project.id}/me`, { token: writer.token }))
+      .body.token;
+    const ownerMe = (await h.request("POST", `/api/v1/projects/${project.id}/me`, { token: owner.token }))
+      .body.token;
+    const keyBefore = (
+      await h.request("GET", `/api/v1/projects/${project.id}/keys?environment=staging`, {
+        token: writer.token,
+      })
+    ).body.keys[0].key;
+
+    for (const token of [writer.token, writeToken]) {
+      const res = await h.request("POST", `${base}/staging/rotate-key`, { token });
+      expect(res.status).toBe(403);
+      expect(res.body.error.code).toBe("FORBIDDEN");
+    }
+    const compat = await h.request("POST", "/rotatekey", {
+      body: { DOTENV_VAULT: project.id, DOTENV_ME: writerMe, environment: "staging" },
+    });
+    expect(compat.status).toBe(403);
+    // Nothing rotated; reading the key stays as it was, for the member and the write token.
+    for (const token of [writer.token, writeToken]) {
+      const keys = await h.request("GET", `/api/v1/projects/${project.id}/keys?environment=staging`, {
+        token,
+      });
+      expect(keys.body.keys[0].key).toBe(keyBefore);
+    }
+    // The owner rotates, through the API and through /rotatekey.
+    expect((await h.request("POST", `${base}/staging/rotate-key`, { token: owner.token })).status).toBe(200);
+    const byOwner = await h.request("POST", "/rotatekey", {
+      body: { DOTENV_VAULT: project.id, DOTENV_ME: ownerMe, environment: "staging" },
+    });
+    expect(byOwner.status).toBe(200);
+  });
 });

@@ -1,13 +1,15 @@
 import { afterAll, describe, expect, it } from "bun:test";
+import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { eq } from "drizzle-orm";
-import { schema } from "../../src/appdb";
+import { newId, schema } from "../../src/appdb";
 import { hkdf32, openDatabase, readKeyFile } from "../../src/db";
 import { type IpRange, parseIpRange } from "../../src/ip-range";
 import { collectGarbage, createServer } from "../../src/server";
+import { hashCredential } from "../../src/server/auth/credentials";
 import { clientIp } from "../../src/server/http";
 import { type PublicListener, startListener } from "../../src/server/listener";
 import type { KeeperApi } from "../../src/vault";
@@ -146,6 +148,48 @@ describe("two stores", () => {
     expect(pull.status).toBe(500);
     expect(pull.body.error.code).toBe("INTEGRITY");
     expect(JSON.stringify(pull.body)).not.toContain("topsecret");
+  });
+});
+
+describe("app.db write access", () => {
+  it("an inserted session row with sha256(token) does not authenticate; the same row keyed with app.key would", async () => {
+    const h = await startHarness();
+    const { owner, project } = await projectWith(h);
+    const plant = async (kind: "session" | "me" | "service", hash: (token: string) => string) => {
+      const prefix = { session: "vss_", me: "me_", service: "vst_" }[kind];
+      const token = `${prefix}${Buffer.from(h.ctx.random(32)).toString("hex")}`;
+      await h.appdb.tokens.insert({
+        id: newId.token(h.ctx.random),
+        kind,
+        hash: hash(token),
+        userId: kind === "service" ? null : owner.id,
+        projectId: kind === "session" ? null : project.id,
+        environments: kind === "service" ? JSON.stringify([]) : null,
+        createdBy: owner.id,
+        createdAt: h.clock.now(),
+        expiresAt: h.clock.now() + 3_600_000,
+      });
+      return token;
+    };
+    // What an app.db writer can compute: SHA-256 of a token of their own, as the rows held before.
+    const sha256 = (token: string) => createHash("sha256").update(token).digest("hex");
+    for (const kind of ["session", "me", "service"] as const) {
+      const forged = await plant(kind, sha256);
+      const res = await h.request("GET", "/api/v1/me", { token: forged });
+      expect({ kind, status: res.status }).toEqual({ kind, status: 401 });
+    }
+    // The /signin cookie path and the dotenv-vault verbs use the same lookup.
+    const forgedMe = await plant("me", sha256);
+    const whoami = await h.request("POST", "/whoami", {
+      body: { DOTENV_VAULT: project.id, DOTENV_ME: forgedMe },
+    });
+    expect(whoami.status).toBe(401);
+    // The control: the row as the app writes it (keyed with a key derived from app.key) authenticates.
+    const genuine = await plant("session", (token) => hashCredential(h.appdb.credentialKey, token));
+    expect((await h.request("GET", "/api/v1/me", { token: genuine })).status).toBe(200);
+    // And no stored credential hash is the SHA-256 of its token.
+    const stored = await h.appdb.tokens.byHash(sha256(owner.token));
+    expect(stored).toBeUndefined();
   });
 });
 

@@ -1,6 +1,6 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { tokens } from "../schema";
+import { tokens, users } from "../schema";
 
 export type Token = typeof tokens.$inferSelect;
 export type TokenKind = Token["kind"];
@@ -29,11 +29,20 @@ export function tokensRepo(db: AppDrizzle) {
         .returning({ id: tokens.id });
       return rows.length > 0;
     },
-    async revokeAllOfUser(userId: string, at: number): Promise<void> {
-      await db
+    /** Revokes a user's sessions and `me_` credentials (all, or all but one); returns how many. */
+    async revokeAllOfUser(userId: string, at: number, options: { except?: string } = {}): Promise<number> {
+      const rows = await db
         .update(tokens)
         .set({ revokedAt: at })
-        .where(and(eq(tokens.userId, userId), isNull(tokens.revokedAt)));
+        .where(
+          and(
+            eq(tokens.userId, userId),
+            isNull(tokens.revokedAt),
+            options.except === undefined ? undefined : ne(tokens.id, options.except),
+          ),
+        )
+        .returning({ id: tokens.id });
+      return rows.length;
     },
     /** Revokes a user's `me_` credentials for a project; returns their display prefixes, newest first. */
     async revokeMe(userId: string, projectId: string, at: number): Promise<string[]> {
@@ -51,15 +60,25 @@ export function tokensRepo(db: AppDrizzle) {
         .returning({ name: tokens.name, createdAt: tokens.createdAt });
       return rows.sort((a, b) => b.createdAt - a.createdAt).map((r) => r.name ?? "me_");
     },
-    async listServiceTokens(projectId: string): Promise<Token[]> {
-      return db
-        .select()
+    /** A project's service tokens, each with whether its creator is still an active user. */
+    async listServiceTokens(projectId: string): Promise<(Token & { creatorActive: boolean })[]> {
+      const rows = await db
+        .select({ token: tokens, creatorDisabledAt: users.disabledAt, creatorId: users.id })
         .from(tokens)
+        .leftJoin(users, eq(users.id, tokens.createdBy))
         .where(and(eq(tokens.projectId, projectId), eq(tokens.kind, "service")))
         .orderBy(desc(tokens.createdAt));
+      return rows.map((r) => ({
+        ...r.token,
+        creatorActive: r.creatorId !== null && r.creatorDisabledAt === null,
+      }));
     },
-    async touch(id: string, at: number): Promise<void> {
-      await db.update(tokens).set({ lastUsedAt: at }).where(eq(tokens.id, id));
+    /** Records when tokens were last used, in one statement; a later time already stored wins. */
+    async touchMany(entries: readonly (readonly [id: string, at: number])[]): Promise<void> {
+      if (entries.length === 0) return;
+      await db.run(
+        sql`UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), j.value ->> 1) FROM json_each(${JSON.stringify(entries)}) AS j WHERE tokens.id = j.value ->> 0`,
+      );
     },
   };
 }

@@ -3,11 +3,17 @@
  * credential bound to one project, or a service token. Anything else,
  * including an expired or revoked token or a disabled user, is
  * unauthenticated.
+ *
+ * A service token is valid only while the user who created it is active:
+ * disabling that user suspends every token they made (read and write alike),
+ * whichever process disabled them and including tokens made before this rule
+ * existed, without rewriting any token row.
  */
 import type { Token, User } from "../../appdb";
 import type { AppContext } from "../context";
 import { ApiError } from "../errors";
 import { bearer, hashCredential, isWellFormed, kindOf, sameHash } from "./credentials";
+import type { UsageRecorder } from "./usage";
 
 export type Caller =
   | { kind: "session"; user: User; token: Token }
@@ -26,6 +32,7 @@ const unauthenticated = () =>
  * made by another process (the admin CLI) takes effect within the TTL.
  */
 export interface CredentialCache {
+  /** `user`: whom a session or `me_` credential acts for; for a service token, its creator. */
   get(hash: string): { token: Token; user: User | undefined } | undefined;
   put(hash: string, found: { token: Token; user: User | undefined }): void;
   clear(): void;
@@ -61,18 +68,20 @@ async function lookup(
   if (cached) return cached;
   const token = await ctx.appdb.tokens.byHash(hash);
   if (!token) return undefined;
-  const user = token.userId ? await ctx.appdb.users.byId(token.userId) : undefined;
+  // The user a credential acts for, or for a service token the user who created it.
+  const owner = token.kind === "service" ? token.createdBy : token.userId;
+  const user = owner ? await ctx.appdb.users.byId(owner) : undefined;
   ctx.credentials?.put(hash, { token, user });
   return { token, user };
 }
 
 export async function authenticate(
-  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache },
+  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache; usage?: UsageRecorder },
   header: string | null | undefined,
 ): Promise<Caller> {
   const presented = bearer(header);
   if (!presented || !isWellFormed(presented)) throw unauthenticated();
-  const hash = hashCredential(presented);
+  const hash = hashCredential(ctx.appdb.credentialKey, presented);
   const found = await lookup(ctx, hash);
   if (!found) throw unauthenticated();
   const { token, user } = found;
@@ -81,7 +90,8 @@ export async function authenticate(
   if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= now))
     throw unauthenticated();
   if (token.kind === "service") {
-    if (!token.projectId) throw unauthenticated();
+    if (!token.projectId || !user || user.disabledAt !== null) throw unauthenticated();
+    ctx.usage?.used(token.id, now);
     return {
       kind: "service",
       token,

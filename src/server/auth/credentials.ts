@@ -1,11 +1,13 @@
 /**
- * Bearer credentials. Each is a prefix and 32 random bytes in hex; only the
- * SHA-256 of the whole string is stored, and the presented one is compared
+ * Bearer credentials. Each is a prefix and 32 random bytes in hex; app.db
+ * stores only HMAC-SHA-256, under a key derived from app.key, of the SHA-256
+ * hex of the whole string (keyed, so that writing app.db is not enough to
+ * make a credential; see appdb/keyed.ts), and the presented one is compared
  * against the stored hash in constant time. A malformed token is simply
  * unauthenticated: it is never echoed back.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
-import type { Random } from "../../appdb";
+import { keyedDigest, type Random } from "../../appdb";
 
 export const TOKEN_PREFIX = { session: "vss_", me: "me_", service: "vst_" } as const;
 export type CredentialKind = keyof typeof TOKEN_PREFIX;
@@ -16,8 +18,9 @@ export function newCredential(kind: CredentialKind, random: Random): string {
   return `${TOKEN_PREFIX[kind]}${Buffer.from(random(32)).toString("hex")}`;
 }
 
-export function hashCredential(token: string): string {
-  return createHash("sha256").update(token, "utf8").digest("hex");
+/** What app.db stores for a credential (or another secret, such as a handoff's poll secret). */
+export function hashCredential(key: Uint8Array, token: string): string {
+  return keyedDigest(key, createHash("sha256").update(token, "utf8").digest("hex"));
 }
 
 export function isWellFormed(token: string): boolean {

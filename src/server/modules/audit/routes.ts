@@ -1,6 +1,6 @@
 import { Elysia, t } from "elysia";
 import { projectAccess, requireManage } from "../../auth/access";
-import { isInstanceAdmin } from "../../auth/caller";
+import { type Caller, isInstanceAdmin } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf } from "../../http";
@@ -20,20 +20,30 @@ const Query = t.Object(
 
 const num = (s: string | undefined) => (s === undefined ? undefined : Number(s));
 
+/**
+ * Who sees the instance's whole log: an instance owner or admin through a
+ * session. A `me_` credential is bound to one project, even an admin's: it
+ * never lists other projects' events nor the instance's (sign-ins, users).
+ */
+const instanceWide = (caller: Caller) => caller.kind === "session" && isInstanceAdmin(caller);
+
 export function auditRoutes(ctx: AppContext) {
   return new Elysia({ name: "audit", prefix: "/api/v1" })
     .get(
       "/audit",
       async ({ query, request }) => {
         const caller = await callerOf(ctx, request);
-        if (!isInstanceAdmin(caller)) {
+        if (!instanceWide(caller)) {
           if (!query.project) {
             throw new ApiError(
               "FORBIDDEN",
-              "only instance owners and admins read the whole audit log",
-              "add ?project=vlt_... for a project you own",
+              "only instance owners and admins, signed in, read the whole audit log",
+              caller.kind === "me"
+                ? `add ?project=${caller.projectId}: this credential is bound to that project`
+                : "add ?project=vlt_... for a project you own",
             );
           }
+          // A me_ credential or service token reaches only its own project (else 404), and only as a manager.
           requireManage(await projectAccess(ctx, caller, query.project));
         }
         const rows = await ctx.appdb.audit.list({
@@ -67,8 +77,12 @@ export function auditRoutes(ctx: AppContext) {
       "/audit/verify",
       async ({ request }) => {
         const caller = await callerOf(ctx, request);
-        if (!isInstanceAdmin(caller))
-          throw new ApiError("FORBIDDEN", "only instance owners and admins verify the audit log");
+        if (!instanceWide(caller))
+          throw new ApiError(
+            "FORBIDDEN",
+            "only instance owners and admins, signed in, verify the audit log",
+            "sign in: vault login",
+          );
         await ctx.audit.flush();
         return ctx.appdb.audit.verify();
       },

@@ -3,8 +3,7 @@ import { CODE_PATTERN } from "../../../verification-code";
 import { authenticate } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
-import { callerOf, clientIp, limitAddress } from "../../http";
-import { LOGIN_LIMIT } from "../../rate-limit";
+import { callerOf, clientIp } from "../../http";
 import { createHandoffService } from "../handoff/service";
 import { createUserService } from "../users/service";
 import { login } from "./service";
@@ -32,9 +31,7 @@ export function authRoutes(ctx: AppContext) {
     .post(
       "/auth/login",
       async ({ body, request, server }) => {
-        const ip = clientIp(ctx, request, server);
-        limitAddress(ctx, ip, LOGIN_LIMIT, "login");
-        const result = await login(ctx, { ...body, ip });
+        const result = await login(ctx, { ...body, ip: clientIp(ctx, request, server) });
         return { token: result.token, expiresAt: result.expiresAt, user: publicUser(result.user) };
       },
       {
@@ -59,13 +56,22 @@ export function authRoutes(ctx: AppContext) {
     )
     .post(
       "/auth/password",
-      async ({ body, request }) => {
+      async ({ body, request, server }) => {
         const caller = await callerOf(ctx, request, { duringPasswordChange: true });
         if (caller.kind === "service") throw new ApiError("FORBIDDEN", "service tokens have no password");
-        await users.changePassword(caller.user, body.currentPassword, body.newPassword);
-        return { ok: true };
+        const { revoked } = await users.changePassword(caller.user, body.currentPassword, body.newPassword, {
+          keepTokenId: caller.token.id,
+          ip: clientIp(ctx, request, server),
+        });
+        return { ok: true, revoked };
       },
-      { body: PasswordBody, detail: { summary: "Change the signed-in user's password" } },
+      {
+        body: PasswordBody,
+        detail: {
+          summary:
+            "Change the signed-in user's password; revokes their other sessions and me_ credentials (a wrong current password counts toward the lockout)",
+        },
+      },
     )
     .post(
       "/auth/cli-handoff",

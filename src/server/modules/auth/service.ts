@@ -1,13 +1,20 @@
 /**
- * Signing in: email and password for an expiring session. Five failures
+ * Signing in: email and password for an expiring session. Every sign-in
+ * path (the API and the web page) comes through here, so each is behind the
+ * same per-address limit (LOGIN_LIMIT) and the same lockout: five failures
  * within fifteen minutes lock the account for fifteen minutes, and the error
- * says so. An unknown email costs the same time as a wrong password.
+ * says so. Failures are counted in one statement each (parallel guesses
+ * cannot all read the same count), and a right password that finishes after
+ * a lock was set is refused too. An unknown email costs the same time as a
+ * wrong password.
  */
 import { newId, type Random, type User } from "../../../appdb";
 import { hashCredential, newCredential } from "../../auth/credentials";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
-import { LOCKOUT } from "../users/service";
+import { limitAddress } from "../../http";
+import { LOGIN_LIMIT } from "../../rate-limit";
+import { locked, wrongPassword } from "../users/service";
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
 
@@ -23,13 +30,14 @@ export interface LoginResult {
   user: User;
 }
 
-type Deps = Pick<AppContext, "appdb" | "audit" | "now"> & { random: Random };
+type Deps = Pick<AppContext, "appdb" | "audit" | "now" | "limiter"> & { random: Random };
 
 export async function login(
   deps: Deps,
   input: { email: string; password: string; ip: string | null },
 ): Promise<LoginResult> {
   const { appdb, audit, now } = deps;
+  limitAddress(deps, input.ip, LOGIN_LIMIT, "login");
   const email = input.email.trim().toLowerCase();
   const user = await appdb.users.byEmail(email);
   const event = (action: string, detail: Record<string, unknown>) =>
@@ -62,47 +70,28 @@ export async function login(
   }
   const ok = (await Bun.password.verify(input.password, user.passwordHash)) && user.disabledAt === null;
   if (!ok) {
-    const fresh = user.failedWindowStart === null || t - user.failedWindowStart > LOCKOUT.windowMs;
-    const failures = fresh ? 1 : user.failedLogins + 1;
-    const lock = failures >= LOCKOUT.failures;
-    await appdb.users.update(user.id, {
-      failedLogins: lock ? 0 : failures,
-      failedWindowStart: lock ? null : fresh ? t : user.failedWindowStart,
-      lockedUntil: lock ? t + LOCKOUT.lockMs : user.lockedUntil,
+    throw await wrongPassword({ appdb, at: t }, user.id, event, {
+      action: "auth.login_failed",
+      detail: { reason: user.disabledAt !== null ? "disabled" : "password" },
+      refused: invalid(),
     });
-    await event("auth.login_failed", {
-      reason: user.disabledAt !== null ? "disabled" : "password",
-      failures,
-    });
-    if (lock) {
-      await event("auth.lockout", { minutes: LOCKOUT.lockMs / 60_000 });
-      throw locked(LOCKOUT.lockMs);
-    }
-    throw invalid();
   }
-  if (user.failedLogins !== 0 || user.lockedUntil !== null) {
-    await appdb.users.update(user.id, { failedLogins: 0, failedWindowStart: null, lockedUntil: null });
+  if (!(await appdb.users.recordSuccess(user.id, t))) {
+    // Failures that finished while this password was checked locked the account.
+    await event("auth.login_failed", { reason: "locked" });
+    const now = await appdb.users.byId(user.id);
+    throw locked((now?.lockedUntil ?? t) - t);
   }
   const token = newCredential("session", deps.random);
   const expiresAt = t + SESSION_TTL_MS;
   await appdb.tokens.insert({
     id: newId.token(deps.random),
     kind: "session",
-    hash: hashCredential(token),
+    hash: hashCredential(appdb.credentialKey, token),
     userId: user.id,
     createdAt: t,
     expiresAt,
   });
   await event("auth.login", { kind: "session" });
   return { token, expiresAt, user };
-}
-
-export function locked(remainingMs: number): ApiError {
-  const minutes = Math.ceil(remainingMs / 60_000);
-  return new ApiError(
-    "ACCOUNT_LOCKED",
-    `too many failed sign-ins: this account is locked for ${minutes} more minute${minutes === 1 ? "" : "s"}`,
-    "wait, or ask an admin to reset the password",
-    { "Retry-After": String(Math.ceil(remainingMs / 1000)) },
-  );
 }

@@ -8,7 +8,7 @@
 import type { Environment, Project } from "../../../appdb";
 import { buildEnvVault, formatDotenvKey } from "../../../dotenv";
 import type { ProjectAccess } from "../../auth/access";
-import { requirePermission } from "../../auth/access";
+import { requireManage, requirePermission } from "../../auth/access";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding, SealError } from "../../crypto/app-seal";
@@ -113,9 +113,14 @@ export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
       return envs.map((env) => ({ environment: env.name, key: uri(keys.get(env.id)!.current, env.name) }));
     },
 
-    /** A new key for one environment; the old one stays as the previous key. */
+    /**
+     * A new key for one environment; the old one stays as the previous key.
+     * Keys are managed by project owners and instance admins only (not by
+     * members with write, nor write tokens): every path (the native API, the
+     * TUI, dotenv-vault `/rotatekey`) comes through here.
+     */
     async rotate(caller: Caller, access: ProjectAccess, envAtCall: Environment, ip: string | null) {
-      requirePermission(access, envAtCall, "write");
+      requireManage(access);
       return serialized(`key:${envAtCall.id}`, async () => {
         const env = (await ctx.appdb.projects.environmentById(envAtCall.id)) ?? envAtCall;
         if (!env.dotenvKeyRef) throw integrityError();

@@ -24,7 +24,7 @@
  *   register first. The stock dotenv-vault CLI shows no code (it cannot be
  *   changed), so its pages ask for an explicit confirmation instead.
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
 import { type Handoff, type HandoffKind, type HandoffOrigin, newId, type User } from "../../../appdb";
 import { parseVerificationCode } from "../../../verification-code";
 import { projectAccess } from "../../auth/access";
@@ -124,7 +124,8 @@ export function createHandoffService(ctx: Deps) {
       "utf8",
     );
   // The request id salts the code's hash: one code hashes differently on every request.
-  const codeHash = (id: string, code: string) => hashCredential(`vault/v1/handoff-code|${id}|${code}`);
+  const codeHash = (id: string, code: string) =>
+    hashCredential(ctx.appdb.credentialKey, `vault/v1/handoff-code|${id}|${code}`);
 
   /** A request id as a page shows it: known from now on, refused once used, refused or expired. */
   async function open(kind: HandoffKind, id: string): Promise<{ row: Handoff; origin?: HandoffOrigin }> {
@@ -195,7 +196,7 @@ export function createHandoffService(ctx: Deps) {
     await ctx.appdb.tokens.insert({
       id: newId.token(ctx.random),
       kind: "me",
-      hash: hashCredential(token),
+      hash: hashCredential(ctx.appdb.credentialKey, token),
       userId: user.id,
       projectId,
       // A short, non-secret prefix, so a revocation can say which credential it revoked.
@@ -298,7 +299,7 @@ export function createHandoffService(ctx: Deps) {
       await ctx.appdb.tokens.insert({
         id: newId.token(ctx.random),
         kind: "session",
-        hash: hashCredential(token),
+        hash: hashCredential(ctx.appdb.credentialKey, token),
         userId: caller.user.id,
         createdAt: ctx.now(),
         expiresAt: ctx.now() + SESSION_TTL_MS,
@@ -323,7 +324,8 @@ export function createHandoffService(ctx: Deps) {
       if (!REQUEST_ID.test(id))
         throw refused("not a request id", "the CLI makes one: req_ and 64 hex characters");
       const now = ctx.now();
-      const hash = createHash("sha256").update(secret, "utf8").digest("hex");
+      // Stored keyed, like a credential (appdb/keyed.ts).
+      const hash = hashCredential(ctx.appdb.credentialKey, secret);
       const normalized = code === undefined ? undefined : parseVerificationCode(code);
       const row = await ctx.appdb.handoffs.claim({
         id,

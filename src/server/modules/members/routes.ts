@@ -63,9 +63,19 @@ export function memberRoutes(ctx: AppContext) {
       async ({ params, request }) => {
         const caller = await callerOf(ctx, request);
         await projectAccess(ctx, caller, params.projectId);
+        // A CI token needs values, not the team: it never sees who the members are.
+        if (caller.kind === "service")
+          throw new ApiError(
+            "FORBIDDEN",
+            "a service token cannot list the project's members",
+            "list them as a member: vault members list",
+          );
         return list(params.projectId);
       },
-      { params: ProjectParams, detail: { summary: "Members and their permission per environment" } },
+      {
+        params: ProjectParams,
+        detail: { summary: "Members and their permission per environment (not for service tokens)" },
+      },
     )
     .post(
       "/projects/:projectId/members",

@@ -52,13 +52,18 @@ export function tokenRoutes(ctx: AppContext) {
                 ? "revoked"
                 : r.expiresAt !== null && r.expiresAt <= now
                   ? "expired"
-                  : "active",
+                  : r.creatorActive
+                    ? "active"
+                    : "suspended",
           })),
         };
       },
       {
         params: ProjectParams,
-        detail: { summary: "Service tokens of a project (never the tokens themselves)" },
+        detail: {
+          summary:
+            "Service tokens of a project (never the tokens themselves); `suspended`: its creator is disabled, so it does not work",
+        },
       },
     )
     .post(
@@ -75,7 +80,7 @@ export function tokenRoutes(ctx: AppContext) {
         await ctx.appdb.tokens.insert({
           id,
           kind: "service",
-          hash: hashCredential(token),
+          hash: hashCredential(ctx.appdb.credentialKey, token),
           projectId: params.projectId,
           name: body.name,
           canWrite: body.write ?? false,
@@ -141,7 +146,7 @@ export function tokenRoutes(ctx: AppContext) {
         await ctx.appdb.tokens.insert({
           id,
           kind: "me",
-          hash: hashCredential(token),
+          hash: hashCredential(ctx.appdb.credentialKey, token),
           userId: caller.user.id,
           projectId: params.projectId,
           name: token.slice(0, 9),

@@ -1,7 +1,9 @@
 /**
  * Users: argon2id passwords (Bun.password), instance roles, disabling, and
  * the sign-in rules (lockout after repeated failures, one-time passwords that
- * must be changed at first sign-in).
+ * must be changed at first sign-in). Every check of a password counts toward
+ * the same lockout: a sign-in (API or web page) and the current password of
+ * a password change, so a stolen session cannot guess the password either.
  */
 import { type AppDb, newId, type Random, type Role, type User } from "../../../appdb";
 import { newPasswordProblem } from "../../../password-rules";
@@ -33,6 +35,41 @@ export function checkPassword(password: string, current?: string): void {
 }
 
 const hashPassword = (password: string) => Bun.password.hash(password, { algorithm: "argon2id" });
+
+export function locked(remainingMs: number): ApiError {
+  const minutes = Math.ceil(remainingMs / 60_000);
+  return new ApiError(
+    "ACCOUNT_LOCKED",
+    `too many failed sign-ins: this account is locked for ${minutes} more minute${minutes === 1 ? "" : "s"}`,
+    "wait, or ask an admin to reset the password",
+    { "Retry-After": String(Math.ceil(remainingMs / 1000)) },
+  );
+}
+
+/**
+ * A wrong password for `userId`: counted toward the lockout (atomically, see
+ * usersRepo.recordFailure) and audited as `action`, plus `auth.lockout` when
+ * this failure locked the account. Returns what to answer: `refused`, or
+ * ACCOUNT_LOCKED.
+ */
+export async function wrongPassword(
+  deps: { appdb: Pick<AppDb, "users">; at: number },
+  userId: string,
+  audit: (action: string, detail: Record<string, unknown>) => Promise<void>,
+  failure: { action: string; detail: Record<string, unknown>; refused: ApiError },
+): Promise<ApiError> {
+  const outcome = await deps.appdb.users.recordFailure(userId, deps.at, LOCKOUT);
+  if (outcome.kind === "already-locked") {
+    await audit(failure.action, { ...failure.detail, reason: "locked" });
+    return locked(outcome.lockedUntil - deps.at);
+  }
+  await audit(failure.action, { ...failure.detail, failures: outcome.failures });
+  if (outcome.kind === "locked") {
+    await audit("auth.lockout", { minutes: LOCKOUT.lockMs / 60_000 });
+    return locked(outcome.lockedUntil - deps.at);
+  }
+  return failure.refused;
+}
 
 export function createUserService(deps: UserServiceDeps) {
   const { appdb, audit, now, random } = deps;
@@ -94,15 +131,56 @@ export function createUserService(deps: UserServiceDeps) {
       await event("user.reset_password", user.email, actor === "operator" ? undefined : actor);
       return oneTime;
     },
-    async changePassword(user: User, current: string, next: string): Promise<void> {
-      if (!(await Bun.password.verify(current, user.passwordHash))) {
-        throw new ApiError("UNAUTHENTICATED", "the current password is wrong");
+    /**
+     * Changes a signed-in user's password. A wrong current password counts
+     * toward the lockout like a failed sign-in, and a locked account cannot
+     * change its password until the lock ends. A changed password revokes
+     * every other session and `me_` credential of the user (whoever knew the
+     * old password may have made some), keeping the credential that changed
+     * it (`keepTokenId`); service tokens belong to their project and stay.
+     */
+    async changePassword(
+      user: User,
+      current: string,
+      next: string,
+      where: { keepTokenId: string; ip?: string | null },
+    ): Promise<{ revoked: number }> {
+      const at = now();
+      const fresh = (await appdb.users.byId(user.id)) ?? user;
+      const audit = (action: string, detail: Record<string, unknown>) =>
+        deps.audit.record({
+          action,
+          actorKind: "user",
+          actorId: user.id,
+          actorLabel: user.email,
+          projectId: null,
+          environmentId: null,
+          detail: JSON.stringify(detail),
+          ip: where.ip ?? null,
+        });
+      if (fresh.lockedUntil !== null && fresh.lockedUntil > at) {
+        await audit("auth.password_failed", { reason: "locked" });
+        throw locked(fresh.lockedUntil - at);
+      }
+      if (!(await Bun.password.verify(current, fresh.passwordHash))) {
+        throw await wrongPassword({ appdb, at }, user.id, audit, {
+          action: "auth.password_failed",
+          detail: { reason: "current password" },
+          refused: new ApiError("UNAUTHENTICATED", "the current password is wrong"),
+        });
+      }
+      if (!(await appdb.users.recordSuccess(user.id, at))) {
+        const lockedNow = await appdb.users.byId(user.id);
+        throw locked((lockedNow?.lockedUntil ?? at) - at);
       }
       checkPassword(next, current);
       await appdb.users.update(user.id, {
         passwordHash: await hashPassword(next),
         mustChangePassword: false,
       });
+      const revoked = await appdb.tokens.revokeAllOfUser(user.id, now(), { except: where.keepTokenId });
+      await audit("auth.password_changed", { revoked });
+      return { revoked };
     },
     list: () => (appdb.users as AppDb["users"]).list(),
   };
