@@ -541,6 +541,21 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     expect((await claim(h, id, "6".repeat(64))).status).toBe(404);
     expect((await claim(h, id, SECRET)).status).toBe(200);
   });
+  it("lets no other secret collect an approved request whose poll hash was cleared in app.db", async () => {
+    const h = await startHarness();
+    await h.user("owner@example.com");
+    const b = new Browser(h);
+    await b.signIn("owner@example.com");
+    const id = REQ("e");
+    await claim(h, id, SECRET, CODE);
+    expect((await approveWith(b, id, CODE)).status).toBe(200);
+    // An app.db writer wipes the claim, hoping to claim the approved session with a secret of theirs.
+    await h.appdb.database.client.execute({
+      sql: "UPDATE handoffs SET poll_hash = NULL WHERE id = ?",
+      args: [id],
+    });
+    expect((await claim(h, id, "7".repeat(64))).status).toBe(404);
+  });
 });
 
 describe("where a request came from, beside the browser's address", () => {

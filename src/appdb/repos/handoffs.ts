@@ -27,7 +27,15 @@ export function handoffsRepo(db: AppDrizzle) {
       await db
         .update(handoffs)
         .set({ pollHash: h.pollHash, codeHash: h.codeHash })
-        .where(and(eq(handoffs.id, h.id), eq(handoffs.kind, h.kind), isNull(handoffs.pollHash)));
+        // Never once approved: a poll hash cleared behind the app's back must not let another secret collect.
+        .where(
+          and(
+            eq(handoffs.id, h.id),
+            eq(handoffs.kind, h.kind),
+            isNull(handoffs.pollHash),
+            isNull(handoffs.result),
+          ),
+        );
       return (await db.query.handoffs.findFirst({ where: eq(handoffs.id, h.id) }))!;
     },
     /**
