@@ -90,7 +90,21 @@ export function usage(message: string, command: string): CliError {
   return new CliError(message, EXIT.usage, [`run: vault help ${command}`.trimEnd()]);
 }
 
+/** C0, DEL, C1 and the bidirectional embeddings, overrides and isolates. */
+const UNSAFE_FOR_TERMINAL = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * Text made safe to print on a terminal: each control character becomes
+ * U+FFFD, visibly, instead of moving the cursor, retitling the window or
+ * reordering a line. For text that is not the user's own data (server
+ * answers, names, messages); values asked for are printed as they are.
+ */
+export function sanitizeTerminalText(text: string): string {
+  return text.replace(UNSAFE_FOR_TERMINAL, "\ufffd");
+}
+
+/** `vault: error:` and `vault: hint:` lines; their text may come from a server, so it is sanitized. */
 export function printError(io: Io, error: CliError): void {
-  io.stderr.write(`vault: error: ${error.message}\n`);
-  for (const hint of error.hints) io.stderr.write(`vault: hint: ${hint}\n`);
+  io.stderr.write(`vault: error: ${sanitizeTerminalText(error.message)}\n`);
+  for (const hint of error.hints) io.stderr.write(`vault: hint: ${sanitizeTerminalText(hint)}\n`);
 }

@@ -23,6 +23,7 @@ import { CacheError } from "./cache";
 import { ClientError } from "./errors";
 import { ExportError } from "./formats";
 import { type Link, readLink, readMeFile } from "./link";
+import { clean } from "./output";
 import { checkProjectId, RefError } from "./refs";
 import { configDirOf, createStore, type Store, StoreError } from "./store";
 
@@ -86,7 +87,7 @@ export function createClient(ctx: CommandContext): Client {
     verbose,
     json: ctx.flags.json === true,
     detail(text) {
-      if (verbose) io.stderr.write(`vault: detail: ${text}\n`);
+      if (verbose) io.stderr.write(`vault: detail: ${clean(text)}\n`);
     },
     server() {
       if (server) return server;
@@ -283,7 +284,8 @@ export async function runClient(
   } catch (error) {
     const { cli, details } = toCliError(error, client?.credentialSource());
     printError(ctx.io, cli);
-    if (ctx.flags.verbose === true) for (const d of details) ctx.io.stderr.write(`vault: detail: ${d}\n`);
+    if (ctx.flags.verbose === true)
+      for (const d of details) ctx.io.stderr.write(`vault: detail: ${clean(d)}\n`);
     return cli.exitCode;
   }
 }

@@ -16,7 +16,7 @@ import type { Client } from "../context";
 import { flagString, runClient } from "../context";
 import { ClientError } from "../errors";
 import { writeFileAtomic } from "../files";
-import { isoTime, nameList, note, printJson, summaryText, table, withProgress } from "../output";
+import { clean, isoTime, nameList, note, printJson, summaryText, table, withProgress } from "../output";
 import { readAllStdin } from "../prompt";
 import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
 import { cacheValues } from "./values";
@@ -251,7 +251,9 @@ export function unset(ctx: CommandContext): Promise<number> {
       .api()
       .secrets.patch(await client.projectId(), ref.env, { unset: client.positionals });
     const removed = answer.summary.removed;
-    client.io.stdout.write(`removed ${nameList(removed)} from ${ref.env}: version ${answer.version}\n`);
+    client.io.stdout.write(
+      `removed ${clean(nameList(removed))} from ${ref.env}: version ${answer.version}\n`,
+    );
     const missing = client.positionals.filter((k) => !removed.includes(k));
     if (missing.length > 0) note(client.io, `${ref.env} had no ${nameList(missing)}`);
     return EXIT.ok;

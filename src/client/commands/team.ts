@@ -4,7 +4,7 @@ import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { Member, Permission } from "../api";
 import { type Client, flagString, runClient } from "../context";
-import { isoTime, note, printJson, table } from "../output";
+import { clean, isoTime, note, printJson, table } from "../output";
 import { checkEnvironmentName } from "../refs";
 
 const PERMISSIONS = ["none", "read", "write"] as const;
@@ -61,7 +61,7 @@ export function membersAdd(ctx: CommandContext): Promise<number> {
       throw new CliError(`--role: "${role}" is not owner or member`, EXIT.usage);
     const permissions = parseGrants(grants);
     const members = await client.api().members.add(await client.projectId(), { email, role, permissions });
-    client.io.stdout.write(`added ${email} as ${role}\n`);
+    client.io.stdout.write(`added ${clean(email)} as ${role}\n`);
     if (role === "member" && Object.keys(permissions).length === 0) {
       note(client.io, `they see nothing until granted: vault members grant ${email} development=read`);
     }
@@ -78,7 +78,7 @@ export function membersRm(ctx: CommandContext): Promise<number> {
     const projectId = await client.projectId();
     const member = await memberByEmail(client, projectId, email);
     await client.api().members.remove(projectId, member.userId);
-    client.io.stdout.write(`removed ${member.email} from the project\n`);
+    client.io.stdout.write(`removed ${clean(member.email)} from the project\n`);
     return EXIT.ok;
   });
 }
@@ -97,9 +97,11 @@ export function membersGrant(ctx: CommandContext): Promise<number> {
     const members = await client.api().members.grant(projectId, member.userId, permissions);
     const now = members.find((m) => m.userId === member.userId);
     client.io.stdout.write(
-      `${member.email}: ${Object.entries(now?.permissions ?? permissions)
-        .map(([e, p]) => `${e}=${p}`)
-        .join(" ")}\n`,
+      `${clean(member.email)}: ${clean(
+        Object.entries(now?.permissions ?? permissions)
+          .map(([e, p]) => `${e}=${p}`)
+          .join(" "),
+      )}\n`,
     );
     return EXIT.ok;
   });
