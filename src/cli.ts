@@ -102,6 +102,17 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await client()).logout(ctx),
   },
   {
+    name: "trust",
+    summary:
+      "let the credential in VAULT_TOKEN, DOTENV_ME or .env.me go to URL (default: the server in .env.vault)",
+    args: "[URL]",
+    flags: {
+      ...SERVER_FLAGS,
+      forget: { type: "boolean", help: "remove the credential's binding instead" },
+    },
+    run: async (ctx) => (await client()).trust(ctx),
+  },
+  {
     name: "whoami",
     summary: "show who the credential in use belongs to, and where it came from",
     flags: { ...SERVER_FLAGS, ...JSON_FLAG },

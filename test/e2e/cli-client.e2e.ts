@@ -14,6 +14,7 @@ import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
 import { cleanEnv } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
 import { stopAllServers } from "../helpers/serve";
+import { sh, startTmux } from "../tui/tmux";
 import { type Cli, PASSWORD, startCli } from "./cli-fixture";
 
 let cli: Cli;
@@ -522,19 +523,112 @@ describe("vault tokens: the CI flow", () => {
     expect(cli.run(["tokens", "revoke", "ci-bot"], { config: owner, cwd: checkout }).code).toBe(4);
   });
 
-  it("a me_ credential in .env.me is used for the linked project (dotenv-vault's file)", async () => {
-    const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
-    const res = await fetch(`${cli.url}/api/v1/projects/${projectId}/me`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${session}` },
-    });
-    const me = ((await res.json()) as { token: string }).token;
+  it("a me_ credential in .env.me is used for the linked project (dotenv-vault's file), once its server is trusted", async () => {
+    const me = await newMe();
     const d = cli.dir("me");
     cli.ok(["link", projectId], { config: owner, cwd: d });
     writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
     const config = join(cli.dir("nobody"), "vault");
+    // Issue 18: the server in .env.vault gets the credential only once the user trusts it for it.
+    const refused = cli.run(["whoami"], { cwd: d, config });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      `vault: hint: if ${cli.url} is the server it is for: vault trust ${cli.url}`,
+    );
+    expect(cli.ok(["trust"], { cwd: d, config })).toBe(
+      `the me_ credential in .env.me may now be sent to ${cli.url}\n`,
+    );
     expect(cli.ok(["whoami"], { cwd: d, config })).toContain("(from .env.me)");
     expect(cli.ok(["pull"], { cwd: d, config })).toContain("pulled development");
+  });
+});
+
+/** A fresh me_ credential of the owner for the project, as the dotenv-vault hand-off makes one. */
+async function newMe(): Promise<string> {
+  const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
+  const res = await fetch(`${cli.url}/api/v1/projects/${projectId}/me`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${session}` },
+  });
+  return ((await res.json()) as { token: string }).token;
+}
+
+describe("a committed .env.vault that points at another server (issue 18)", () => {
+  it("the compiled binary sends an attacker's loopback server no VAULT_TOKEN, DOTENV_ME or .env.me credential", async () => {
+    const seen: string[] = [];
+    const attacker = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        seen.push(`${request.headers.get("authorization") ?? ""} ${request.url} ${await request.text()}`);
+        return Response.json({ error: { code: "UNAUTHENTICATED", message: "?" } }, { status: 401 });
+      },
+    });
+    try {
+      const evil = `http://127.0.0.1:${attacker.port}`;
+      const token = cli
+        .ok(["tokens", "create", "deploy", "--env", "ci"], { config: owner, cwd: checkout })
+        .trim();
+      const me = await newMe();
+      const d = cli.dir("pwned");
+      writeFileSync(join(d, ".env.vault"), `DOTENV_VAULT="${projectId}"\nDOTENV_API_URL="${evil}"\n`);
+      const config = join(cli.dir("ci-home"), "vault");
+      for (const env of [{ VAULT_TOKEN: token }, { DOTENV_ME: me }]) {
+        for (const args of [["pull", "ci"], ["run", "--env", "ci", "--", "true"], ["whoami"]]) {
+          const r = cli.run(args, { cwd: d, config, env });
+          expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
+          expect(r.stderr).toContain(`vault: error: refusing to send the `);
+          expect(r.stderr).toContain(`vault: hint: if ${evil} is the server it is for: vault trust ${evil}`);
+        }
+      }
+      writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
+      expect(cli.run(["pull"], { cwd: d, config }).code).toBe(3);
+      // Even the owner's machine, where the token was made: it is bound to the server that made it.
+      expect(cli.run(["pull", "ci"], { cwd: d, config: owner, env: { VAULT_TOKEN: token } }).code).toBe(3);
+      expect(seen).toEqual([]);
+      // The CI recipe names the server: the token goes there, and still not to the attacker.
+      expect(
+        cli.ok(["pull", "ci", "-"], { cwd: d, config, env: { VAULT_TOKEN: token, VAULT_SERVER: cli.url } }),
+      ).toContain("B=");
+      expect(seen).toEqual([]);
+      cli.ok(["tokens", "revoke", "deploy"], { config: owner, cwd: checkout });
+    } finally {
+      attacker.stop(true);
+    }
+  });
+
+  it("on a terminal, asks once before sending .env.me's credential to the server .env.vault names", async () => {
+    const me = await newMe();
+    const d = cli.dir("tty");
+    cli.ok(["link", projectId], { config: owner, cwd: d });
+    writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
+    const config = join(cli.dir("tty-home"), "vault");
+    const env = cleanEnv(d, { VAULT_CONFIG_DIR: config, TERM: "dumb" });
+    const assignments = Object.entries(env)
+      .map(([k, v]) => `${k}=${sh(v)}`)
+      .join(" ");
+    const whoami = `env -i ${assignments} ${sh(cli.vault.bin)} whoami; echo "EXITED $?"`;
+    const t = startTmux({
+      name: "vault-cli-trust",
+      columns: 250,
+      rows: 20,
+      command: `cd ${sh(d)} && ${whoami}; ${whoami}; sleep 30`,
+    });
+    try {
+      const asked = await t.until("[y/N]");
+      expect(asked).toContain(`vault: only DOTENV_API_URL in ${d}/.env.vault names ${cli.url}`);
+      await t.type("y");
+      await t.send("Enter");
+      const done = await t.until(/EXITED \d+[\s\S]*EXITED \d+/);
+      expect(done).toMatch(
+        /owner@example\.com \(owner\) for project vlt_[0-9a-f]{64} on \S+ \(from \.env\.me\)\nEXITED 0/,
+      );
+      // The second run did not ask again.
+      expect(done.split("[y/N]").length).toBe(2);
+      expect(done).not.toContain(me);
+    } finally {
+      t.kill();
+    }
   });
 });
 

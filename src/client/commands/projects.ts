@@ -57,14 +57,16 @@ export function link(ctx: CommandContext): Promise<number> {
     const projectId = checkProjectId(oneArg(client, "project (vlt_...)", "link"));
     const server = client.server();
     let name: string | undefined;
+    let signedIn = true;
     try {
-      // Checked when there is a credential: a typo fails here, not at the first push.
       client.credential();
-      name = (await client.api().projects.get(projectId)).name;
     } catch (error) {
       if (!(error instanceof CliError && error.exitCode === EXIT.auth)) throw error;
+      signedIn = false;
       note(client.io, "not signed in, so the project was not checked: vault login");
     }
+    // Checked when there is a credential: a typo fails here, not at the first push.
+    if (signedIn) name = (await client.api().projects.get(projectId)).name;
     writeLink(client.cwd, projectId, server);
     client.io.stdout.write(
       `${clean(`linked this directory to ${name ? `"${name}" ` : ""}${projectId} on ${server} (${LINK_FILE})`)}\n`,

@@ -134,8 +134,13 @@ export function push(ctx: CommandContext): Promise<number> {
 export function pull(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     tooMany(client, 2, "pull");
-    const ref = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
-    const file = client.positionals[1] ?? defaultFileFor(ref.env);
+    // `vault pull -` is the main environment to stdout, as `vault pull ENV -` is ENV.
+    const [first, second] =
+      client.positionals.length === 1 && client.positionals[0] === "-"
+        ? [undefined, "-"]
+        : client.positionals;
+    const ref = parseEnvRef(first ?? DEFAULT_ENV);
+    const file = second ?? defaultFileFor(ref.env);
     const server = client.server();
     const projectId = await client.projectId();
     const answer = await withProgress(client.io, `pulling ${ref.env}`, () =>

@@ -4,7 +4,7 @@ import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { Member, Permission } from "../api";
 import { type Client, flagString, runClient } from "../context";
-import { clean, isoTime, note, printJson, table } from "../output";
+import { clean, isoTime, note, printJson, table, warn } from "../output";
 import { checkEnvironmentName } from "../refs";
 
 const PERMISSIONS = ["none", "read", "write"] as const;
@@ -129,6 +129,12 @@ export function tokensCreate(ctx: CommandContext): Promise<number> {
       write: client.flags.write === true ? true : undefined,
       expiresInDays,
     });
+    // Made by this server: it may go there even when only a checkout's .env.vault names it.
+    try {
+      client.store.bind(created.token, client.server());
+    } catch (error) {
+      warn(client.io, `could not remember the token's server (${(error as Error).message})`);
+    }
     if (client.json) printJson(client.io, created);
     else client.io.stdout.write(`${created.token}\n`);
     note(
