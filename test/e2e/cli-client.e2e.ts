@@ -14,6 +14,7 @@ import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
 import { cleanEnv } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
 import { stopAllServers } from "../helpers/serve";
+import { selfSignedCert } from "../helpers/tls";
 import { sh, startTmux } from "../tui/tmux";
 import { type Cli, PASSWORD, startCli } from "./cli-fixture";
 
@@ -573,7 +574,7 @@ describe("a committed .env.vault that points at another server (issue 18)", () =
       const d = cli.dir("pwned");
       writeFileSync(join(d, ".env.vault"), `DOTENV_VAULT="${projectId}"\nDOTENV_API_URL="${evil}"\n`);
       const config = join(cli.dir("ci-home"), "vault");
-      for (const env of [{ VAULT_TOKEN: token }, { DOTENV_ME: me }]) {
+      for (const env of [{ VAULT_TOKEN: token }, { DOTENV_ME: me }] as Record<string, string>[]) {
         for (const args of [["pull", "ci"], ["run", "--env", "ci", "--", "true"], ["whoami"]]) {
           const r = cli.run(args, { cwd: d, config, env });
           expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
@@ -628,6 +629,50 @@ describe("a committed .env.vault that points at another server (issue 18)", () =
       expect(done).not.toContain(me);
     } finally {
       t.kill();
+    }
+  });
+});
+
+describe("TLS failures (issue 18)", () => {
+  it("a self-signed server: says the certificate is not trusted, and NODE_EXTRA_CA_CERTS, as the hint says, makes it work", async () => {
+    const dir = cli.dir("tls");
+    const { cert, key } = selfSignedCert(dir);
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") },
+      fetch: () => Response.json({ error: { code: "UNAUTHENTICATED", message: "sign in" } }, { status: 401 }),
+    });
+    try {
+      const url = `https://127.0.0.1:${server.port}`;
+      const config = join(dir, "vault");
+      // Not cli.run: its spawnSync would block this process, which serves the TLS server.
+      const whoami = async (extra: Record<string, string> = {}) => {
+        const proc = Bun.spawn([cli.vault.bin, "whoami", "--server", url], {
+          cwd: dir,
+          env: cleanEnv(dir, { VAULT_CONFIG_DIR: config, VAULT_TOKEN: `vst_${"1".repeat(64)}`, ...extra }),
+          stdin: "ignore",
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const [stderr] = await Promise.all([
+          new Response(proc.stderr).text(),
+          new Response(proc.stdout).text(),
+        ]);
+        return { code: await proc.exited, stderr };
+      };
+      const r = await whoami();
+      expect(r.code).toBe(6);
+      expect(r.stderr).toStartWith(
+        `vault: error: the certificate of ${url} is not trusted here (self-signed`,
+      );
+      expect(r.stderr).toContain("vault: hint: if it is your own CA's");
+      expect(r.stderr).toContain("NODE_EXTRA_CA_CERTS=");
+      const trusted = await whoami({ NODE_EXTRA_CA_CERTS: cert });
+      expect(trusted.code).toBe(3);
+      expect(trusted.stderr).toStartWith("vault: error: sign in\n");
+    } finally {
+      server.stop(true);
     }
   });
 });
