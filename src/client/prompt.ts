@@ -13,9 +13,14 @@ export function isInteractive(io: Io): boolean {
   return process.stdin.isTTY === true && io.stderr.isTTY === true;
 }
 
-/** Everything on standard input (for --password-stdin and `vault set KEY -`). */
+/** Everything on standard input (for --password-stdin). */
 export async function readAllStdin(): Promise<string> {
   return Bun.stdin.text();
+}
+
+/** Everything on standard input as bytes (for `vault set KEY -`, which refuses invalid UTF-8). */
+export async function readAllStdinBytes(): Promise<Uint8Array> {
+  return Bun.stdin.bytes();
 }
 
 function readLine(io: Io, question: string, secret: boolean): Promise<string> {

@@ -34,6 +34,8 @@ export interface RunOptions {
 export interface CliHarness {
   h: Harness;
   url: string;
+  /** Every request the server got: "METHOD /path?query". */
+  requests: string[];
   /** A fresh directory. */
   dir(name: string): string;
   /** A config directory holding a session of `token` for this server (as `vault login` leaves it). */
@@ -69,7 +71,16 @@ export function tempDir(name: string): string {
 
 export async function startCliHarness(): Promise<CliHarness> {
   const h = await startHarness();
-  const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (request) => h.app.handle(request) });
+  const requests: string[] = [];
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (request) => {
+      const u = new URL(request.url);
+      requests.push(`${request.method} ${u.pathname}${u.search}`);
+      return h.app.handle(request);
+    },
+  });
   servers.push(server);
   const url = `http://127.0.0.1:${server.port}`;
   const root = tempDir("root");
@@ -96,5 +107,5 @@ export async function startCliHarness(): Promise<CliHarness> {
     if (r.code !== 0) throw new Error(`vault ${args.join(" ")} exited ${r.code}:\n${r.stdout}${r.stderr}`);
     return r.stdout;
   };
-  return { h, url, dir, signedIn, cli: runCli, ok };
+  return { h, url, requests, dir, signedIn, cli: runCli, ok };
 }

@@ -361,6 +361,16 @@ describe("vault push, pull, get, set, unset", () => {
     );
     expect(cli.run(["unset", "A", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(4);
     expect(cli.run(["set", "NOEQUALS", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
+    // A value from stdin that is not UTF-8 is refused, not stored as U+FFFD (issue 18).
+    const latin1 = cli.run(["set", "NAME", "-", "--env", "ci"], {
+      config: owner,
+      cwd: checkout,
+      input: Buffer.from("caf\xe9\n", "latin1"),
+    });
+    expect(latin1.code).toBe(2);
+    expect(latin1.stderr).toStartWith(
+      "vault: error: standard input is not valid UTF-8 (line 1, column 4: byte 0xe9)\n",
+    );
     expect(cli.run(["set", "1BAD=x", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
   });
 });

@@ -11,7 +11,7 @@
  *   vault diff .env.local        development on the server -> .env.local
  *   vault diff staging production
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { CommandContext } from "../../cli";
 import { CliError } from "../../cli-kit";
 import { parse } from "../../dotenv";
@@ -20,7 +20,7 @@ import type { DiffAnswer } from "../api";
 import { type Client, runClient } from "../context";
 import { clean, colorEnabled, paint, printJson } from "../output";
 import { type DiffSide, defaultFileFor, parseDiffSide } from "../refs";
-import { DEFAULT_ENV, resolvePath } from "./secrets";
+import { DEFAULT_ENV, readDotenvFile, resolvePath } from "./secrets";
 
 export interface DiffResult {
   from: string;
@@ -148,7 +148,7 @@ export function diff(ctx: CommandContext): Promise<number> {
               `pull it first (vault pull), or name two environments: vault diff staging production`,
             ]);
           }
-          return { values: parse(readFileSync(path, "utf8")), label: side.path };
+          return { values: parse(readDotenvFile(path, side.path)), label: side.path };
         }
         const answer = await client
           .api()

@@ -15,13 +15,29 @@ import { EXIT } from "../../exit-codes";
 import type { Client } from "../context";
 import { flagString, runClient } from "../context";
 import { ClientError } from "../errors";
-import { writeFileAtomic } from "../files";
+import { decodeText, writeFileAtomic } from "../files";
 import { clean, isoTime, nameList, note, printJson, summaryText, table, withProgress } from "../output";
-import { readAllStdin } from "../prompt";
+import { readAllStdinBytes } from "../prompt";
 import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
 import { cacheValues } from "./values";
 
 export const DEFAULT_ENV = "development";
+
+/** The largest file the server takes (README: 2 MiB per file), checked before sending it. */
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+
+/** A local .env file as text: at most 2 MiB, valid UTF-8, no NUL; else an error naming the file. */
+export function readDotenvFile(path: string, file: string): string {
+  const bytes = readFileSync(path);
+  if (bytes.length > MAX_FILE_BYTES) {
+    throw new CliError(
+      `${file} is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB; the server takes files of at most 2 MiB`,
+      EXIT.usage,
+      ["split it across environments, or keep large blobs elsewhere and a reference here"],
+    );
+  }
+  return decodeText(bytes, file);
+}
 
 export function resolvePath(client: Client, file: string): string {
   return isAbsolute(file) ? file : join(client.cwd, file);
@@ -98,7 +114,7 @@ export function push(ctx: CommandContext): Promise<number> {
         `give the file: vault push ${env.env} FILE, or pull it first: vault pull ${env.env}`,
       ]);
     }
-    const dotenv = readFileSync(path, "utf8");
+    const dotenv = readDotenvFile(path, file);
     const force = client.flags.force === true;
     const base = force ? undefined : (client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0);
     client.detail(force ? "no base version (--force)" : `base version ${base}`);
@@ -229,7 +245,7 @@ export function set(ctx: CommandContext): Promise<number> {
       // One trailing line break is the shell's, not the value's (`echo`, a here-string, a file ending in \n).
       if (process.stdin.isTTY)
         note(client.io, `type the value of ${fromStdin}, then Ctrl-D on a line of its own`);
-      values[fromStdin] = (await readAllStdin()).replace(/\r?\n$/, "");
+      values[fromStdin] = decodeText(await readAllStdinBytes(), "standard input").replace(/\r?\n$/, "");
     }
     const ref = envFlag(client);
     if (ref.version !== undefined)
