@@ -131,7 +131,13 @@ export interface AuditEvent {
   action: string;
   actor: { kind: string; id: string | null; label: string };
   projectId: string | null;
+  /** The project's name ("(removed)" once deleted); absent from servers before issue 18. */
+  project?: string | null;
   environmentId: string | null;
+  /** The environment's name ("(removed)" once deleted); absent from servers before issue 18. */
+  environment?: string | null;
+  /** The email of the user the event is about (a member granted or removed). */
+  subject?: string | null;
   detail: unknown;
   ip: string | null;
 }

@@ -30,7 +30,7 @@ import { CacheError } from "./cache";
 import { ClientError } from "./errors";
 import { ExportError } from "./formats";
 import { type Link, readLink, readMeFile } from "./link";
-import { clean, note } from "./output";
+import { clean, nameList, note } from "./output";
 import { confirmSync, isInteractive } from "./prompt";
 import { checkProjectId, RefError } from "./refs";
 import { configDirOf, createStore, type Store, StoreError } from "./store";
@@ -90,6 +90,11 @@ export interface Client {
   fingerprint(): string;
   /** Where the credential came from, once resolved. */
   credentialSource(): CredentialSource | undefined;
+  /**
+   * Set by a command that fell back on the default environment: a refusal
+   * then names the environments the credential can read, as `example(env)`.
+   */
+  defaultEnv?: { env: string; example: (env: string) => string };
   detail(text: string): void;
 }
 
@@ -351,6 +356,25 @@ export function toCliError(error: unknown, source?: CredentialSource): { cli: Cl
   throw error;
 }
 
+/**
+ * After a refusal on the default environment (a CI token without --env):
+ * which environments the credential can read, and the command with one.
+ */
+async function readableHints(client: Client, fallback: NonNullable<Client["defaultEnv"]>): Promise<string[]> {
+  try {
+    const project = await client.api().projects.get(await client.projectId());
+    const readable = project.environments
+      .filter((e) => e.permission !== "none" && e.name !== fallback.env)
+      .map((e) => e.name);
+    if (readable.length === 0) return [];
+    const pick = readable.includes("ci") ? "ci" : readable[0]!;
+    const who = client.credentialSource() === "VAULT_TOKEN" ? "this token reads" : "you can read";
+    return [`${fallback.env} is the default; ${who} ${nameList(readable)}: ${fallback.example(pick)}`];
+  } catch {
+    return []; // A courtesy: the refusal stands without it.
+  }
+}
+
 /** Runs a client command: resolves nothing up front, and turns every known failure into error lines. */
 export async function runClient(
   ctx: CommandContext,
@@ -362,6 +386,9 @@ export async function runClient(
     return await work(client);
   } catch (error) {
     const { cli, details } = toCliError(error, client?.credentialSource());
+    if (client?.defaultEnv && error instanceof ClientError && error.code === "FORBIDDEN") {
+      cli.hints.unshift(...(await readableHints(client, client.defaultEnv)));
+    }
     printError(ctx.io, cli);
     if (ctx.flags.verbose === true)
       for (const d of details) ctx.io.stderr.write(`vault: detail: ${clean(d)}\n`);

@@ -27,7 +27,12 @@ export function build(ctx: CommandContext): Promise<number> {
     client.io.stdout.write(
       `${clean(`built ${LINK_FILE}${envs ? ` with ${envs.length ? envs.join(", ") : "no environment (push one first)"}` : ""}`)}\n`,
     );
-    note(client.io, "production opens it with its DOTENV_KEY: vault keys production");
+    // Name an environment the file holds (a member may not read production).
+    if (envs === undefined) note(client.io, "each environment opens it with its DOTENV_KEY: vault keys ENV");
+    else if (envs.length > 0) {
+      const pick = envs.includes("production") ? "production" : envs[0]!;
+      note(client.io, `${pick} opens it with its DOTENV_KEY: vault keys ${pick}`);
+    }
     return EXIT.ok;
   });
 }

@@ -2,7 +2,7 @@
 import type { CommandContext } from "../../cli";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
-import type { Member, Permission } from "../api";
+import type { AuditEvent, Member, Permission } from "../api";
 import { type Client, flagString, runClient } from "../context";
 import { clean, isoTime, note, printJson, table, warn } from "../output";
 import { checkEnvironmentName } from "../refs";
@@ -219,6 +219,20 @@ export function parseSince(text: string, now: number): number {
   return t;
 }
 
+/** An event's detail for a table: the user it is about by email rather than id, then the rest. */
+function auditDetail(e: AuditEvent): string {
+  let detail = e.detail;
+  if (e.subject && detail && typeof detail === "object" && "userId" in detail) {
+    const { userId: _, ...rest } = detail as Record<string, unknown>;
+    detail = rest;
+  }
+  const json =
+    detail === null || (typeof detail === "object" && Object.keys(detail).length === 0)
+      ? ""
+      : JSON.stringify(detail);
+  return [e.subject ?? "", json].filter(Boolean).join(" ").slice(0, 120);
+}
+
 export function audit(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     const api = client.api();
@@ -254,16 +268,19 @@ export function audit(ctx: CommandContext): Promise<number> {
       client.io.stdout.write("no events\n");
       return EXIT.ok;
     }
+    const all = project === undefined;
     client.io.stdout.write(
       table([
-        ["SEQ", "WHEN", "ACTION", "BY", "FROM", "DETAIL"],
+        ["SEQ", "WHEN", "ACTION", "BY", ...(all ? ["PROJECT"] : []), "ENV", "FROM", "DETAIL"],
         ...events.map((e) => [
           String(e.seq),
           isoTime(e.at),
           e.action,
           e.actor.label,
+          ...(all ? [e.project ?? e.projectId ?? "-"] : []),
+          e.environment ?? e.environmentId ?? "-",
           e.ip ?? "-",
-          e.detail === null ? "" : JSON.stringify(e.detail).slice(0, 120),
+          auditDetail(e),
         ]),
       ]),
     );
