@@ -226,7 +226,7 @@ const HANDSHAKE = /^(EPROTO|ERR_SSL_.*|ERR_TLS_.*)$/;
  * TLS failed (the certificate is not trusted, is for another host, has
  * expired; the handshake itself), else "cannot reach the server".
  */
-export function unreachable(
+export function networkFailure(
   base: string,
   error: { code?: string; message?: string },
 ): {
@@ -324,7 +324,7 @@ export function createApiClient(options: ApiClientOptions) {
           },
         );
       }
-      const { message, hint } = unreachable(base, e ?? {});
+      const { message, hint } = networkFailure(base, e ?? {});
       throw new ClientError("NETWORK", message, {
         ...where,
         hint,
