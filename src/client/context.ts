@@ -94,7 +94,7 @@ export interface Client {
    * Set by a command that fell back on the default environment: a refusal
    * then names the environments the credential can read, as `example(env)`.
    */
-  defaultEnv?: { env: string; example: (env: string) => string };
+  defaultEnv?: { env: string; need: "read" | "write"; example: (env: string) => string };
   detail(text: string): void;
 }
 
@@ -363,13 +363,16 @@ export function toCliError(error: unknown, source?: CredentialSource): { cli: Cl
 async function readableHints(client: Client, fallback: NonNullable<Client["defaultEnv"]>): Promise<string[]> {
   try {
     const project = await client.api().projects.get(await client.projectId());
-    const readable = project.environments
-      .filter((e) => e.permission !== "none" && e.name !== fallback.env)
-      .map((e) => e.name);
-    if (readable.length === 0) return [];
-    const pick = readable.includes("ci") ? "ci" : readable[0]!;
-    const who = client.credentialSource() === "VAULT_TOKEN" ? "this token reads" : "you can read";
-    return [`${fallback.env} is the default; ${who} ${nameList(readable)}: ${fallback.example(pick)}`];
+    const usable = project.environments
+      .filter((e) => (fallback.need === "write" ? e.permission === "write" : e.permission !== "none"))
+      .map((e) => e.name)
+      .filter((name) => name !== fallback.env);
+    if (usable.length === 0) return [];
+    const pick = usable.includes("ci") ? "ci" : usable[0]!;
+    const verb = fallback.need === "write" ? "writes" : "reads";
+    const who =
+      client.credentialSource() === "VAULT_TOKEN" ? `this token ${verb}` : `you can ${verb.slice(0, -1)}`;
+    return [`${fallback.env} is the default; ${who} ${nameList(usable)}: ${fallback.example(pick)}`];
   } catch {
     return []; // A courtesy: the refusal stands without it.
   }

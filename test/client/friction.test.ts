@@ -203,6 +203,17 @@ describe("a refusal on the default environment", () => {
         `vault: hint: development is the default; this token reads ci: ${example}\n`,
       );
     }
+    // A write on the default names the environments it may write: none, for this read-only token.
+    const set = await c.cli(["set", "X=1"], { cwd, env });
+    expect(set.code).toBe(3);
+    expect(set.stderr).not.toContain("is the default");
+    const writer = (await api.tokens.create(projectId, { name: "w", environments: ["ci"], write: true }))
+      .token;
+    const w = await c.cli(["set", "X=1"], { cwd, env: { VAULT_TOKEN: writer, VAULT_SERVER: c.url } });
+    expect(w.code).toBe(3);
+    expect(w.stderr).toContain(
+      "vault: hint: development is the default; this token writes ci: vault set KEY=VALUE --env ci\n",
+    );
     // An explicit environment it cannot read gets no such guess.
     const named = await c.cli(["pull", "staging"], { cwd, env });
     expect(named.code).toBe(3);

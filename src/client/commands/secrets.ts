@@ -54,12 +54,13 @@ export function resolvePath(client: Client, file: string): string {
  * the environments the credential can read, in `command` with `--env ENV`
  * added (before a `--`, if any).
  */
-export function envFlag(client: Client, command: string): EnvRef {
+export function envFlag(client: Client, command: string, need: "read" | "write" = "read"): EnvRef {
   const given = flagString(client, "env");
   if (given === undefined) {
     const [head, tail] = command.split(" -- ");
     client.defaultEnv = {
       env: DEFAULT_ENV,
+      need,
       example: (e) => `vault ${head} --env ${e}${tail === undefined ? "" : ` -- ${tail}`}`,
     };
   }
@@ -67,8 +68,13 @@ export function envFlag(client: Client, command: string): EnvRef {
 }
 
 /** The environment argument, default development (a refusal there names the readable ones). */
-function envArg(client: Client, given: string | undefined, example: (env: string) => string): EnvRef {
-  if (given === undefined) client.defaultEnv = { env: DEFAULT_ENV, example };
+function envArg(
+  client: Client,
+  given: string | undefined,
+  example: (env: string) => string,
+  need: "read" | "write" = "read",
+): EnvRef {
+  if (given === undefined) client.defaultEnv = { env: DEFAULT_ENV, need, example };
   return parseEnvRef(given ?? DEFAULT_ENV);
 }
 
@@ -158,7 +164,7 @@ async function checkKeys(client: Client, dotenv: string, file: string, env: stri
 export function push(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     tooMany(client, 2, "push");
-    const env = envArg(client, client.positionals[0], (e) => `vault push ${e} FILE`);
+    const env = envArg(client, client.positionals[0], (e) => `vault push ${e} FILE`, "write");
     if (env.version !== undefined) {
       throw new CliError("push makes a new version; it takes no @VERSION", EXIT.usage, [
         `to bring back an old version: vault rollback ${env.env}@${env.version}`,
@@ -315,7 +321,7 @@ export function set(ctx: CommandContext): Promise<number> {
         note(client.io, `type the value of ${fromStdin}, then Ctrl-D on a line of its own`);
       values[fromStdin] = decodeText(await readAllStdinBytes(), "standard input").replace(/\r?\n$/, "");
     }
-    const ref = envFlag(client, "set KEY=VALUE");
+    const ref = envFlag(client, "set KEY=VALUE", "write");
     if (ref.version !== undefined)
       throw new CliError("set makes a new version; --env takes no @VERSION here", EXIT.usage);
     const answer = await client.api().secrets.patch(await client.projectId(), ref.env, { set: values });
@@ -333,7 +339,7 @@ export function unset(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     if (client.positionals.length === 0)
       throw new CliError("unset which keys?", EXIT.usage, ["run: vault help unset"]);
-    const ref = envFlag(client, `unset ${client.positionals.join(" ")}`);
+    const ref = envFlag(client, `unset ${client.positionals.join(" ")}`, "write");
     if (ref.version !== undefined)
       throw new CliError("unset makes a new version; --env takes no @VERSION here", EXIT.usage);
     const answer = await client
