@@ -6,10 +6,12 @@
 import {
   CliError,
   type CliError as CliErrorType,
+  didYouMean,
   type FlagSpecs,
   type Io,
   parseArgs,
   printError,
+  suggest,
   usage,
 } from "./cli-kit";
 import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
@@ -107,6 +109,17 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await client()).logout(ctx),
   },
   {
+    name: "trust",
+    summary:
+      "let the credential in VAULT_TOKEN, DOTENV_ME or .env.me go to URL (default: the server in .env.vault)",
+    args: "[URL]",
+    flags: {
+      ...SERVER_FLAGS,
+      forget: { type: "boolean", help: "remove the credential's binding instead" },
+    },
+    run: async (ctx) => (await client()).trust(ctx),
+  },
+  {
     name: "whoami",
     summary: "show who the credential in use belongs to, and where it came from",
     flags: { ...SERVER_FLAGS, ...JSON_FLAG },
@@ -161,8 +174,12 @@ export const COMMANDS: readonly Command[] = [
     args: "[ENV] [FILE]",
     flags: {
       ...PROJECT_FLAGS,
-      merge: { type: "boolean", help: "add and update the file's keys, keep the others" },
+      merge: {
+        type: "boolean",
+        help: "add and update the file's keys on the latest version, keep the others",
+      },
       force: { type: "boolean", help: "replace the latest version even if it is not the one you had" },
+      yes: { type: "boolean", help: "push a file that holds no keys (it removes every key) without asking" },
     },
     run: async (ctx) => (await client()).push(ctx),
   },
@@ -494,7 +511,15 @@ export const COMMANDS: readonly Command[] = [
       }
       const found = findCommand(positionals);
       if (!found || found.consumed !== positionals.length) {
-        throw new CliError(`no command "${positionals.join(" ")}"`, EXIT.usage, ["run: vault help"]);
+        const group = groupOf(positionals);
+        if (group && group.prefix.length === positionals.length) {
+          io.stdout.write(groupHelp(group));
+          return EXIT.ok;
+        }
+        throw new CliError(`no command "${positionals.join(" ")}"`, EXIT.usage, [
+          ...closeCommands(positionals, "vault help"),
+          "run: vault help",
+        ]);
       }
       io.stdout.write(commandHelp(found.command));
       return EXIT.ok;
@@ -511,6 +536,62 @@ function findCommand(words: readonly string[]): { command: Command; consumed: nu
     }
   }
   return best;
+}
+
+interface Group {
+  /** The words every member's name starts with, e.g. ["admin", "user"]. */
+  prefix: string[];
+  members: Command[];
+}
+
+const wordsOf = (command: Command) => command.name.split(" ");
+
+/** The longest leading words of `words` that name a group of commands (`tokens`, `admin user`), if any. */
+function groupOf(words: readonly string[]): Group | undefined {
+  let best: Group | undefined;
+  for (let n = 1; n <= words.length; n++) {
+    const prefix = words.slice(0, n);
+    const members = COMMANDS.filter((c) => {
+      const w = wordsOf(c);
+      return !c.hidden && w.length > n && prefix.every((p, i) => w[i] === p);
+    });
+    if (members.length === 0) break;
+    best = { prefix, members };
+  }
+  return best;
+}
+
+export function groupHelp(group: Group): string {
+  const width = Math.max(...group.members.map((c) => c.name.length)) + 2;
+  const name = group.prefix.join(" ");
+  return [
+    `Usage: vault ${name} <command> [flags]`,
+    "",
+    "Commands:",
+    ...group.members.map((c) => `  ${c.name.padEnd(width)}${c.summary}`),
+    "",
+    `Run \`vault help ${name} COMMAND\` for a command's flags.`,
+    "",
+  ].join("\n");
+}
+
+/**
+ * "did you mean" for words that name no command: the commands (or groups)
+ * whose next word is close to the first word that matched nothing.
+ */
+function closeCommands(words: readonly string[], lead = "vault"): string[] {
+  const group = groupOf(words);
+  const known = group?.prefix ?? [];
+  const wrong = words[known.length];
+  if (wrong === undefined) return [];
+  const next = new Set(
+    COMMANDS.filter((c) => !c.hidden)
+      .map(wordsOf)
+      .filter((w) => w.length > known.length && known.every((p, i) => w[i] === p))
+      .map((w) => w[known.length]!),
+  );
+  const close = suggest(wrong, [...next]);
+  return close.length ? [didYouMean(close.map((w) => `${lead} ${[...known, w].join(" ")}`))] : [];
 }
 
 function flagsOf(command: Command): FlagSpecs {
@@ -578,12 +659,30 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
 async function runCommand(argv: readonly string[], io: Io): Promise<number> {
   const found = findCommand(argv);
   if (!found) {
+    const group = groupOf(argv);
+    const next = group ? argv[group.prefix.length] : undefined;
+    if (group && (next === undefined || next.startsWith("-"))) {
+      // `vault tokens`: the group's commands (on stdout for --help, else as a usage error would go).
+      if (next === "--help" || next === "-h") {
+        io.stdout.write(groupHelp(group));
+        return EXIT.ok;
+      }
+      io.stderr.write(groupHelp(group));
+      return EXIT.usage;
+    }
     const word = argv[0]!;
-    throw new CliError(
-      word.startsWith("-") ? `unknown flag ${word}` : `unknown command "${word}"`,
-      EXIT.usage,
-      ["run: vault --help"],
-    );
+    if (!group && word.startsWith("-")) {
+      const close = suggest(word.replace(/^-+/, ""), ["help", "version"]);
+      throw new CliError(`unknown flag ${word}`, EXIT.usage, [
+        ...(close.length ? [didYouMean(close.map((f) => `--${f}`))] : []),
+        "run: vault --help",
+      ]);
+    }
+    const what = group ? [...group.prefix, next!].join(" ") : word;
+    throw new CliError(`unknown command "${what}"`, EXIT.usage, [
+      ...closeCommands(argv),
+      group ? `see them: vault help ${group.prefix.join(" ")}` : "run: vault --help",
+    ]);
   }
   const { command, consumed } = found;
   const parsed = parseArgs(argv.slice(consumed), flagsOf(command), command.name);
@@ -592,7 +691,12 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
     return EXIT.ok;
   }
   if (command.args === undefined && parsed.positionals.length > 0) {
-    throw usage(`unexpected argument "${parsed.positionals[0]}"`, command.name);
+    // `vault envs lst`: perhaps a subcommand of this command's group.
+    throw usage(
+      `unexpected argument "${parsed.positionals[0]}"`,
+      command.name,
+      closeCommands([...wordsOf(command), parsed.positionals[0]!]),
+    );
   }
   const own: CommandContext["flags"] = {};
   const config: CommandContext["config"] = {};

@@ -131,7 +131,13 @@ export interface AuditEvent {
   action: string;
   actor: { kind: string; id: string | null; label: string };
   projectId: string | null;
+  /** The project's name ("(removed)" once deleted); absent from servers before issue 18. */
+  project?: string | null;
   environmentId: string | null;
+  /** The environment's name ("(removed)" once deleted); absent from servers before issue 18. */
+  environment?: string | null;
+  /** The email of the user the event is about (a member granted or removed). */
+  subject?: string | null;
   detail: unknown;
   ip: string | null;
 }
@@ -201,6 +207,86 @@ export function normalizeBaseUrl(url: string): string {
   return `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
 }
 
+const UNTRUSTED_CERTIFICATE = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_UNTRUSTED",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_REJECTED",
+  "INVALID_CA",
+]);
+const WRONG_HOST = new Set(["ERR_TLS_CERT_ALTNAME_INVALID", "HOSTNAME_MISMATCH"]);
+const HANDSHAKE = /^(EPROTO|ERR_SSL_.*|ERR_TLS_.*)$/;
+
+/**
+ * Why a request got no answer, in words a person can act on: which part of
+ * TLS failed (the certificate is not trusted, is for another host, has
+ * expired; the handshake itself), else "cannot reach the server".
+ */
+export function networkFailure(
+  base: string,
+  error: { code?: string; message?: string },
+): {
+  message: string;
+  hint: string;
+} {
+  const code = error.code ?? "";
+  const host = (() => {
+    try {
+      return new URL(base).hostname;
+    } catch {
+      return base;
+    }
+  })();
+  const ca = "NODE_EXTRA_CA_CERTS=/path/to/ca.pem (the PEM of the CA that signed it) before the command";
+  if (UNTRUSTED_CERTIFICATE.has(code)) {
+    const self = code === "DEPTH_ZERO_SELF_SIGNED_CERT" || code === "SELF_SIGNED_CERT_IN_CHAIN";
+    return {
+      message: `the certificate of ${base} is not trusted here (${self ? "self-signed" : "signed by a CA this machine does not know"}: ${code})`,
+      hint: `if it is your own CA's (or the server's self-signed one), trust it for the CLI: ${ca}`,
+    };
+  }
+  if (WRONG_HOST.has(code)) {
+    return {
+      message: `the certificate of ${base} is not for ${host} (host name mismatch)`,
+      hint: "use the host name the certificate names (the server's --public-url), or have the operator add this one to it",
+    };
+  }
+  if (code === "CERT_HAS_EXPIRED") {
+    return {
+      message: `the certificate of ${base} has expired`,
+      hint: "the server's operator renews it (then systemctl reload vault); check this machine's clock too",
+    };
+  }
+  if (code === "CERT_NOT_YET_VALID") {
+    return {
+      message: `the certificate of ${base} is not valid yet`,
+      hint: "check this machine's clock (date), or the certificate's start date",
+    };
+  }
+  if (/^CERT_|_CERT$|CERT_/.test(code)) {
+    return {
+      message: `the certificate of ${base} was refused (${code})`,
+      hint: `check the server's certificate; for your own CA: ${ca}`,
+    };
+  }
+  if (HANDSHAKE.test(code)) {
+    return {
+      message: `the TLS handshake with ${base} failed (${code})`,
+      hint: base.startsWith("https:")
+        ? "does the server speak TLS on this port? if not, use http://; TLS 1.2 is the lowest version the CLI accepts"
+        : "check the URL and the server's TLS settings",
+    };
+  }
+  return {
+    message: `cannot reach the server at ${base}`,
+    hint: "check the URL (vault login URL, --server, VAULT_SERVER or DOTENV_API_URL in .env.vault) and that the server runs",
+  };
+}
+
 export function createApiClient(options: ApiClientOptions) {
   const base = normalizeBaseUrl(options.baseUrl);
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -238,9 +324,10 @@ export function createApiClient(options: ApiClientOptions) {
           },
         );
       }
-      throw new ClientError("NETWORK", `cannot reach the server at ${base}`, {
+      const { message, hint } = networkFailure(base, e ?? {});
+      throw new ClientError("NETWORK", message, {
         ...where,
-        hint: "check the URL (vault login URL, --server, VAULT_SERVER or DOTENV_API_URL in .env.vault) and that the server runs",
+        hint,
         cause:
           (e?.code && !e.message?.startsWith(e.code)
             ? `${e.code}: ${e.message ?? ""}`

@@ -31,6 +31,7 @@ export {
   tokensList,
   tokensRevoke,
 } from "./commands/team";
+export { trust } from "./commands/trust";
 export {
   COMPLETION_SHELLS,
   type CompletionCommand,
@@ -38,7 +39,15 @@ export {
   completionScript,
   completionTree,
 } from "./completion";
-export { type Client, type CredentialSource, createClient, exitCodeOf, runClient } from "./context";
+export {
+  type Client,
+  type CredentialSource,
+  createClient,
+  credentialLabel,
+  exitCodeOf,
+  runClient,
+  type ServerSource,
+} from "./context";
 export { ClientError, type ClientErrorCode } from "./errors";
 export {
   EXPORT_FORMATS,

@@ -1,8 +1,21 @@
 /**
  * How the CLI's client commands print: tables for people, `--json` for
  * scripts, colour only on a terminal and never under NO_COLOR (or TERM=dumb).
+ *
+ * Text that comes from a server (names, emails, labels, messages) goes
+ * through `clean` before it reaches a terminal, so that a token named
+ * `\x1b]0;...` cannot retitle the window, move the cursor or hide a line.
+ * Values a command is asked to print (`get`, `pull -`, `export`) are the
+ * user's data and are written as they are.
  */
-import type { Io, Output } from "../cli-kit";
+import { type Io, type Output, sanitizeTerminalText } from "../cli-kit";
+
+/**
+ * Server text made safe for a terminal: every control character (C0, DEL,
+ * C1, which covers ESC and the 8-bit CSI) and every bidirectional override
+ * becomes U+FFFD, so nothing is hidden and nothing is interpreted.
+ */
+export const clean = sanitizeTerminalText;
 
 export function colorEnabled(io: Io, stream: Output = io.stdout): boolean {
   if (io.env.NO_COLOR !== undefined && io.env.NO_COLOR !== "") return false;
@@ -22,8 +35,9 @@ export function paint(on: boolean): (color: Color, text: string) => string {
 /** Columns padded to their widest cell; the last column is not padded. */
 export function table(rows: readonly (readonly string[])[]): string {
   if (rows.length === 0) return "";
-  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
-  return rows
+  const cells = rows.map((r) => r.map(clean));
+  const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells
     .map((r) =>
       r
         .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
@@ -34,8 +48,17 @@ export function table(rows: readonly (readonly string[])[]): string {
     .join("");
 }
 
+/**
+ * Pretty JSON. JSON.stringify escapes C0 controls but leaves DEL, C1 and the
+ * bidi controls raw; they can only stand inside strings, where a \u escape
+ * means the same, so the output stays the same JSON and safe on a terminal.
+ */
 export function printJson(io: Io, value: unknown): void {
-  io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  const text = JSON.stringify(value, null, 2).replace(
+    /[\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  io.stdout.write(`${text}\n`);
 }
 
 export function isoTime(ms: number | null | undefined): string {
@@ -55,11 +78,11 @@ export function nameList(names: readonly string[], max = 8): string {
 }
 
 export function warn(io: Io, text: string): void {
-  io.stderr.write(`vault: warning: ${text}\n`);
+  io.stderr.write(`vault: warning: ${clean(text)}\n`);
 }
 
 export function note(io: Io, text: string): void {
-  io.stderr.write(`vault: ${text}\n`);
+  io.stderr.write(`vault: ${clean(text)}\n`);
 }
 
 const SPINNER = ["⠋", "⠙", "⠹", "⠸", "⠼", "⠴", "⠦", "⠧", "⠇", "⠏"];

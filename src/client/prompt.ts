@@ -4,6 +4,7 @@
  * that stdout stays clean for what a command prints. Only used when both
  * stdin and stderr are terminals; scripts pass --password-stdin instead.
  */
+import { readSync } from "node:fs";
 import type { Io } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { EXIT } from "../exit-codes";
@@ -12,9 +13,14 @@ export function isInteractive(io: Io): boolean {
   return process.stdin.isTTY === true && io.stderr.isTTY === true;
 }
 
-/** Everything on standard input (for --password-stdin and `vault set KEY -`). */
+/** Everything on standard input (for --password-stdin). */
 export async function readAllStdin(): Promise<string> {
   return Bun.stdin.text();
+}
+
+/** Everything on standard input as bytes (for `vault set KEY -`, which refuses invalid UTF-8). */
+export async function readAllStdinBytes(): Promise<Uint8Array> {
+  return Bun.stdin.bytes();
 }
 
 function readLine(io: Io, question: string, secret: boolean): Promise<string> {
@@ -57,3 +63,33 @@ function readLine(io: Io, question: string, secret: boolean): Promise<string> {
 
 export const promptLine = (io: Io, question: string) => readLine(io, question, false);
 export const promptSecret = (io: Io, question: string) => readLine(io, question, true);
+
+/**
+ * Asks a yes/no question and waits for the answer, synchronously (echoed,
+ * line mode): for a decision that must be made where the caller cannot wait
+ * on a promise (before a request is built). Only "y" or "yes" is a yes; end
+ * of input is a no. The caller checks `isInteractive` first.
+ */
+export function confirmSync(io: Io, question: string): boolean {
+  io.stderr.write(question);
+  const buffer = Buffer.alloc(256);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  let line = "";
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(0, buffer, 0, buffer.length, null);
+    } catch (error) {
+      // A terminal left non-blocking by someone else: wait a moment and read again.
+      if ((error as { code?: string }).code === "EAGAIN") {
+        Atomics.wait(pause, 0, 0, 20);
+        continue;
+      }
+      throw error;
+    }
+    if (n === 0) break;
+    line += buffer.subarray(0, n).toString("utf8");
+    if (line.includes("\n") || line.length > 1024) break;
+  }
+  return /^\s*y(es)?\s*$/i.test(line.split("\n")[0] ?? "");
+}

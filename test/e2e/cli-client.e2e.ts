@@ -14,6 +14,7 @@ import { parse as parseDotenv, readEnvVaultSettings } from "../../src/dotenv";
 import { cleanEnv } from "../helpers/binary";
 import { waitFor } from "../helpers/proc";
 import { stopAllServers } from "../helpers/serve";
+import { selfSignedCert } from "../helpers/tls";
 import { sh, startTmux } from "../tui/tmux";
 import { type Cli, PASSWORD, startCli } from "./cli-fixture";
 
@@ -515,6 +516,16 @@ describe("vault push, pull, get, set, unset", () => {
     );
     expect(cli.run(["unset", "A", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(4);
     expect(cli.run(["set", "NOEQUALS", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
+    // A value from stdin that is not UTF-8 is refused, not stored as U+FFFD (issue 18).
+    const latin1 = cli.run(["set", "NAME", "-", "--env", "ci"], {
+      config: owner,
+      cwd: checkout,
+      input: Buffer.from("caf\xe9\n", "latin1"),
+    });
+    expect(latin1.code).toBe(2);
+    expect(latin1.stderr).toStartWith(
+      "vault: error: standard input is not valid UTF-8 (line 1, column 4: byte 0xe9)\n",
+    );
     expect(cli.run(["set", "1BAD=x", "--env", "ci"], { config: owner, cwd: checkout }).code).toBe(2);
   });
 });
@@ -678,19 +689,156 @@ describe("vault tokens: the CI flow", () => {
     expect(cli.run(["tokens", "revoke", "ci-bot"], { config: owner, cwd: checkout }).code).toBe(4);
   });
 
-  it("a me_ credential in .env.me is used for the linked project (dotenv-vault's file)", async () => {
-    const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
-    const res = await fetch(`${cli.url}/api/v1/projects/${projectId}/me`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${session}` },
-    });
-    const me = ((await res.json()) as { token: string }).token;
+  it("a me_ credential in .env.me is used for the linked project (dotenv-vault's file), once its server is trusted", async () => {
+    const me = await newMe();
     const d = cli.dir("me");
     cli.ok(["link", projectId], { config: owner, cwd: d });
     writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
     const config = join(cli.dir("nobody"), "vault");
+    // Issue 18: the server in .env.vault gets the credential only once the user trusts it for it.
+    const refused = cli.run(["whoami"], { cwd: d, config });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(
+      `vault: hint: if ${cli.url} is the server it is for: vault trust ${cli.url}`,
+    );
+    expect(cli.ok(["trust"], { cwd: d, config })).toBe(
+      `the me_ credential in .env.me may now be sent to ${cli.url}\n`,
+    );
     expect(cli.ok(["whoami"], { cwd: d, config })).toContain("(from .env.me)");
     expect(cli.ok(["pull"], { cwd: d, config })).toContain("pulled development");
+  });
+});
+
+/** A fresh me_ credential of the owner for the project, as the dotenv-vault hand-off makes one. */
+async function newMe(): Promise<string> {
+  const session = JSON.parse(readFileSync(join(owner, "sessions.json"), "utf8")).sessions[cli.url].token;
+  const res = await fetch(`${cli.url}/api/v1/projects/${projectId}/me`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${session}` },
+  });
+  return ((await res.json()) as { token: string }).token;
+}
+
+describe("a committed .env.vault that points at another server (issue 18)", () => {
+  it("the compiled binary sends an attacker's loopback server no VAULT_TOKEN, DOTENV_ME or .env.me credential", async () => {
+    const seen: string[] = [];
+    const attacker = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(request) {
+        seen.push(`${request.headers.get("authorization") ?? ""} ${request.url} ${await request.text()}`);
+        return Response.json({ error: { code: "UNAUTHENTICATED", message: "?" } }, { status: 401 });
+      },
+    });
+    try {
+      const evil = `http://127.0.0.1:${attacker.port}`;
+      const token = cli
+        .ok(["tokens", "create", "deploy", "--env", "ci"], { config: owner, cwd: checkout })
+        .trim();
+      const me = await newMe();
+      const d = cli.dir("pwned");
+      writeFileSync(join(d, ".env.vault"), `DOTENV_VAULT="${projectId}"\nDOTENV_API_URL="${evil}"\n`);
+      const config = join(cli.dir("ci-home"), "vault");
+      for (const env of [{ VAULT_TOKEN: token }, { DOTENV_ME: me }] as Record<string, string>[]) {
+        for (const args of [["pull", "ci"], ["run", "--env", "ci", "--", "true"], ["whoami"]]) {
+          const r = cli.run(args, { cwd: d, config, env });
+          expect(r.code, `${args.join(" ")}: ${r.stderr}`).toBe(3);
+          expect(r.stderr).toContain(`vault: error: refusing to send the `);
+          expect(r.stderr).toContain(`vault: hint: if ${evil} is the server it is for: vault trust ${evil}`);
+        }
+      }
+      writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
+      expect(cli.run(["pull"], { cwd: d, config }).code).toBe(3);
+      // Even the owner's machine, where the token was made: it is bound to the server that made it.
+      expect(cli.run(["pull", "ci"], { cwd: d, config: owner, env: { VAULT_TOKEN: token } }).code).toBe(3);
+      expect(seen).toEqual([]);
+      // The CI recipe names the server: the token goes there, and still not to the attacker.
+      expect(
+        cli.ok(["pull", "ci", "-"], { cwd: d, config, env: { VAULT_TOKEN: token, VAULT_SERVER: cli.url } }),
+      ).toContain("B=");
+      expect(seen).toEqual([]);
+      cli.ok(["tokens", "revoke", "deploy"], { config: owner, cwd: checkout });
+    } finally {
+      attacker.stop(true);
+    }
+  });
+
+  it("on a terminal, asks once before sending .env.me's credential to the server .env.vault names", async () => {
+    const me = await newMe();
+    const d = cli.dir("tty");
+    cli.ok(["link", projectId], { config: owner, cwd: d });
+    writeFileSync(join(d, ".env.me"), `DOTENV_ME=${me}\n`);
+    const config = join(cli.dir("tty-home"), "vault");
+    const env = cleanEnv(d, { VAULT_CONFIG_DIR: config, TERM: "dumb" });
+    const assignments = Object.entries(env)
+      .map(([k, v]) => `${k}=${sh(v)}`)
+      .join(" ");
+    const whoami = `env -i ${assignments} ${sh(cli.vault.bin)} whoami; echo "EXITED $?"`;
+    const t = startTmux({
+      name: "vault-cli-trust",
+      columns: 250,
+      rows: 20,
+      command: `cd ${sh(d)} && ${whoami}; ${whoami}; sleep 30`,
+    });
+    try {
+      const asked = await t.until("[y/N]");
+      expect(asked).toContain(`vault: only DOTENV_API_URL in ${d}/.env.vault names ${cli.url}`);
+      await t.type("y");
+      await t.send("Enter");
+      const done = await t.until(/EXITED \d+[\s\S]*EXITED \d+/);
+      expect(done).toMatch(
+        /owner@example\.com \(owner\) for project vlt_[0-9a-f]{64} on \S+ \(from \.env\.me\)\nEXITED 0/,
+      );
+      // The second run did not ask again.
+      expect(done.split("[y/N]").length).toBe(2);
+      expect(done).not.toContain(me);
+    } finally {
+      t.kill();
+    }
+  });
+});
+
+describe("TLS failures (issue 18)", () => {
+  it("a self-signed server: says the certificate is not trusted, and NODE_EXTRA_CA_CERTS, as the hint says, makes it work", async () => {
+    const dir = cli.dir("tls");
+    const { cert, key } = selfSignedCert(dir);
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: readFileSync(cert, "utf8"), key: readFileSync(key, "utf8") },
+      fetch: () => Response.json({ error: { code: "UNAUTHENTICATED", message: "sign in" } }, { status: 401 }),
+    });
+    try {
+      const url = `https://127.0.0.1:${server.port}`;
+      const config = join(dir, "vault");
+      // Not cli.run: its spawnSync would block this process, which serves the TLS server.
+      const whoami = async (extra: Record<string, string> = {}) => {
+        const proc = Bun.spawn([cli.vault.bin, "whoami", "--server", url], {
+          cwd: dir,
+          env: cleanEnv(dir, { VAULT_CONFIG_DIR: config, VAULT_TOKEN: `vst_${"1".repeat(64)}`, ...extra }),
+          stdin: "ignore",
+          stdout: "pipe",
+          stderr: "pipe",
+        });
+        const [stderr] = await Promise.all([
+          new Response(proc.stderr).text(),
+          new Response(proc.stdout).text(),
+        ]);
+        return { code: await proc.exited, stderr };
+      };
+      const r = await whoami();
+      expect(r.code).toBe(6);
+      expect(r.stderr).toStartWith(
+        `vault: error: the certificate of ${url} is not trusted here (self-signed`,
+      );
+      expect(r.stderr).toContain("vault: hint: if it is your own CA's");
+      expect(r.stderr).toContain("NODE_EXTRA_CA_CERTS=");
+      const trusted = await whoami({ NODE_EXTRA_CA_CERTS: cert });
+      expect(trusted.code).toBe(3);
+      expect(trusted.stderr).toStartWith("vault: error: sign in\n");
+    } finally {
+      server.stop(true);
+    }
   });
 });
 

@@ -35,7 +35,7 @@ export interface RunOptions {
   /** The config directory (VAULT_CONFIG_DIR). */
   config?: string;
   env?: Record<string, string>;
-  input?: string;
+  input?: string | Uint8Array;
   timeoutMs?: number;
 }
 

@@ -207,10 +207,11 @@ describe("vault run when the server cannot be reached (stops the server)", () =>
     const r = cli.run(["run", "--env", "staging", "--", "true"], { config: owner, cwd: checkout });
     expect(r.code).toBe(6);
     expect(r.stderr).toContain("there is no offline copy of staging");
+    // VAULT_SERVER names the server: a token is no longer sent to the one only .env.vault names (issue 18).
     const fresh = cli.run(["run", "--", "true"], {
       config: join(cli.dir("fresh"), "v"),
       cwd: checkout,
-      env: { VAULT_TOKEN: token },
+      env: { VAULT_TOKEN: token, VAULT_SERVER: cli.url },
     });
     expect(fresh.code).toBe(6);
   });

@@ -269,4 +269,50 @@ describe("audit", () => {
       (await h.request("GET", `/api/v1/audit?project=${project.id}`, { token: member.token })).status,
     ).toBe(404);
   });
+
+  it("names each event's environment and project, the user it is about, and an actor recorded without a label", async () => {
+    const h = await startHarness();
+    const { owner, project, base } = await projectWith(h);
+    const bob = await h.user("bob@example.com");
+    await h.request("PUT", `${base}/staging/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { email: bob.email, permissions: { staging: "read" } },
+    });
+    await h.request("PUT", `/api/v1/projects/${project.id}/members/${bob.id}/permissions`, {
+      token: owner.token,
+      body: { permissions: { production: "read" } },
+    });
+    await h.request("POST", `/api/v1/projects/${project.id}/environments`, {
+      token: owner.token,
+      body: { name: "qa" },
+    });
+    await h.request("DELETE", `/api/v1/projects/${project.id}/environments/qa`, {
+      token: owner.token,
+      body: { confirm: "qa" },
+    });
+    await h.ctx.audit.flush();
+    // An actor recorded without a label (as an older row may be): the label is looked up.
+    const push = (await h.appdb.audit.list({ action: "secrets.push", limit: 1 }))[0]!;
+    await h.appdb.orm.update(schema.audit).set({ actorLabel: null }).where(eq(schema.audit.seq, push.seq));
+    const res = await h.request("GET", `/api/v1/audit?project=${project.id}`, { token: owner.token });
+    expect(res.status).toBe(200);
+    const events = res.body.events as {
+      action: string;
+      actor: { label: string };
+      project: string | null;
+      environment: string | null;
+      subject: string | null;
+    }[];
+    const of = (action: string) => events.find((e) => e.action === action)!;
+    expect(of("secrets.push")).toMatchObject({
+      project: "shop",
+      environment: "staging",
+      actor: { label: "owner@example.com" },
+      subject: null,
+    });
+    expect(of("member.grant")).toMatchObject({ subject: "bob@example.com", environment: null });
+    expect(of("environment.add")).toMatchObject({ environment: "(removed)" });
+    expect(events.every((e) => e.project === "shop")).toBe(true);
+  });
 });

@@ -8,7 +8,7 @@ import { formatVerificationCode, newVerificationCode } from "../../verification-
 import { type ApiClient, createApiClient, type LoginAnswer, normalizeBaseUrl } from "../api";
 import { type Client, flagString, runClient } from "../context";
 import { ClientError } from "../errors";
-import { note, printJson } from "../output";
+import { clean, note, printJson } from "../output";
 import { isInteractive, promptLine, promptSecret, readAllStdin } from "../prompt";
 
 const HANDOFF_INTERVAL_MS = 2_000;
@@ -249,11 +249,13 @@ export function whoami(ctx: CommandContext): Promise<number> {
     }
     if (me.kind === "service") {
       client.io.stdout.write(
-        `service token ${me.token.name ?? me.token.id} (${me.token.canWrite ? "read-write" : "read-only"}) for project ${me.projectId} on ${server} (from ${source})\n`,
+        `service token ${clean(me.token.name ?? me.token.id)} (${me.token.canWrite ? "read-write" : "read-only"}) for project ${me.projectId} on ${server} (from ${source})\n`,
       );
     } else {
       const scope = me.kind === "me" ? ` for project ${me.projectId}` : "";
-      client.io.stdout.write(`${me.user.email} (${me.user.role})${scope} on ${server} (from ${source})\n`);
+      client.io.stdout.write(
+        `${clean(me.user.email)} (${me.user.role})${scope} on ${server} (from ${source})\n`,
+      );
     }
     return EXIT.ok;
   });

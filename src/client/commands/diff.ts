@@ -11,16 +11,16 @@
  *   vault diff .env.local        development on the server -> .env.local
  *   vault diff staging production
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import type { CommandContext } from "../../cli";
 import { CliError } from "../../cli-kit";
 import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";
 import type { DiffAnswer } from "../api";
 import { type Client, runClient } from "../context";
-import { colorEnabled, paint, printJson } from "../output";
+import { clean, colorEnabled, paint, printJson } from "../output";
 import { type DiffSide, defaultFileFor, parseDiffSide } from "../refs";
-import { DEFAULT_ENV, resolvePath } from "./secrets";
+import { DEFAULT_ENV, readDotenvFile, resolvePath } from "./secrets";
 
 export interface DiffResult {
   from: string;
@@ -68,14 +68,21 @@ function shown(value: string): string {
 
 export function renderDiff(result: DiffResult, color: boolean): string {
   const c = paint(color);
-  const lines = [c("bold", `--- ${result.from}`), c("bold", `+++ ${result.to}`)];
+  const lines = [c("bold", `--- ${clean(result.from)}`), c("bold", `+++ ${clean(result.to)}`)];
   const v = result.values;
-  for (const k of result.added) lines.push(c("green", v ? `+ ${k}=${shown(v[k]!.to!)}` : `+ ${k}`));
-  for (const k of result.removed) lines.push(c("red", v ? `- ${k}=${shown(v[k]!.from!)}` : `- ${k}`));
+  // Names come from a server or a local file: no control character reaches the terminal.
+  const name = clean;
+  for (const k of result.added)
+    lines.push(c("green", v ? `+ ${name(k)}=${shown(v[k]!.to!)}` : `+ ${name(k)}`));
+  for (const k of result.removed)
+    lines.push(c("red", v ? `- ${name(k)}=${shown(v[k]!.from!)}` : `- ${name(k)}`));
   for (const k of result.changed) {
     if (v) {
-      lines.push(c("red", `- ${k}=${shown(v[k]!.from!)}`), c("green", `+ ${k}=${shown(v[k]!.to!)}`));
-    } else lines.push(c("yellow", `~ ${k}`));
+      lines.push(
+        c("red", `- ${name(k)}=${shown(v[k]!.from!)}`),
+        c("green", `+ ${name(k)}=${shown(v[k]!.to!)}`),
+      );
+    } else lines.push(c("yellow", `~ ${name(k)}`));
   }
   const total = result.added.length + result.changed.length + result.removed.length;
   lines.push(
@@ -141,7 +148,7 @@ export function diff(ctx: CommandContext): Promise<number> {
               `pull it first (vault pull), or name two environments: vault diff staging production`,
             ]);
           }
-          return { values: parse(readFileSync(path, "utf8")), label: side.path };
+          return { values: parse(readDotenvFile(path, side.path)), label: side.path };
         }
         const answer = await client
           .api()

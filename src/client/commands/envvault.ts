@@ -13,7 +13,7 @@ import { EXIT } from "../../exit-codes";
 import { flagString, runClient } from "../context";
 import { writeFileAtomic } from "../files";
 import { LINK_FILE } from "../link";
-import { note, printJson, table } from "../output";
+import { clean, note, printJson, table } from "../output";
 import { checkEnvironmentName } from "../refs";
 import { resolvePath } from "./secrets";
 
@@ -25,9 +25,14 @@ export function build(ctx: CommandContext): Promise<number> {
     writeFileAtomic(path, answer.dotenvVault, 0o644);
     const envs = answer.environments;
     client.io.stdout.write(
-      `built ${LINK_FILE}${envs ? ` with ${envs.length ? envs.join(", ") : "no environment (push one first)"}` : ""}\n`,
+      `${clean(`built ${LINK_FILE}${envs ? ` with ${envs.length ? envs.join(", ") : "no environment (push one first)"}` : ""}`)}\n`,
     );
-    note(client.io, "production opens it with its DOTENV_KEY: vault keys production");
+    // Name an environment the file holds (a member may not read production).
+    if (envs === undefined) note(client.io, "each environment opens it with its DOTENV_KEY: vault keys ENV");
+    else if (envs.length > 0) {
+      const pick = envs.includes("production") ? "production" : envs[0]!;
+      note(client.io, `${pick} opens it with its DOTENV_KEY: vault keys ${pick}`);
+    }
     return EXIT.ok;
   });
 }
@@ -41,7 +46,7 @@ export function keys(ctx: CommandContext): Promise<number> {
       .api()
       .envVault.keys(await client.projectId(), env === undefined ? undefined : checkEnvironmentName(env));
     if (client.json) printJson(client.io, list);
-    else if (env !== undefined && list.length === 1) client.io.stdout.write(`${list[0]!.key}\n`);
+    else if (env !== undefined && list.length === 1) client.io.stdout.write(`${clean(list[0]!.key)}\n`);
     else
       client.io.stdout.write(
         table([["ENVIRONMENT", "DOTENV_KEY"], ...list.map((k) => [k.environment, k.key])]),
@@ -60,7 +65,7 @@ export function rotatekey(ctx: CommandContext): Promise<number> {
       printJson(client.io, answer);
       return EXIT.ok;
     }
-    client.io.stdout.write(`${answer.key}\n`);
+    client.io.stdout.write(`${clean(answer.key)}\n`);
     note(
       client.io,
       `new DOTENV_KEY for ${env} above; rebuild with vault build, and deploy the new key with the new .env.vault`,

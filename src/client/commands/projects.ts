@@ -7,7 +7,7 @@ import { EXIT } from "../../exit-codes";
 import { type Client, runClient } from "../context";
 import { writeFileAtomic } from "../files";
 import { gitignoreText, LINK_FILE, writeLink } from "../link";
-import { isoTime, note, printJson, table } from "../output";
+import { clean, isoTime, note, printJson, table } from "../output";
 import { isInteractive, promptLine } from "../prompt";
 import { checkEnvironmentName, checkProjectId } from "../refs";
 
@@ -40,7 +40,9 @@ export function newProject(ctx: CommandContext): Promise<number> {
     const updated = gitignoreText(existing);
     if (updated !== undefined) writeFileAtomic(gitignore, updated, 0o644);
     client.io.stdout.write(
-      `created project "${project.name}" (${project.id}) with ${project.environments.map((e) => e.name).join(", ")}\n`,
+      `${clean(
+        `created project "${project.name}" (${project.id}) with ${project.environments.map((e) => e.name).join(", ")}`,
+      )}\n`,
     );
     client.io.stdout.write(
       `linked this directory in ${LINK_FILE}${updated !== undefined ? "; .gitignore now ignores .env* except .env.vault" : ""}\n`,
@@ -55,17 +57,19 @@ export function link(ctx: CommandContext): Promise<number> {
     const projectId = checkProjectId(oneArg(client, "project (vlt_...)", "link"));
     const server = client.server();
     let name: string | undefined;
+    let signedIn = true;
     try {
-      // Checked when there is a credential: a typo fails here, not at the first push.
       client.credential();
-      name = (await client.api().projects.get(projectId)).name;
     } catch (error) {
       if (!(error instanceof CliError && error.exitCode === EXIT.auth)) throw error;
+      signedIn = false;
       note(client.io, "not signed in, so the project was not checked: vault login");
     }
+    // Checked when there is a credential: a typo fails here, not at the first push.
+    if (signedIn) name = (await client.api().projects.get(projectId)).name;
     writeLink(client.cwd, projectId, server);
     client.io.stdout.write(
-      `linked this directory to ${name ? `"${name}" ` : ""}${projectId} on ${server} (${LINK_FILE})\n`,
+      `${clean(`linked this directory to ${name ? `"${name}" ` : ""}${projectId} on ${server} (${LINK_FILE})`)}\n`,
     );
     return EXIT.ok;
   });

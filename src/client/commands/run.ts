@@ -55,7 +55,7 @@ export function run(ctx: CommandContext): Promise<number> {
         "like: vault run --env staging -- node app.js",
       ]);
     }
-    const ref = envFlag(client);
+    const ref = envFlag(client, `run -- ${command.join(" ").slice(0, 80)}`);
     const { values } = await fetchValues(client, ref, {
       fallback: client.flags.fallback !== false,
       offline: client.flags.offline === true,
@@ -114,7 +114,7 @@ export function exportValues(ctx: CommandContext): Promise<number> {
     if (!EXPORT_FORMATS.includes(format)) {
       throw new CliError(`--format: "${format}" is not one of ${EXPORT_FORMATS.join(", ")}`, EXIT.usage);
     }
-    const ref = envFlag(client);
+    const ref = envFlag(client, `export`);
     const { values } = await fetchValues(client, ref, {
       fallback: false,
       offline: client.flags.offline === true,

@@ -4,7 +4,13 @@
  * Push is optimistic: it sends the version this checkout last pulled or
  * pushed (remembered per server, project, environment and directory) as `baseVersion`,
  * so a push over someone else's newer version is refused (409) with what
- * changed meanwhile, instead of silently undoing it. `--force` sends none.
+ * changed meanwhile, instead of silently undoing it. `--force` sends none,
+ * and neither does `--merge`: it sets the file's keys on the latest version,
+ * as `vault set` does, and removes nothing.
+ *
+ * A file that holds no keys (empty, only comments, or JSON, which dotenv
+ * reads as nothing) would replace the environment with nothing: push says
+ * so and asks on a terminal, or refuses without `--yes`.
  */
 import { chmodSync, existsSync, readFileSync, renameSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
@@ -15,21 +21,61 @@ import { EXIT } from "../../exit-codes";
 import type { Client } from "../context";
 import { flagString, runClient } from "../context";
 import { ClientError } from "../errors";
-import { writeFileAtomic } from "../files";
-import { isoTime, nameList, note, printJson, summaryText, table, withProgress } from "../output";
-import { readAllStdin } from "../prompt";
+import { decodeText, writeFileAtomic } from "../files";
+import { clean, isoTime, nameList, note, printJson, summaryText, table, warn, withProgress } from "../output";
+import { isInteractive, promptLine, readAllStdinBytes } from "../prompt";
 import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
 import { cacheValues } from "./values";
 
 export const DEFAULT_ENV = "development";
 
+/** The largest file the server takes (README: 2 MiB per file), checked before sending it. */
+export const MAX_FILE_BYTES = 2 * 1024 * 1024;
+
+/** A local .env file as text: at most 2 MiB, valid UTF-8, no NUL; else an error naming the file. */
+export function readDotenvFile(path: string, file: string): string {
+  const bytes = readFileSync(path);
+  if (bytes.length > MAX_FILE_BYTES) {
+    throw new CliError(
+      `${file} is ${(bytes.length / 1024 / 1024).toFixed(1)} MiB; the server takes files of at most 2 MiB`,
+      EXIT.usage,
+      ["split it across environments, or keep large blobs elsewhere and a reference here"],
+    );
+  }
+  return decodeText(bytes, file);
+}
+
 export function resolvePath(client: Client, file: string): string {
   return isAbsolute(file) ? file : join(client.cwd, file);
 }
 
-/** `--env ENV[@VERSION]`, default development. */
-export function envFlag(client: Client): EnvRef {
-  return parseEnvRef(flagString(client, "env") ?? DEFAULT_ENV);
+/**
+ * `--env ENV[@VERSION]`, default development; a refusal on the default names
+ * the environments the credential can read, in `command` with `--env ENV`
+ * added (before a `--`, if any).
+ */
+export function envFlag(client: Client, command: string, need: "read" | "write" = "read"): EnvRef {
+  const given = flagString(client, "env");
+  if (given === undefined) {
+    const [head, tail] = command.split(" -- ");
+    client.defaultEnv = {
+      env: DEFAULT_ENV,
+      need,
+      example: (e) => `vault ${head} --env ${e}${tail === undefined ? "" : ` -- ${tail}`}`,
+    };
+  }
+  return parseEnvRef(given ?? DEFAULT_ENV);
+}
+
+/** The environment argument, default development (a refusal there names the readable ones). */
+function envArg(
+  client: Client,
+  given: string | undefined,
+  example: (env: string) => string,
+  need: "read" | "write" = "read",
+): EnvRef {
+  if (given === undefined) client.defaultEnv = { env: DEFAULT_ENV, need, example };
+  return parseEnvRef(given ?? DEFAULT_ENV);
 }
 
 function tooMany(client: Client, max: number, command: string): void {
@@ -80,10 +126,45 @@ async function explainConflict(
   );
 }
 
+/** Whether text is a JSON object or array (what people push by mistake: package.json, a secrets export). */
+function isJson(text: string): boolean {
+  if (!/^\s*[[{]/.test(text)) return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Warns about a JSON file, and asks (or refuses without --yes) before a push that would remove every key. */
+async function checkKeys(client: Client, dotenv: string, file: string, env: string, merge: boolean) {
+  const json = isJson(dotenv);
+  const jsonHint =
+    "push takes a .env file (KEY=VALUE lines): convert it, or set keys with vault set KEY=VALUE ...";
+  if (json) warn(client.io, `${file} is JSON, not a .env file: dotenv reads no KEY=VALUE line in it`);
+  if (merge || Object.keys(parse(dotenv)).length > 0) return;
+  const what = `${file} holds no keys${json ? " (it is JSON)" : ""}: pushing it removes every key from ${env}`;
+  if (client.flags.yes === true) {
+    warn(client.io, what);
+    return;
+  }
+  if (isInteractive(client.io)) {
+    warn(client.io, what);
+    const answer = await promptLine(client.io, `Push ${file} to ${env} anyway? [y/N] `);
+    if (/^\s*y(es)?\s*$/i.test(answer)) return;
+    throw new CliError("not confirmed; nothing pushed", EXIT.failure, json ? [jsonHint] : []);
+  }
+  throw new CliError(what, EXIT.usage, [
+    ...(json ? [jsonHint] : []),
+    `if that is what you want: vault push ${env} ${file} --yes`,
+  ]);
+}
+
 export function push(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     tooMany(client, 2, "push");
-    const env = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
+    const env = envArg(client, client.positionals[0], (e) => `vault push ${e} FILE`, "write");
     if (env.version !== undefined) {
       throw new CliError("push makes a new version; it takes no @VERSION", EXIT.usage, [
         `to bring back an old version: vault rollback ${env.env}@${env.version}`,
@@ -98,17 +179,22 @@ export function push(ctx: CommandContext): Promise<number> {
         `give the file: vault push ${env.env} FILE, or pull it first: vault pull ${env.env}`,
       ]);
     }
-    const dotenv = readFileSync(path, "utf8");
+    const dotenv = readDotenvFile(path, file);
+    const merge = client.flags.merge === true;
+    await checkKeys(client, dotenv, file, env.env, merge);
     const force = client.flags.force === true;
-    const base = force ? undefined : (client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0);
-    client.detail(force ? "no base version (--force)" : `base version ${base}`);
+    const base =
+      force || merge ? undefined : (client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0);
+    client.detail(
+      force ? "no base version (--force)" : merge ? "no base version (--merge)" : `base version ${base}`,
+    );
     let answer: Awaited<ReturnType<ReturnType<Client["api"]>["secrets"]["push"]>>;
     try {
       answer = await withProgress(client.io, `pushing ${file} to ${env.env}`, () =>
         client.api().secrets.push(projectId, env.env, {
           dotenv,
           baseVersion: base,
-          merge: client.flags.merge === true ? true : undefined,
+          merge: merge ? true : undefined,
         }),
       );
     } catch (error) {
@@ -117,7 +203,11 @@ export function push(ctx: CommandContext): Promise<number> {
       }
       throw error;
     }
-    client.store.rememberVersion(server, projectId, env.env, client.cwd, answer.version);
+    // A merge onto a version this checkout never had is not a base for a later plain push: that
+    // push must still be refused until the checkout pulls what others changed.
+    const known = client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0;
+    if (!merge || known === answer.version - (answer.unchanged ? 0 : 1))
+      client.store.rememberVersion(server, projectId, env.env, client.cwd, answer.version);
     if (answer.unchanged) {
       client.io.stdout.write(
         `${env.env} is already at version ${answer.version} with this file; nothing pushed\n`,
@@ -134,8 +224,13 @@ export function push(ctx: CommandContext): Promise<number> {
 export function pull(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     tooMany(client, 2, "pull");
-    const ref = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
-    const file = client.positionals[1] ?? defaultFileFor(ref.env);
+    // `vault pull -` is the main environment to stdout, as `vault pull ENV -` is ENV.
+    const [first, second] =
+      client.positionals.length === 1 && client.positionals[0] === "-"
+        ? [undefined, "-"]
+        : client.positionals;
+    const ref = envArg(client, first, (e) => `vault pull ${e}${second === "-" ? " -" : ""}`);
+    const file = second ?? defaultFileFor(ref.env);
     const server = client.server();
     const projectId = await client.projectId();
     const answer = await withProgress(client.io, `pulling ${ref.env}`, () =>
@@ -174,7 +269,7 @@ export function get(ctx: CommandContext): Promise<number> {
       throw new CliError(`unexpected argument "${extra}"`, EXIT.usage, [
         "one key at a time; all of them: vault export",
       ]);
-    const ref = envFlag(client);
+    const ref = envFlag(client, `get ${key}`);
     const answer = await client.api().secrets.getKey(await client.projectId(), ref.env, key, ref.version);
     const value = answer.values[key];
     if (value === undefined) throw new CliError(`${ref.env} has no key ${key}`, EXIT.notFound);
@@ -224,9 +319,9 @@ export function set(ctx: CommandContext): Promise<number> {
       // One trailing line break is the shell's, not the value's (`echo`, a here-string, a file ending in \n).
       if (process.stdin.isTTY)
         note(client.io, `type the value of ${fromStdin}, then Ctrl-D on a line of its own`);
-      values[fromStdin] = (await readAllStdin()).replace(/\r?\n$/, "");
+      values[fromStdin] = decodeText(await readAllStdinBytes(), "standard input").replace(/\r?\n$/, "");
     }
-    const ref = envFlag(client);
+    const ref = envFlag(client, "set KEY=VALUE", "write");
     if (ref.version !== undefined)
       throw new CliError("set makes a new version; --env takes no @VERSION here", EXIT.usage);
     const answer = await client.api().secrets.patch(await client.projectId(), ref.env, { set: values });
@@ -244,14 +339,16 @@ export function unset(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     if (client.positionals.length === 0)
       throw new CliError("unset which keys?", EXIT.usage, ["run: vault help unset"]);
-    const ref = envFlag(client);
+    const ref = envFlag(client, `unset ${client.positionals.join(" ")}`, "write");
     if (ref.version !== undefined)
       throw new CliError("unset makes a new version; --env takes no @VERSION here", EXIT.usage);
     const answer = await client
       .api()
       .secrets.patch(await client.projectId(), ref.env, { unset: client.positionals });
     const removed = answer.summary.removed;
-    client.io.stdout.write(`removed ${nameList(removed)} from ${ref.env}: version ${answer.version}\n`);
+    client.io.stdout.write(
+      `removed ${clean(nameList(removed))} from ${ref.env}: version ${answer.version}\n`,
+    );
     const missing = client.positionals.filter((k) => !removed.includes(k));
     if (missing.length > 0) note(client.io, `${ref.env} had no ${nameList(missing)}`);
     return EXIT.ok;
@@ -261,7 +358,7 @@ export function unset(ctx: CommandContext): Promise<number> {
 export function versions(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     tooMany(client, 1, "versions");
-    const ref = parseEnvRef(client.positionals[0] ?? DEFAULT_ENV);
+    const ref = envArg(client, client.positionals[0], (e) => `vault versions ${e}`);
     const limitText = flagString(client, "limit");
     const limit = limitText === undefined ? undefined : Number(limitText);
     if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)) {

@@ -2,9 +2,9 @@
 import type { CommandContext } from "../../cli";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
-import type { Member, Permission } from "../api";
+import type { AuditEvent, Member, Permission } from "../api";
 import { type Client, flagString, runClient } from "../context";
-import { isoTime, note, printJson, table } from "../output";
+import { clean, isoTime, note, printJson, table, warn } from "../output";
 import { checkEnvironmentName } from "../refs";
 
 const PERMISSIONS = ["none", "read", "write"] as const;
@@ -61,7 +61,7 @@ export function membersAdd(ctx: CommandContext): Promise<number> {
       throw new CliError(`--role: "${role}" is not owner or member`, EXIT.usage);
     const permissions = parseGrants(grants);
     const members = await client.api().members.add(await client.projectId(), { email, role, permissions });
-    client.io.stdout.write(`added ${email} as ${role}\n`);
+    client.io.stdout.write(`added ${clean(email)} as ${role}\n`);
     if (role === "member" && Object.keys(permissions).length === 0) {
       note(client.io, `they see nothing until granted: vault members grant ${email} development=read`);
     }
@@ -78,7 +78,7 @@ export function membersRm(ctx: CommandContext): Promise<number> {
     const projectId = await client.projectId();
     const member = await memberByEmail(client, projectId, email);
     await client.api().members.remove(projectId, member.userId);
-    client.io.stdout.write(`removed ${member.email} from the project\n`);
+    client.io.stdout.write(`removed ${clean(member.email)} from the project\n`);
     return EXIT.ok;
   });
 }
@@ -97,9 +97,11 @@ export function membersGrant(ctx: CommandContext): Promise<number> {
     const members = await client.api().members.grant(projectId, member.userId, permissions);
     const now = members.find((m) => m.userId === member.userId);
     client.io.stdout.write(
-      `${member.email}: ${Object.entries(now?.permissions ?? permissions)
-        .map(([e, p]) => `${e}=${p}`)
-        .join(" ")}\n`,
+      `${clean(member.email)}: ${clean(
+        Object.entries(now?.permissions ?? permissions)
+          .map(([e, p]) => `${e}=${p}`)
+          .join(" "),
+      )}\n`,
     );
     return EXIT.ok;
   });
@@ -127,6 +129,12 @@ export function tokensCreate(ctx: CommandContext): Promise<number> {
       write: client.flags.write === true ? true : undefined,
       expiresInDays,
     });
+    // Made by this server: it may go there even when only a checkout's .env.vault names it.
+    try {
+      client.store.bind(created.token, client.server());
+    } catch (error) {
+      warn(client.io, `could not remember the token's server (${(error as Error).message})`);
+    }
     if (client.json) printJson(client.io, created);
     else client.io.stdout.write(`${created.token}\n`);
     note(
@@ -211,6 +219,20 @@ export function parseSince(text: string, now: number): number {
   return t;
 }
 
+/** An event's detail for a table: the user it is about by email rather than id, then the rest. */
+function auditDetail(e: AuditEvent): string {
+  let detail = e.detail;
+  if (e.subject && detail && typeof detail === "object" && "userId" in detail) {
+    const { userId: _, ...rest } = detail as Record<string, unknown>;
+    detail = rest;
+  }
+  const json =
+    detail === null || (typeof detail === "object" && Object.keys(detail).length === 0)
+      ? ""
+      : JSON.stringify(detail);
+  return [e.subject ?? "", json].filter(Boolean).join(" ").slice(0, 120);
+}
+
 export function audit(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     const api = client.api();
@@ -246,16 +268,19 @@ export function audit(ctx: CommandContext): Promise<number> {
       client.io.stdout.write("no events\n");
       return EXIT.ok;
     }
+    const all = project === undefined;
     client.io.stdout.write(
       table([
-        ["SEQ", "WHEN", "ACTION", "BY", "FROM", "DETAIL"],
+        ["SEQ", "WHEN", "ACTION", "BY", ...(all ? ["PROJECT"] : []), "ENV", "FROM", "DETAIL"],
         ...events.map((e) => [
           String(e.seq),
           isoTime(e.at),
           e.action,
           e.actor.label,
+          ...(all ? [e.project ?? e.projectId ?? "-"] : []),
+          e.environment ?? e.environmentId ?? "-",
           e.ip ?? "-",
-          e.detail === null ? "" : JSON.stringify(e.detail).slice(0, 120),
+          auditDetail(e),
         ]),
       ]),
     );

@@ -27,6 +27,40 @@ const num = (s: string | undefined) => (s === undefined ? undefined : Number(s))
  */
 const instanceWide = (caller: Caller) => caller.kind === "session" && isInstanceAdmin(caller);
 
+/**
+ * Names for the ids an event holds, looked up once per answer: the
+ * environment's and project's names ("(removed)" once deleted), a label for
+ * an actor recorded without one, and the email of the user an event is
+ * about (`detail.userId`, as member.grant and member.remove record it).
+ */
+function namesFor(ctx: AppContext) {
+  const memo = new Map<string, Promise<string | null>>();
+  const once = (key: string, find: () => Promise<string | null>) => {
+    let found = memo.get(key);
+    if (!found) {
+      found = find().catch(() => null);
+      memo.set(key, found);
+    }
+    return found;
+  };
+  return {
+    environment: (id: string | null) =>
+      id === null
+        ? null
+        : once(`e:${id}`, async () => (await ctx.appdb.projects.environmentById(id))?.name ?? "(removed)"),
+    project: (id: string | null) =>
+      id === null
+        ? null
+        : once(`p:${id}`, async () => (await ctx.appdb.projects.byId(id))?.name ?? "(removed)"),
+    user: (id: string) => once(`u:${id}`, async () => (await ctx.appdb.users.byId(id))?.email ?? null),
+    token: (id: string) =>
+      once(`t:${id}`, async () => {
+        const token = await ctx.appdb.tokens.byId(id);
+        return token ? `token:${token.name ?? token.id}` : null;
+      }),
+  };
+}
+
 export function auditRoutes(ctx: AppContext) {
   return new Elysia({ name: "audit", prefix: "/api/v1" })
     .get(
@@ -55,17 +89,35 @@ export function auditRoutes(ctx: AppContext) {
           before: num(query.before),
           limit: num(query.limit) ?? 100,
         });
+        const names = namesFor(ctx);
         return {
-          events: rows.map((r) => ({
-            seq: r.seq,
-            at: r.at,
-            action: r.action,
-            actor: { kind: r.actorKind, id: r.actorId, label: r.actorLabel },
-            projectId: r.projectId,
-            environmentId: r.environmentId,
-            detail: r.detail ? (JSON.parse(r.detail) as unknown) : null,
-            ip: r.ip,
-          })),
+          events: await Promise.all(
+            rows.map(async (r) => {
+              const detail = r.detail ? (JSON.parse(r.detail) as unknown) : null;
+              const userId = (detail as { userId?: unknown } | null)?.userId;
+              const label =
+                r.actorLabel ??
+                (r.actorId === null
+                  ? null
+                  : r.actorKind === "service"
+                    ? await names.token(r.actorId)
+                    : await names.user(r.actorId));
+              return {
+                seq: r.seq,
+                at: r.at,
+                action: r.action,
+                actor: { kind: r.actorKind, id: r.actorId, label: label ?? r.actorId ?? r.actorKind },
+                projectId: r.projectId,
+                project: await names.project(r.projectId),
+                environmentId: r.environmentId,
+                environment: await names.environment(r.environmentId),
+                /** The email of the user the event is about (detail.userId), if any. */
+                subject: typeof userId === "string" ? await names.user(userId) : null,
+                detail,
+                ip: r.ip,
+              };
+            }),
+          ),
         };
       },
       {

@@ -9,7 +9,9 @@ import { createSecretService } from "./service";
 
 const FileBody = t.Object(
   {
-    dotenv: t.String({ maxLength: LIMITS.fileBytes }),
+    // Bounded by the request body limit; the 2 MiB file limit itself is checkFile's, which answers
+    // 413 LIMIT_EXCEEDED with a hint instead of a schema message.
+    dotenv: t.String({ maxLength: 3 * LIMITS.fileBytes }),
     baseVersion: t.Optional(VersionNumber),
     merge: t.Optional(t.Boolean()),
   },

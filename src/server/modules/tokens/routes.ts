@@ -22,6 +22,22 @@ const CreateBody = t.Object(
   { additionalProperties: false },
 );
 
+/** C0, DEL, C1 and the bidirectional controls: a token name is shown in terminals and pages. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+/** A token name as stored: trimmed, 1 to 100 characters, none of them a control character. */
+export function checkTokenName(name: string): string {
+  const trimmed = name.trim();
+  if (trimmed.length === 0 || UNPRINTABLE.test(trimmed)) {
+    throw new ApiError(
+      "INVALID_REQUEST",
+      "a token name is 1 to 100 printable characters",
+      "leave out control characters (escape sequences, line breaks, tabs), like: ci-deploy",
+    );
+  }
+  return trimmed;
+}
+
 export function tokenRoutes(ctx: AppContext) {
   const event = (caller: Caller, action: string, projectId: string, detail: object, ip: string | null) =>
     ctx.audit.event(caller, action, { projectId, ip }, detail);
@@ -72,7 +88,8 @@ export function tokenRoutes(ctx: AppContext) {
         const caller = await callerOf(ctx, request);
         const access = await projectAccess(ctx, caller, params.projectId);
         requireManage(access);
-        const envs = [...new Set(body.environments)].map((name) => environmentNamed(access, name));
+        const name = checkTokenName(body.name);
+        const envs = [...new Set(body.environments)].map((env) => environmentNamed(access, env));
         const token = newCredential("service", ctx.random);
         const id = newId.token(ctx.random);
         const at = ctx.now();
@@ -82,7 +99,7 @@ export function tokenRoutes(ctx: AppContext) {
           kind: "service",
           hash: hashCredential(ctx.appdb.credentialKey, token),
           projectId: params.projectId,
-          name: body.name,
+          name,
           canWrite: body.write ?? false,
           environments: JSON.stringify(envs.map((e) => e.id)),
           createdBy: caller.kind === "service" ? null : caller.user.id,
@@ -93,14 +110,14 @@ export function tokenRoutes(ctx: AppContext) {
           caller,
           "token.create",
           params.projectId,
-          { id, name: body.name, environments: envs.map((e) => e.name), write: body.write ?? false },
+          { id, name, environments: envs.map((e) => e.name), write: body.write ?? false },
           clientIp(ctx, request, server),
         );
         set.status = 201;
         return {
           id,
           token,
-          name: body.name,
+          name,
           environments: envs.map((e) => e.name),
           write: body.write ?? false,
           expiresAt,
