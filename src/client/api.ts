@@ -113,7 +113,8 @@ export interface ServiceToken {
   createdAt: number;
   expiresAt: number | null;
   lastUsedAt: number | null;
-  status: "active" | "revoked" | "expired";
+  /** `suspended`: its creator is disabled, so it does not work. */
+  status: "active" | "suspended" | "revoked" | "expired";
 }
 
 export interface CreatedToken {

@@ -184,15 +184,16 @@ export function tokensRevoke(ctx: CommandContext): Promise<number> {
     const projectId = await client.projectId();
     let id = which;
     if (!/^tok_[0-9a-f]{24}$/.test(which)) {
+      // A suspended token (its creator is disabled) can be revoked by name too.
       const active = (await client.api().tokens.list(projectId)).filter(
-        (t) => t.name === which && t.status === "active",
+        (t) => t.name === which && (t.status === "active" || t.status === "suspended"),
       );
       if (active.length === 0)
-        throw new CliError(`no active token named "${which}"`, EXIT.notFound, [
+        throw new CliError(`no active or suspended token named "${which}"`, EXIT.notFound, [
           "see them: vault tokens list",
         ]);
       if (active.length > 1) {
-        throw new CliError(`${active.length} active tokens are named "${which}"`, EXIT.usage, [
+        throw new CliError(`${active.length} unrevoked tokens are named "${which}"`, EXIT.usage, [
           `give the ID instead: ${active.map((t) => t.id).join(", ")}`,
         ]);
       }
