@@ -84,7 +84,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     projects: projectsRepo(orm),
     versions: versionsRepo(orm, database.client),
     audit: auditRepo(orm, database.client),
-    handoffs: handoffsRepo(orm),
+    handoffs: handoffsRepo(orm, database),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     health: async () => {

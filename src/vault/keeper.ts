@@ -9,6 +9,9 @@
  *   share the gate and retirement holds it alone; across keepers on one
  *   vault.db, because every write is guarded by the keyring it sealed under
  *   and the retiring swap by the rows under the term (lease.ts).
+ * - After a retirement (the end of a re-seal) the WAL is truncated: the old
+ *   keyring, which held the retired key, and the values sealed under it leave
+ *   the files (with secure_delete, src/db/open.ts).
  * - Re-sealing is resumable: the rows still on older terms are the progress.
  * - Seal counts per term are persisted with the writes that make them, so the
  *   encryption cap survives restarts.
@@ -16,7 +19,7 @@
  *   carries it.
  */
 import { randomBytes } from "node:crypto";
-import { migrate, newKey } from "../db";
+import { migrate, newKey, truncateWal } from "../db";
 import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
 import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";
@@ -361,6 +364,12 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
             if (read < config.resealBatch) report.retired = await gate.exclusive(retireDrained);
             // Waiting out the retirement grace is not pending work: the next idle tick retires.
             report.pending = read === config.resealBatch;
+            // The re-seal is done (and its old terms retired): fold the WAL, which still holds
+            // the old keyring and the old seals, into the file and truncate it. Best effort: a
+            // reader elsewhere can keep it from finishing, and the next retirement tries again.
+            if (read < config.resealBatch && (written > 0 || report.retired.length > 0)) {
+              await gate.exclusive(() => truncateWal(db)).catch(() => false);
+            }
           }
         }
         if (db.remote && !report.pending) await lease.release();
