@@ -13,8 +13,11 @@ export type { Environment, Membership, Permission, Project } from "./repos/proje
 export type { Token, TokenKind } from "./repos/tokens";
 export type { Role, User } from "./repos/users";
 export {
+  type Entries,
   type NewVersion,
+  type Version,
   VersionConflictError,
+  VersionIntegrityError,
   type VersionRow,
   type VersionSummary,
 } from "./repos/versions";

@@ -23,7 +23,7 @@ import { handoffsRepo } from "./repos/handoffs";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
-import { versionsRepo } from "./repos/versions";
+import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
@@ -70,8 +70,12 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
     label: "app.db",
   });
+  const versionMacKey = hkdf32(appKey, VERSION_MAC_LABEL);
   try {
-    await migrate(database, migrations);
+    // 0005 adds the versions' MAC; the versions made before it get theirs in its transaction.
+    await migrate(database, migrations, {
+      "0005_version_mac": (tx) => macLegacyVersions(tx, versionMacKey),
+    });
   } catch (error) {
     database.close();
     throw error;
@@ -82,7 +86,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     users: usersRepo(orm),
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
-    versions: versionsRepo(orm, database.client),
+    versions: versionsRepo(orm, database.client, versionMacKey),
     audit: auditRepo(orm, database.client),
     handoffs: handoffsRepo(orm, database),
     database,

@@ -1,6 +1,6 @@
 export { ADDON_ENV, addonDir, hasEmbeddedAddon, probeAddon, type UnpackedAddon, unpackAddon } from "./addon";
 export { hkdf32, KeyFileError, newKey, readKeyFile, writeKeyFile } from "./keys";
-export { appliedMigrations, type Migration, migrate } from "./migrate";
+export { appliedMigrations, type Migration, type MigrationHook, migrate } from "./migrate";
 export {
   configureLocal,
   type Database,

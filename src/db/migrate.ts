@@ -7,6 +7,7 @@
  * migration whose text changed is refused rather than silently skipped.
  */
 import { createHash } from "node:crypto";
+import type { Transaction } from "@libsql/client";
 import type { Database } from "./open";
 
 export interface Migration {
@@ -14,9 +15,20 @@ export interface Migration {
   sql: string;
 }
 
+/**
+ * Work that must commit with a migration or not at all: it runs inside the
+ * migration's transaction, after its statements (data the SQL alone cannot
+ * compute, such as MACs under a key the database does not hold).
+ */
+export type MigrationHook = (tx: Transaction) => Promise<unknown>;
+
 const BREAKPOINT = "--> statement-breakpoint";
 
-export async function migrate(db: Database, migrations: readonly Migration[]): Promise<string[]> {
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[],
+  hooks: Readonly<Record<string, MigrationHook>> = {},
+): Promise<string[]> {
   const { client } = db;
   await client.execute(
     "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)",
@@ -46,16 +58,24 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
       .split(BREAKPOINT)
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
-    await client.batch(
-      [
-        ...statements,
-        {
-          sql: "INSERT INTO _migrations (name, hash, applied_at) VALUES (?, ?, ?)",
-          args: [migration.name, hash, Date.now()],
-        },
-      ],
-      "write",
-    );
+    const record = {
+      sql: "INSERT INTO _migrations (name, hash, applied_at) VALUES (?, ?, ?)",
+      args: [migration.name, hash, Date.now()],
+    };
+    const hook = hooks[migration.name];
+    if (hook === undefined) {
+      await client.batch([...statements, record], "write");
+    } else {
+      const tx = await client.transaction("write");
+      try {
+        for (const statement of statements) await tx.execute(statement);
+        await hook(tx);
+        await tx.execute(record);
+        await tx.commit();
+      } finally {
+        tx.close();
+      }
+    }
     ran.push(migration.name);
   }
   return ran;
