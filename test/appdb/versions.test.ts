@@ -27,25 +27,23 @@ afterAll(() => {
   for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-/** The canonical form as specified (4-byte big-endian length, then UTF-8), written independently. */
+/** HMAC-SHA-256 of a canonical form written out by hand (see the top of src/appdb/repos/versions.ts). */
+const hmac = (key: Uint8Array, form: string) =>
+  createHmac("sha256", key).update(Buffer.from(form, "utf8")).digest();
+
+/** The canonical form built as specified, independently of versionMac's code. */
 function specMac(key: Uint8Array, v: Snapshotted): Buffer {
+  const str = (s: string) => `"${s}"`; // the tests' strings need no escaping
+  const entries = `[${v.entries.map(([name, ref]) => `[${str(name)},${str(ref)}]`).join(",")}]`;
   const parts = [
-    "vault/v1/version",
-    v.projectId,
-    v.environmentId,
+    str("vault/v1/version"),
+    str(v.projectId),
+    str(v.environmentId),
     String(v.number),
-    String(v.entries.length),
-    ...v.entries.flat(),
-    Buffer.from(v.layoutRef).toString("hex"),
+    entries,
+    str(Buffer.from(v.layoutRef).toString("hex")),
   ];
-  const hmac = createHmac("sha256", key);
-  for (const part of parts) {
-    const bytes = Buffer.from(part, "utf8");
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    hmac.update(length).update(bytes);
-  }
-  return hmac.digest();
+  return hmac(key, `[${parts.join(",")}]`);
 }
 
 const snapshot: Snapshotted = {
@@ -60,8 +58,10 @@ const snapshot: Snapshotted = {
 };
 
 describe("a version's MAC", () => {
-  it("is HMAC-SHA-256 over the length-prefixed canonical form", () => {
+  it("is HMAC-SHA-256 over the canonical JSON form", () => {
     const key = randomBytes(32);
+    const form = `["vault/v1/version","vlt_${"a".repeat(64)}","env_1",7,[["DATABASE_URL","${"0a".repeat(16)}"],["KEY_ü_日本","${"0b".repeat(16)}"]],"${"0c".repeat(16)}"]`;
+    expect(versionMac(key, snapshot)).toEqual(hmac(key, form));
     expect(versionMac(key, snapshot)).toEqual(specMac(key, snapshot));
     expect(versionMac(key, { ...snapshot, entries: [] })).toEqual(specMac(key, { ...snapshot, entries: [] }));
   });
@@ -78,8 +78,10 @@ describe("a version's MAC", () => {
       { ...snapshot, entries: [[a[0], "0c".repeat(16)], b] },
       { ...snapshot, entries: [b, a] },
       { ...snapshot, entries: [a] },
-      // A boundary moved between a name and its ref.
+      // A boundary moved between a name and its ref, or between two parts.
       { ...snapshot, entries: [[`${a[0]}0a`, a[1].slice(2)], b] },
+      { ...snapshot, projectId: `${snapshot.projectId}","env_1`, environmentId: "" },
+      { ...snapshot, entries: [[`${a[0]}","${a[1]}`, b[0]]] },
       { ...snapshot, layoutRef: Buffer.alloc(16, 0x0d) },
     ];
     for (const variant of variants) expect(versionMac(key, variant)).not.toEqual(base);
