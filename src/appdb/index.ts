@@ -1,5 +1,12 @@
 export { keyedDigest } from "./keyed";
-export { type AppDb, type AppDbConfig, type AppDrizzle, appDbAtRestKey, openAppDb } from "./open";
+export {
+  type AppDb,
+  type AppDbConfig,
+  type AppDrizzle,
+  appDbAtRestKey,
+  appDbMigrationHooks,
+  openAppDb,
+} from "./open";
 export {
   type AuditEvent,
   type AuditFilter,
@@ -16,8 +23,11 @@ export type { Environment, Membership, Permission, Project } from "./repos/proje
 export type { Token, TokenKind } from "./repos/tokens";
 export type { Role, User } from "./repos/users";
 export {
+  type Entries,
   type NewVersion,
+  type Version,
   VersionConflictError,
+  VersionIntegrityError,
   type VersionRow,
   type VersionSummary,
 } from "./repos/versions";

@@ -18,7 +18,7 @@
  *
  * 1. It runs only as part of applying migration 0003: its statements (the
  *    re-keyed rows, the anchor at the current audit head, the head with its
- *    MAC) join the migration's own transaction (Migration.prepare), so either
+ *    MAC) join the migration's own transaction (a MigrationHook), so either
  *    the migration is recorded and everything is keyed, or neither happened.
  *    A crash in between cannot leave a half-upgraded database, and there is
  *    no "pending" marker that a writer could plant to trigger it again.
@@ -45,8 +45,7 @@
 import { createHmac } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import type { Client, InStatement } from "@libsql/client";
-import { DatabaseError, hkdf32 } from "../db";
+import { DatabaseError, hkdf32, type MigrationHook } from "../db";
 import { anchorStatements, HEAD_KEY, legacyHead } from "./repos/audit";
 
 export const CREDENTIAL_LABEL = "vault/v1/credential-mac";
@@ -92,17 +91,16 @@ export function writeKeyedNote(path: string): void {
 export function keyedHashesUpgrade(
   keys: HashKeys,
   options: { noteFile?: string; now?: () => number } = {},
-): (client: Client) => Promise<InStatement[]> {
-  return async (client) => {
-    const rows = async (text: string) => (await client.execute(text)).rows;
+): MigrationHook {
+  return async (tx) => {
+    const rows = async (text: string) => (await tx.execute(text)).rows;
     const tokens = (await rows("SELECT id, hash FROM tokens")).map((r) => [String(r.id), String(r.hash)]);
     const polls = (await rows("SELECT id, poll_hash FROM handoffs WHERE poll_hash IS NOT NULL")).map((r) => [
       String(r.id),
       String(r.poll_hash),
     ]);
-    const headValue = (
-      await client.execute({ sql: "SELECT value FROM meta WHERE key = ?", args: [HEAD_KEY] })
-    ).rows[0]?.value;
+    const headValue = (await tx.execute({ sql: "SELECT value FROM meta WHERE key = ?", args: [HEAD_KEY] }))
+      .rows[0]?.value;
     const audited = Number((await rows("SELECT count(*) AS n FROM audit"))[0]?.n ?? 0);
     const holdsAnything = tokens.length > 0 || polls.length > 0 || audited > 0 || headValue != null;
     if (options.noteFile && existsSync(options.noteFile) && holdsAnything) {
@@ -113,7 +111,7 @@ export function keyedHashesUpgrade(
     }
     const rekey = (pairs: string[][]) =>
       JSON.stringify(pairs.map(([id, digest]) => [id, keyedDigest(keys.credential, digest!)]));
-    return [
+    const statements = [
       {
         sql: "UPDATE tokens SET hash = j.value ->> 1 FROM json_each(?) AS j WHERE tokens.id = j.value ->> 0",
         args: [rekey(tokens)],
@@ -128,5 +126,6 @@ export function keyedHashesUpgrade(
         (options.now ?? Date.now)(),
       ),
     ];
+    for (const statement of statements) await tx.execute(statement);
   };
 }

@@ -13,6 +13,7 @@ import {
   type Database,
   hkdf32,
   KeyFileError,
+  type MigrationHook,
   migrate,
   newKey,
   openDatabase,
@@ -20,13 +21,13 @@ import {
   writeKeyFile,
 } from "../db";
 import { hashKeys, keyedHashesUpgrade, keyedNoteFile, writeKeyedNote } from "./keyed";
-import { KEYED_HASHES, migrations } from "./migrations";
+import { KEYED_HASHES, migrations, VERSION_MAC } from "./migrations";
 import { auditRepo } from "./repos/audit";
 import { handoffsRepo } from "./repos/handoffs";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
-import { versionsRepo } from "./repos/versions";
+import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
@@ -35,6 +36,21 @@ export const appDbAtRestKey = (appKey: Uint8Array): Uint8Array => hkdf32(appKey,
 export const SEAL_LABEL = "vault/v1/app-seal";
 
 export type AppDrizzle = LibSQLDatabase<typeof schema>;
+
+/**
+ * The code steps of app.db's migrations, with the keys they need from
+ * app.key: 0003 re-keys stored hashes and anchors the audit chain (keyed.ts),
+ * 0005 MACs the versions made before it (repos/versions.ts).
+ */
+export function appDbMigrationHooks(
+  appKey: Uint8Array,
+  options: { noteFile?: string } = {},
+): Record<string, MigrationHook> {
+  return {
+    [KEYED_HASHES]: keyedHashesUpgrade(hashKeys(appKey), options),
+    [VERSION_MAC]: (tx) => macLegacyVersions(tx, hkdf32(appKey, VERSION_MAC_LABEL)),
+  };
+}
 
 export interface AppDb {
   orm: AppDrizzle;
@@ -82,14 +98,10 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     label: "app.db",
   });
   const keys = hashKeys(appKey);
+  const versionMacKey = hkdf32(appKey, VERSION_MAC_LABEL);
   const noteFile = config.dataDir === undefined ? undefined : keyedNoteFile(config.dataDir);
   try {
-    await migrate(
-      database,
-      migrations.map((m) =>
-        m.name === KEYED_HASHES ? { ...m, prepare: keyedHashesUpgrade(keys, { noteFile }) } : m,
-      ),
-    );
+    await migrate(database, migrations, appDbMigrationHooks(appKey, { noteFile }));
     if (noteFile) writeKeyedNote(noteFile);
   } catch (error) {
     database.close();
@@ -101,9 +113,9 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     users: usersRepo(orm),
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
-    versions: versionsRepo(orm, database.client),
+    versions: versionsRepo(orm, database.client, versionMacKey),
     audit: auditRepo(orm, database.client, keys.audit),
-    handoffs: handoffsRepo(orm),
+    handoffs: handoffsRepo(orm, database),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,

@@ -122,6 +122,8 @@ export const versions = sqliteTable(
     authorId: text("author_id"),
     authorLabel: text("author_label").notNull(),
     createdAt: integer("created_at").notNull(),
+    /** HMAC-SHA-256 of the snapshot under a key derived from app.key (migration 0005, repos/versions.ts). */
+    mac: blob("mac", { mode: "buffer" }),
   },
   (t) => [primaryKey({ columns: [t.environmentId, t.number] })],
 );

@@ -5,7 +5,8 @@
  *
  * Checks, in order: directory modes, key files (present, 0600,
  * well-formed), the keeper socket's directory and, when a server runs, the
- * keeper answering on it; app.db (opens, schema, audit chain); vault.db
+ * keeper answering on it; app.db (opens, schema, audit chain, every
+ * version's MAC); vault.db
  * (opens with the root key, values per term, re-seal); orphans (values no
  * version references).
  */
@@ -209,6 +210,16 @@ export async function diagnose(config: Readonly<Config>): Promise<Finding[]> {
           `audit chain broken at row ${chain.seq}: ${chain.problem}`,
           "restore app.db from a backup, and find out who could write to it",
         );
+      const macs = await appdb.versions.verifyAll();
+      if (macs.failed.length === 0) add("ok", `every version's MAC verifies (${macs.checked} versions)`);
+      else {
+        const first = macs.failed[0]!;
+        add(
+          "fail",
+          `${macs.failed.length} of ${macs.checked} version(s) fail their MAC (first: version ${first.number} of environment ${first.environmentId}, ${first.reason}); they are refused, never served`,
+          "app.db was changed outside vault: restore it from a backup, and find out who could write to it",
+        );
+      }
     }
     if (appdb && keeper) {
       const orphans = await unreferenced(keeper, appdb, Date.now() + 1);

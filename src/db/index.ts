@@ -1,4 +1,12 @@
 export { ADDON_ENV, addonDir, hasEmbeddedAddon, probeAddon, type UnpackedAddon, unpackAddon } from "./addon";
 export { hkdf32, KeyFileError, newKey, readKeyFile, writeKeyFile } from "./keys";
-export { appliedMigrations, type Migration, migrate } from "./migrate";
-export { type Database, DatabaseError, type DatabaseOptions, describeLocation, openDatabase } from "./open";
+export { appliedMigrations, type Migration, type MigrationHook, migrate } from "./migrate";
+export {
+  configureLocal,
+  type Database,
+  DatabaseError,
+  type DatabaseOptions,
+  describeLocation,
+  openDatabase,
+  truncateWal,
+} from "./open";

@@ -7,23 +7,33 @@
  * migration whose text changed is refused rather than silently skipped.
  */
 import { createHash } from "node:crypto";
-import type { Client, InStatement } from "@libsql/client";
+import type { Transaction } from "@libsql/client";
 import type { Database } from "./open";
 
 export interface Migration {
   name: string;
   sql: string;
   /**
-   * Statements computed in code (from what the database holds, with a key
-   * the SQL cannot have), run after `sql` in the same transaction, so the
-   * migration is recorded if and only if they ran. Only `sql` is hashed.
+   * The migration has a code step (a MigrationHook: data computed with a key
+   * the SQL cannot have) and must not be applied without it. Only `sql` is hashed.
    */
-  prepare?: (client: Client) => Promise<InStatement[]>;
+  needsHook?: boolean;
 }
+
+/**
+ * Work that must commit with a migration or not at all: it runs inside the
+ * migration's transaction, after its statements (data the SQL alone cannot
+ * compute, such as MACs under a key the database does not hold).
+ */
+export type MigrationHook = (tx: Transaction) => Promise<unknown>;
 
 const BREAKPOINT = "--> statement-breakpoint";
 
-export async function migrate(db: Database, migrations: readonly Migration[]): Promise<string[]> {
+export async function migrate(
+  db: Database,
+  migrations: readonly Migration[],
+  hooks: Readonly<Record<string, MigrationHook>> = {},
+): Promise<string[]> {
   const { client } = db;
   await client.execute(
     "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, hash TEXT NOT NULL, applied_at INTEGER NOT NULL)",
@@ -53,18 +63,27 @@ export async function migrate(db: Database, migrations: readonly Migration[]): P
       .split(BREAKPOINT)
       .map((s) => s.trim())
       .filter((s) => s.length > 0);
-    const computed = migration.prepare ? await migration.prepare(client) : [];
-    await client.batch(
-      [
-        ...statements,
-        ...computed,
-        {
-          sql: "INSERT INTO _migrations (name, hash, applied_at) VALUES (?, ?, ?)",
-          args: [migration.name, hash, Date.now()],
-        },
-      ],
-      "write",
-    );
+    const record = {
+      sql: "INSERT INTO _migrations (name, hash, applied_at) VALUES (?, ?, ?)",
+      args: [migration.name, hash, Date.now()],
+    };
+    const hook = hooks[migration.name];
+    if (hook === undefined && migration.needsHook) {
+      throw new Error(`${db.label}: migration ${migration.name} has a code step that was not supplied`);
+    }
+    if (hook === undefined) {
+      await client.batch([...statements, record], "write");
+    } else {
+      const tx = await client.transaction("write");
+      try {
+        for (const statement of statements) await tx.execute(statement);
+        await hook(tx);
+        await tx.execute(record);
+        await tx.commit();
+      } finally {
+        tx.close();
+      }
+    }
     ran.push(migration.name);
   }
   return ran;

@@ -67,16 +67,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
       concurrency: options.concurrency ?? 1,
     });
     try {
-      // Touch the schema: a wrong key fails here, before anything is written.
-      await client.execute("SELECT count(*) FROM sqlite_master");
-      await client.execute("PRAGMA journal_mode=WAL");
-      await client.execute("PRAGMA synchronous=NORMAL");
-      // Checkpoint every 300 pages, not SQLite's 1,000: a checkpoint runs inside the commit that
-      // crosses the mark and blocks this thread while it copies and syncs, and the shorter pause
-      // took pull p99 at 32 clients from 9-10 ms to 6 ms, pushes no slower.
-      await client.execute("PRAGMA wal_autocheckpoint=300");
-      await client.execute("PRAGMA busy_timeout=5000");
-      await client.execute("PRAGMA foreign_keys=ON");
+      await configureLocal(client);
     } catch (error) {
       client.close();
       const text = String((error as Error)?.message ?? error);
@@ -98,6 +89,43 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     label: options.label,
     close: () => client.close(),
   };
+}
+
+/**
+ * The settings of a connection to a local file. Exported for tests that open
+ * a plaintext file to look at its bytes; the product opens every file through
+ * openDatabase, with its at-rest key.
+ */
+export async function configureLocal(client: Client): Promise<void> {
+  // Touch the schema: a wrong key fails here, before anything is written.
+  await client.execute("SELECT count(*) FROM sqlite_master");
+  await client.execute("PRAGMA journal_mode=WAL");
+  await client.execute("PRAGMA synchronous=NORMAL");
+  // Checkpoint every 300 pages, not SQLite's 1,000: a checkpoint runs inside the commit that
+  // crosses the mark and blocks this thread while it copies and syncs, and the shorter pause
+  // took pull p99 at 32 clients from 9-10 ms to 6 ms, pushes no slower.
+  await client.execute("PRAGMA wal_autocheckpoint=300");
+  await client.execute("PRAGMA busy_timeout=5000");
+  await client.execute("PRAGMA foreign_keys=ON");
+  // Deleted and shrunk rows are overwritten with zeros, in their page and in the freelist, so a
+  // collected hand-off, a retired keyring or a re-sealed value leaves no old bytes in free space
+  // once truncateWal (below) has folded the WAL. Writes here are inserts; deletes are rare.
+  await client.execute("PRAGMA secure_delete=ON");
+}
+
+/**
+ * Folds the WAL into the main file and truncates it to zero bytes, for the
+ * rare writes that remove something that must be gone (a collected hand-off,
+ * a retired data key): otherwise the old page stays in `-wal` until the WAL
+ * wraps around. With secure_delete the page copied into the main file no
+ * longer holds the old bytes either. A remote database's server owns its
+ * files: nothing to do. False when a reader elsewhere kept the checkpoint
+ * from finishing (the next one will).
+ */
+export async function truncateWal(db: Pick<Database, "client" | "remote">): Promise<boolean> {
+  if (db.remote) return false;
+  const result = await db.client.execute("PRAGMA wal_checkpoint(TRUNCATE)");
+  return Number(result.rows[0]?.[0] ?? 1) === 0;
 }
 
 /** A database's location for logs and summaries: a file path, or a URL without credentials or query. */

@@ -92,6 +92,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     collectGarbage({ appdb, keeper, now: Date.now, graceMs: config.gcGraceMs })
       .then((r) => r.removed > 0 && log.info("collected orphans", { removed: r.removed, scanned: r.scanned }))
       .catch((error) => log.warn("garbage collection failed", { error: (error as Error).name }));
+    // Hand-offs approved but never collected: their sealed credentials leave app.db (and its WAL).
+    appdb.handoffs.wipeExpired(Date.now()).catch(() => 0);
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);

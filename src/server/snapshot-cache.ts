@@ -3,6 +3,9 @@
  * does not go to the keeper and decrypt every value again. Versions are
  * immutable (a version number of an environment always names the same
  * values), so an entry can only be stale by being evicted, never wrong.
+ * An entry is put by the push that made the version, or after the version's
+ * MAC verified (src/appdb/repos/versions.ts): a hit is not checked again,
+ * which keeps the check off the pull hot path.
  *
  * The price is plaintext in the app's memory for at most `ttlMs` after its
  * last use; an attacker who can read that memory can also read app.key and

@@ -5,8 +5,13 @@
  *
  * Invariants:
  * - A value is written only under a term that holds a key, and a term is
- *   retired only when no row uses it. Both hold because writes share the gate
- *   and retirement holds it alone.
+ *   retired only when no row uses it. In process both hold because writes
+ *   share the gate and retirement holds it alone; across keepers on one
+ *   vault.db, because every write is guarded by the keyring it sealed under
+ *   and the retiring swap by the rows under the term (lease.ts).
+ * - After a retirement (the end of a re-seal) the WAL is truncated: the old
+ *   keyring, which held the retired key, and the values sealed under it leave
+ *   the files (with secure_delete, src/db/open.ts).
  * - Re-sealing is resumable: the rows still on older terms are the progress.
  * - Seal counts per term are persisted with the writes that make them, so the
  *   encryption cap survives restarts.
@@ -14,7 +19,7 @@
  *   carries it.
  */
 import { randomBytes } from "node:crypto";
-import { migrate, newKey } from "../db";
+import { migrate, newKey, truncateWal } from "../db";
 import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
 import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";
@@ -24,6 +29,9 @@ import { Gate, Mutex } from "./lock";
 import { vaultMigrations } from "./migrations";
 import { createStore, leaveWal, type NewValue, rekeyAtRest } from "./store";
 import type { KeeperHealth, KeeperStats } from "./types";
+
+/** A put whose keyring went stale is sealed again under the new one; this many times at most. */
+const PUT_ATTEMPTS = 5;
 
 export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   const { db, config, custody } = options;
@@ -59,10 +67,10 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   /** Stores `next` if the keyring is still the one this keeper knows; false when another keeper changed it. */
   async function persist(
     next: Keyring,
-    options: { key?: Uint8Array; newTerm?: number } = {},
+    options: { key?: Uint8Array; newTerm?: number; retiring?: number[] } = {},
   ): Promise<boolean> {
     const sealed = sealKeyring(options.key ?? rootKey, next, random);
-    if (!(await swapKeyring(db, lastSealed, sealed, now(), options.newTerm))) return false;
+    if (!(await swapKeyring(db, lastSealed, sealed, now(), options.newTerm, options.retiring))) return false;
     lastSealed = sealed;
     return true;
   }
@@ -122,9 +130,14 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
     return next.activeTerm;
   }
 
-  /** Re-seals one batch of values from older terms under the active one; returns [read, written]. */
-  async function resealBatch(): Promise<[number, number]> {
+  /**
+   * Re-seals one batch of values from older terms under the active one;
+   * returns [read, written], or null when another keeper changed the keyring
+   * first (nothing was written; the caller reloads it).
+   */
+  async function resealBatch(): Promise<[number, number] | null> {
     const current = ring;
+    const sealedRing = lastSealed!;
     const active = current.activeTerm;
     const stale = await store.readStale(active, config.resealBatch);
     if (stale.length === 0) return [0, 0];
@@ -150,7 +163,11 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
       }
     });
     countSeals(active, resealed.length);
-    const written = await store.writeResealed(resealed, active);
+    const written = await store.writeResealed(resealed, active, sealedRing);
+    if (written === null) {
+      countSeals(active, -resealed.length);
+      return null;
+    }
     log({ event: "keeper.resealed", values: written });
     return [stale.length, written];
   }
@@ -168,7 +185,9 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
       retired.push(term);
     }
     if (retired.length === 0) return retired;
-    if (!(await persist(next))) {
+    // Refused when another keeper changed the keyring, or sealed a value under one of these terms
+    // since it was counted: the next tick re-seals it and tries again.
+    if (!(await persist(next, { retiring: retired }))) {
       await reloadLocked();
       return [];
     }
@@ -182,30 +201,50 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
     async put(blobs) {
       ensureOpen();
       if (blobs.length === 0) return [];
-      if (overCap(blobs.length)) {
-        await gate.exclusive(async () => {
-          if (overCap(blobs.length)) await rotateLocked("cap");
+      for (let attempt = 1; ; attempt++) {
+        if (overCap(blobs.length)) {
+          await gate.exclusive(async () => {
+            if (overCap(blobs.length)) await rotateLocked("cap");
+          });
+        }
+        const refs = await gate.shared(async () => {
+          const sealedRing = lastSealed!;
+          const { term, refs, blobs: sealed } = ring.sealNew(blobs, random, now());
+          const values: NewValue[] = refs.map((ref, i) => ({ ref, term, blob: sealed[i]! }));
+          countSeals(term, values.length);
+          if (await store.insertValues(values, now(), sealedRing)) return refs;
+          countSeals(term, -values.length);
+          return null;
         });
+        if (refs !== null) return refs;
+        // Another keeper rotated or retired since this one read the keyring, and nothing was
+        // written: seal again under the keyring as it is now (never under a term that is going).
+        if (attempt >= PUT_ATTEMPTS) {
+          throw new KeeperError("KEYRING", "the keyring kept changing under this keeper's put; retry");
+        }
+        await gate.exclusive(reloadLocked);
       }
-      return gate.shared(async () => {
-        const { term, refs, blobs: sealed } = ring.sealNew(blobs, random, now());
-        const values: NewValue[] = refs.map((ref, i) => ({ ref, term, blob: sealed[i]! }));
-        countSeals(term, values.length);
-        await store.insertValues(values, now());
-        return refs;
-      });
     },
 
     async get(refs) {
       ensureOpen();
       for (const ref of refs) checkRef(ref);
-      return gate.shared(async () => {
-        const found = await store.getValues(refs);
-        return refs.map((ref) => {
-          const blob = found.get(Buffer.from(ref).toString("hex"));
-          return blob === undefined ? null : ring.open(ref, blob);
+      const read = () =>
+        gate.shared(async () => {
+          const found = await store.getValues(refs);
+          return refs.map((ref) => {
+            const blob = found.get(Buffer.from(ref).toString("hex"));
+            return blob === undefined ? null : ring.open(ref, blob);
+          });
         });
-      });
+      try {
+        return await read();
+      } catch (error) {
+        // A value another keeper re-sealed under a term this one has not loaded yet: reload once.
+        if (!(error instanceof KeeperError && error.code === "UNKNOWN_TERM")) throw error;
+        if (!(await gate.exclusive(reloadLocked))) throw error;
+        return read();
+      }
     },
 
     async delete(refs) {
@@ -314,11 +353,24 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
           report.rotated = (await gate.exclusive(() => rotateLocked(due ? "schedule" : "cap"))) !== null;
         }
         if (ring.drainingTerms().length > 0) {
-          const [read, written] = await gate.shared(resealBatch);
-          report.resealed = written;
-          if (read < config.resealBatch) report.retired = await gate.exclusive(retireDrained);
-          // Waiting out the retirement grace is not pending work: the next idle tick retires.
-          report.pending = read === config.resealBatch;
+          const batch = await gate.shared(resealBatch);
+          if (batch === null) {
+            // Another keeper changed the keyring under this batch: take it, and look again soon.
+            await gate.exclusive(reloadLocked);
+            report.pending = true;
+          } else {
+            const [read, written] = batch;
+            report.resealed = written;
+            if (read < config.resealBatch) report.retired = await gate.exclusive(retireDrained);
+            // Waiting out the retirement grace is not pending work: the next idle tick retires.
+            report.pending = read === config.resealBatch;
+            // The re-seal is done (and its old terms retired): fold the WAL, which still holds
+            // the old keyring and the old seals, into the file and truncate it. Best effort: a
+            // reader elsewhere can keep it from finishing, and the next retirement tries again.
+            if (read < config.resealBatch && (written > 0 || report.retired.length > 0)) {
+              await gate.exclusive(() => truncateWal(db)).catch(() => false);
+            }
+          }
         }
         if (db.remote && !report.pending) await lease.release();
         return report;

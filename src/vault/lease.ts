@@ -10,10 +10,20 @@
  *    keeper whose copy is stale cannot overwrite a newer keyring (which
  *    would destroy the keys of values sealed under it); it reloads instead.
  *
- * A keeper reloads the keyring when it changed under it (at each tick), so
- * it seals under the new term soon after another keeper rotated; retirement
- * of a drained term waits `RETIRE_GRACE_MS` after the rotation on a shared
- * database, so that every keeper has reloaded before an old key is destroyed.
+ * 3. Every write of sealed values (a put, a re-seal batch) is guarded by the
+ *    keyring it sealed under: it commits only if the stored keyring is still
+ *    those sealed bytes, in the same transaction. A keeper whose keyring went
+ *    stale (it stalled past a rotation, or past a retirement) writes nothing,
+ *    reloads and seals again under the current active term. So no value is
+ *    written under a term another keeper has made draining or retired, and
+ *    a retirement (whose swap also requires that no value uses the term)
+ *    never destroys a key a value still needs.
+ *
+ * A keeper also reloads the keyring at each tick, so it usually seals under
+ * the new term before any write fails its guard; retirement of a drained term
+ * still waits `RETIRE_GRACE_MS` after the rotation on a shared database, so
+ * that every keeper has reloaded and reads of re-sealed values rarely meet a
+ * term they do not know yet (a get that does reloads once).
  */
 import { timingSafeEqual } from "node:crypto";
 import type { Database } from "../db";
@@ -63,15 +73,25 @@ export function createLease(
   };
 }
 
-/** Replaces the keyring only if the stored one is still `expected`; false when another keeper changed it. */
+/**
+ * Replaces the keyring only if the stored one is still `expected`; false when
+ * another keeper changed it. With `retiring`, also only if no value is sealed
+ * under those terms at that moment: the count and the swap are one statement,
+ * so no write can slip in between them.
+ */
 export async function swapKeyring(
   db: Database,
   expected: Uint8Array | null,
   sealed: Uint8Array,
   at: number,
   newTerm?: number,
+  retiring: readonly number[] = [],
 ): Promise<boolean> {
   const blob = Buffer.from(sealed);
+  const unused =
+    retiring.length === 0
+      ? ""
+      : ` AND NOT EXISTS (SELECT 1 FROM sealed_values WHERE term IN (${retiring.map(() => "?").join(", ")}))`;
   const first =
     expected === null
       ? {
@@ -79,8 +99,8 @@ export async function swapKeyring(
           args: [blob, at],
         }
       : {
-          sql: "UPDATE keyring SET sealed = ?, updated_at = ? WHERE id = 1 AND sealed = ?",
-          args: [blob, at, Buffer.from(expected)],
+          sql: `UPDATE keyring SET sealed = ?, updated_at = ? WHERE id = 1 AND sealed = ?${unused}`,
+          args: [blob, at, Buffer.from(expected), ...retiring],
         };
   const counter =
     newTerm === undefined

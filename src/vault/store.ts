@@ -16,6 +16,8 @@ import { keyring, sealedValues, termCounters } from "./schema";
 const CHUNK = 500;
 /** A ref's length in hex. */
 const REF_HEX = 2 * REF_BYTES;
+/** A write's guard: the stored keyring is still the one (its sealed bytes, bound next) the writer sealed under. */
+const KEYRING_IS = "(SELECT sealed FROM keyring WHERE id = 1) = ?";
 
 export interface NewValue {
   ref: Uint8Array;
@@ -67,11 +69,19 @@ export function createStore(db: Database) {
 
     /**
      * Inserts new values and adds their seals to the counters, in one
-     * transaction. Plain SQL: these two run for every push and pull, and
-     * building them through drizzle cost more than running them.
+     * transaction, only if the stored keyring is still `sealedKeyring` (the
+     * bytes the values' term was taken from): false, and nothing written,
+     * when another keeper replaced it meanwhile (a rotation or a retirement).
+     * Plain SQL: these run for every push, and building them through drizzle
+     * cost more than running them.
      */
-    async insertValues(values: readonly NewValue[], now: number): Promise<void> {
-      if (values.length === 0) return;
+    async insertValues(
+      values: readonly NewValue[],
+      now: number,
+      sealedKeyring: Uint8Array,
+    ): Promise<boolean> {
+      if (values.length === 0) return true;
+      const current = buf(sealedKeyring);
       // One short statement per term, its rows passed as one JSON array of
       // hex (ref then blob): preparing it costs the same for 1 or 10,000
       // values, where a statement with a placeholder per column of each row
@@ -86,16 +96,20 @@ export function createStore(db: Database) {
       for (const [term, rows] of byTerm) {
         statements.push(
           {
-            sql: `INSERT INTO sealed_values (ref, term, blob, created_at) SELECT unhex(substr(value, 1, ${REF_HEX})), ?, unhex(substr(value, ${REF_HEX + 1})), ? FROM json_each(?)`,
-            args: [term, now, JSON.stringify(rows)],
+            sql: `INSERT INTO sealed_values (ref, term, blob, created_at) SELECT unhex(substr(value, 1, ${REF_HEX})), ?, unhex(substr(value, ${REF_HEX + 1})), ? FROM json_each(?) WHERE ${KEYRING_IS}`,
+            args: [term, now, JSON.stringify(rows), current],
           },
           {
-            sql: "INSERT INTO term_counters (term, seals, resealed) VALUES (?, ?, 0) ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals",
-            args: [term, rows.length],
+            sql: `INSERT INTO term_counters (term, seals, resealed) SELECT ?, ?, 0 WHERE ${KEYRING_IS} ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals`,
+            args: [term, rows.length, current],
           },
         );
       }
-      await db.client.batch(statements, "write");
+      const results = await db.client.batch(statements, "write");
+      let inserted = 0;
+      for (let i = 0; i < results.length; i += 2) inserted += results[i]?.rowsAffected ?? 0;
+      // One transaction, one keyring: every row went in, or (another keeper changed it) none.
+      return inserted === values.length;
     },
 
     /** The stored envelopes of the refs that exist, by ref (hex), read in one transaction. */
@@ -180,18 +194,31 @@ export function createStore(db: Database) {
 
     /**
      * Writes re-sealed values in one transaction. Each update is guarded by the
-     * term it was read under, so a value deleted or changed meanwhile is left alone.
+     * term it was read under, so a value deleted or changed meanwhile is left
+     * alone, and by the keyring the new seals were made under
+     * (`sealedKeyring`), so a keeper that lost the race to another keeper's
+     * rotation or retirement writes nothing. Null when the keyring changed.
      */
-    async writeResealed(values: readonly ResealedValue[], toTerm: number): Promise<number> {
-      const items: BatchItem<"sqlite">[] = values.map((v) =>
-        d
-          .update(sealedValues)
-          .set({ term: toTerm, blob: buf(v.blob) })
-          .where(and(eq(sealedValues.ref, buf(v.ref)), eq(sealedValues.term, v.fromTerm))),
-      );
-      items.push(countSeals(toTerm, values.length, values.length));
-      const results = (await batch(items)) as { rowsAffected: number }[];
-      return results.slice(0, values.length).reduce((sum, r) => sum + r.rowsAffected, 0);
+    async writeResealed(
+      values: readonly ResealedValue[],
+      toTerm: number,
+      sealedKeyring: Uint8Array,
+    ): Promise<number | null> {
+      const current = buf(sealedKeyring);
+      const statements: InStatement[] = [
+        { sql: "SELECT count(*) FROM keyring WHERE id = 1 AND sealed = ?", args: [current] },
+        ...values.map((v) => ({
+          sql: `UPDATE sealed_values SET term = ?, blob = ? WHERE ref = ? AND term = ? AND ${KEYRING_IS}`,
+          args: [toTerm, buf(v.blob), buf(v.ref), v.fromTerm, current],
+        })),
+        {
+          sql: `INSERT INTO term_counters (term, seals, resealed) SELECT ?, ?, ? WHERE ${KEYRING_IS} ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals, resealed = resealed + excluded.resealed`,
+          args: [toTerm, values.length, values.length, current],
+        },
+      ];
+      const [check, ...rest] = await db.client.batch(statements, "write");
+      if (Number(check?.rows[0]?.[0] ?? 0) !== 1) return null;
+      return rest.slice(0, values.length).reduce((sum, r) => sum + r.rowsAffected, 0);
     },
   };
 }

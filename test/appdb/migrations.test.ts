@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 describe("a local database", () => {
-  it("opens in WAL mode, synchronous=NORMAL, with foreign keys and a checkpoint every 300 pages", async () => {
+  it("opens in WAL mode, synchronous=NORMAL, with foreign keys, secure_delete and a checkpoint every 300 pages", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vault-open-"));
     dirs.push(dir);
     const db = await openDatabase({ location: join(dir, "x.db"), atRestKey: newKey(), label: "x.db" });
@@ -22,6 +22,7 @@ describe("a local database", () => {
       expect(await pragma("synchronous")).toBe(1);
       expect(await pragma("foreign_keys")).toBe(1);
       expect(await pragma("wal_autocheckpoint")).toBe(300);
+      expect(await pragma("secure_delete")).toBe(1);
     } finally {
       db.close();
     }
@@ -70,6 +71,24 @@ describe("app.db migrations", () => {
       expect(
         db.client.execute({ sql: "INSERT INTO refs VALUES (?, 'env_x', 1)", args: [Buffer.alloc(16, 1)] }),
       ).rejects.toThrow(/UNIQUE|PRIMARY KEY|constraint/i);
+    } finally {
+      db.close();
+    }
+  });
+});
+
+describe("migrations with a code step", () => {
+  it("are refused, and nothing of them applied, when their code step is not supplied", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vault-migrate-"));
+    dirs.push(dir);
+    const db = await openDatabase({ location: join(dir, "app.db"), atRestKey: newKey(), label: "app.db" });
+    try {
+      // 0003 re-keys stored hashes with app.key: applied without that step, planted SHA-256 rows would work.
+      await expect(migrate(db, migrations)).rejects.toThrow(/0003_keyed_hashes has a code step/);
+      const applied = (await db.client.execute("SELECT name FROM _migrations")).rows.map((r) =>
+        String(r.name),
+      );
+      expect(applied).toEqual(["0000_init", "0001_handoff_poll_secret", "0002_refs_without_rowid"]);
     } finally {
       db.close();
     }

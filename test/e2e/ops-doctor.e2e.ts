@@ -1,7 +1,8 @@
 /**
  * `vault doctor` from the compiled binary: a healthy data directory passes,
  * and each injected problem is reported with its fix (a key file others may
- * read, a missing keeper socket directory, a tampered audit row, orphans).
+ * read, a missing keeper socket directory, a tampered audit row, a version
+ * without its MAC, orphans).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "bun:test";
 import { chmodSync, cpSync, mkdirSync, rmSync } from "node:fs";
@@ -77,6 +78,7 @@ describe("vault doctor", () => {
     const out = doctor(copy());
     expect(out.stdout).toContain("no problem found");
     expect(out.stdout).toContain("audit chain intact");
+    expect(out.stdout).toContain("every version's MAC verifies (1 versions)");
     expect(out.stdout).toContain("no orphans");
     expect(out.code).toBe(0);
   });
@@ -114,6 +116,24 @@ describe("vault doctor", () => {
     expect(out.code).toBe(1);
     expect(out.stdout).toMatch(/FAIL {2}audit chain broken at row 1/);
     expect(out.stdout).toContain("restore app.db from a backup");
+  });
+
+  it("reports a version whose MAC was removed", async () => {
+    const data = copy();
+    const appKey = readKeyFile(join(data, "app", "app.key"), "app key");
+    const db = await openDatabase({
+      location: join(data, "app", "app.db"),
+      atRestKey: appDbAtRestKey(appKey),
+      label: "app.db",
+    });
+    await db.client.execute("UPDATE versions SET mac = NULL WHERE number = 1");
+    db.close();
+    const out = doctor(data);
+    expect(out.code).toBe(1);
+    expect(out.stdout).toMatch(
+      /FAIL {2}1 of 1 version\(s\) fail their MAC \(first: version 1 of environment env_\w+, missing\)/,
+    );
+    expect(out.stdout).toContain("app.db was changed outside vault");
   });
 
   it("counts orphans and says how to remove them", async () => {

@@ -102,6 +102,30 @@ describe("two keepers on one remote vault.db", () => {
     await expectAllReadable([a, b], refs, ["from a", "from b"]);
   });
 
+  it("a keeper stalled past the lease and the retirement grace never seals under the retired term", async () => {
+    const { a, b, clock } = await twoKeepers();
+    const [early] = await a.put([bytes("sealed by a under term 1")]);
+    // b does all the scheduled work while a stands still (no tick: it never reloads by itself).
+    expect((await b.rotate()).term).toBe(2);
+    let retired: number[] = [];
+    for (let i = 0; i < 6 && retired.length === 0; i++) {
+      clock.t += RETIRE_GRACE_MS + 1;
+      retired = (await b.tick()).retired;
+    }
+    expect(retired).toEqual([1]);
+    const [late] = await a.put([bytes("sealed by a after the retirement")]);
+    const byTerm = (await b.stats()).terms.map((t) => [t.term, t.state, t.values]);
+    expect(byTerm).toEqual([
+      [1, "retired", 0],
+      [2, "active", 2],
+    ]);
+    await expectAllReadable(
+      [a, b],
+      [early!, late!],
+      ["sealed by a under term 1", "sealed by a after the retirement"],
+    );
+  });
+
   it("holds the scheduled-work lease for one holder until it expires or is released", async () => {
     const { server, tokenFile } = await twoKeepers();
     const db = await openDatabase({

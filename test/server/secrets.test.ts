@@ -50,8 +50,8 @@ describe("push and pull", () => {
     const v1 = await h.request("GET", `${base}/development/secrets?version=1`, { token: owner.token });
     expect(v1.body.dotenv).toBe("A=1\nB=2\n");
     const env = (await h.appdb.projects.environment(project.id, "development"))!;
-    const e1 = new Map(JSON.parse((await h.appdb.versions.get(env.id, 1))!.entries));
-    const e2 = new Map(JSON.parse((await h.appdb.versions.get(env.id, 2))!.entries));
+    const e1 = new Map((await h.appdb.versions.get(project.id, env.id, 1))!.entries);
+    const e2 = new Map((await h.appdb.versions.get(project.id, env.id, 2))!.entries);
     expect(e2.get("A")).toBe(e1.get("A"));
     expect(e2.get("B")).not.toBe(e1.get("B"));
     const versions = await h.request("GET", `${base}/development/versions`, { token: owner.token });
@@ -226,5 +226,96 @@ describe("push and pull", () => {
     const { owner, base } = await projectWith(h);
     const pull = await h.request("GET", `${base}/ci/secrets`, { token: owner.token });
     expect(pull.body).toMatchObject({ version: 0, dotenv: "" });
+  });
+});
+
+describe("version integrity", () => {
+  const OLD = "old-token-value-8d1f";
+  const NEW = "new-token-value-42c7";
+
+  /** Two versions of development where TOKEN changed and OTHER kept its ref; a raw handle on the rows. */
+  async function twoVersions() {
+    const h = await startHarness({ cacheTtlMs: 0 });
+    const { owner, project, base } = await projectWith(h);
+    for (const token of [OLD, NEW]) {
+      const push = await h.request("PUT", `${base}/development/secrets`, {
+        token: owner.token,
+        body: { dotenv: `TOKEN=${token}\nOTHER=same\n` },
+      });
+      expect(push.status).toBe(200);
+    }
+    const env = (await h.appdb.projects.environment(project.id, "development"))!;
+    const sql = h.appdb.database.client;
+    const row = async (number: number) =>
+      (
+        await sql.execute({
+          sql: "SELECT entries, mac FROM versions WHERE environment_id = ? AND number = ?",
+          args: [env.id, number],
+        })
+      ).rows[0]!;
+    const set = (number: number, column: "entries" | "mac", value: unknown) =>
+      sql.execute({
+        sql: `UPDATE versions SET ${column} = ? WHERE environment_id = ? AND number = ?`,
+        args: [value as string, env.id, number],
+      });
+    return { h, owner, project, base, env, row, set };
+  }
+
+  /** Every way a version is opened, each of which must refuse the tampered head and serve no value. */
+  async function expectRefused(h: Awaited<ReturnType<typeof twoVersions>>) {
+    const { owner, project, base } = h;
+    const requests: [string, string, unknown?][] = [
+      ["GET", `${base}/development/secrets`],
+      ["GET", `${base}/development/secrets?version=2`],
+      ["GET", `${base}/development/secrets?format=json&key=TOKEN`],
+      ["GET", `${base}/development/diff?from=1&to=2&reveal=true`],
+      ["POST", `${base}/development/rollback`, { version: 1 }],
+      ["PATCH", `${base}/development/secrets`, { set: { ADDED: "x" } }],
+      ["GET", `/api/v1/projects/${project.id}/vault`],
+    ];
+    for (const [method, path, body] of requests) {
+      const res = await h.h.request(method, path, { token: owner.token, body });
+      expect({ path, status: res.status, code: res.body?.error?.code }).toEqual({
+        path,
+        status: 500,
+        code: "INTEGRITY",
+      });
+      expect(JSON.stringify(res.body)).not.toContain(OLD);
+      expect(JSON.stringify(res.body)).not.toContain(NEW);
+    }
+    expect(h.h.logs.some((l) => l.includes("a version failed its integrity check"))).toBe(true);
+    for (const line of h.h.logs) {
+      expect(line).not.toContain(OLD);
+      expect(line).not.toContain(NEW);
+    }
+  }
+
+  it("a version whose entries are swapped to an older ref fails to open", async () => {
+    const t = await twoVersions();
+    const v1 = new Map(JSON.parse(String((await t.row(1)).entries)) as [string, string][]);
+    const v2 = JSON.parse(String((await t.row(2)).entries)) as [string, string][];
+    // TOKEN's old ref opens under its name (same project, environment and name): only the MAC tells.
+    const swapped = v2.map(([name, ref]) => [name, name === "TOKEN" ? v1.get("TOKEN")! : ref]);
+    await t.set(2, "entries", JSON.stringify(swapped));
+    await expectRefused(t);
+    // The untouched version still opens.
+    const v1Pull = await t.h.request("GET", `${t.base}/development/secrets?version=1`, {
+      token: t.owner.token,
+    });
+    expect(v1Pull.body.dotenv).toBe(`TOKEN=${OLD}\nOTHER=same\n`);
+  });
+
+  it("a version whose MAC was removed fails to open", async () => {
+    const t = await twoVersions();
+    await t.set(2, "mac", null);
+    await expectRefused(t);
+  });
+
+  it("a version carrying another version's MAC fails to open", async () => {
+    const t = await twoVersions();
+    const v1 = await t.row(1);
+    await t.set(2, "entries", String(v1.entries));
+    await t.set(2, "mac", Buffer.from(v1.mac as ArrayBuffer));
+    await expectRefused(t);
   });
 });

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import type { Server } from "bun";
 import { eq } from "drizzle-orm";
 import { newId, schema } from "../../src/appdb";
+import { VERSION_MAC_LABEL, versionMac } from "../../src/appdb/repos/versions";
 import { hkdf32, openDatabase, readKeyFile } from "../../src/db";
 import { type IpRange, parseIpRange } from "../../src/ip-range";
 import { collectGarbage, createServer } from "../../src/server";
@@ -118,10 +119,9 @@ describe("two stores", () => {
       expect(blob[0]).toBe(0x01);
     }
     // What the keeper returns (its own seal opened) is the app's envelope, not the value.
-    const env = (await h.appdb.projects.environments((await h.appdb.projects.all())[0]!.id)).find(
-      (e) => e.name === "development",
-    )!;
-    const entries = JSON.parse((await h.appdb.versions.get(env.id, 1))!.entries) as [string, string][];
+    const projectId = (await h.appdb.projects.all())[0]!.id;
+    const env = (await h.appdb.projects.environments(projectId)).find((e) => e.name === "development")!;
+    const { entries } = (await h.appdb.versions.get(projectId, env.id, 1))!;
     const [opened] = await h.keeper.get([Buffer.from(entries[0]![1], "hex")]);
     expect(Buffer.from(opened!).includes(Buffer.from(SECRET))).toBe(false);
     expect(opened!.length).toBe(1 + 4 + 12 + SECRET.length + 16);
@@ -135,12 +135,19 @@ describe("two stores", () => {
       body: { dotenv: "PUBLIC=harmless\nPRIVATE=topsecret\n" },
     });
     const env = (await h.appdb.projects.environment(project.id, "development"))!;
-    const row = (await h.appdb.versions.get(env.id, 1))!;
-    const entries = JSON.parse(row.entries) as [string, string][];
-    const swapped = entries.map(([name], i) => [name, entries[(i + 1) % entries.length]![1]]);
+    const { entries } = (await h.appdb.versions.get(project.id, env.id, 1))!;
+    const swapped = entries.map(([name], i) => [name, entries[(i + 1) % entries.length]![1]] as const);
+    // The version's MAC would refuse this first; recompute it (as only app.key can) to reach the binding.
+    const row = (
+      await h.appdb.orm.select().from(schema.versions).where(eq(schema.versions.environmentId, env.id))
+    )[0]!;
+    const macKey = hkdf32(readKeyFile(join(h.dir, "app", "app.key"), "app key"), VERSION_MAC_LABEL);
     await h.appdb.orm
       .update(schema.versions)
-      .set({ entries: JSON.stringify(swapped) })
+      .set({
+        entries: JSON.stringify(swapped),
+        mac: versionMac(macKey, { ...row, projectId: project.id, entries: swapped }),
+      })
       .where(eq(schema.versions.environmentId, env.id));
     const pull = await h.request("GET", `${base}/development/secrets?format=json&key=PUBLIC`, {
       token: owner.token,
@@ -148,6 +155,8 @@ describe("two stores", () => {
     expect(pull.status).toBe(500);
     expect(pull.body.error.code).toBe("INTEGRITY");
     expect(JSON.stringify(pull.body)).not.toContain("topsecret");
+    // Refused by the value's binding: the version itself passed its MAC.
+    expect(h.logs.some((line) => line.includes("a version failed its integrity check"))).toBe(false);
   });
 });
 

@@ -1,4 +1,5 @@
-import { and, eq, isNull, lt, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, lte, ne, sql } from "drizzle-orm";
+import { type Database, truncateWal } from "../../db";
 import type { AppDrizzle } from "../open";
 import { handoffOrigins, handoffs } from "../schema";
 
@@ -6,7 +7,24 @@ export type Handoff = typeof handoffs.$inferSelect;
 export type HandoffKind = Handoff["kind"];
 export type HandoffOrigin = typeof handoffOrigins.$inferSelect;
 
-export function handoffsRepo(db: AppDrizzle) {
+/**
+ * A bound result is a credential (sealed): once it is collected or expired it
+ * must be gone from the files too, not only from the row. app.db overwrites
+ * freed space (secure_delete, src/db/open.ts), and after those rare writes
+ * the WAL, whose older frames still hold the page with the result, is folded
+ * into the file and truncated. Best effort: a reader elsewhere (a backup)
+ * can keep it from finishing, and the next one tries again.
+ */
+export function handoffsRepo(db: AppDrizzle, database: Pick<Database, "client" | "remote">) {
+  const forget = () => truncateWal(database).catch(() => false);
+  const wipe = async (at: number) =>
+    (
+      await db
+        .update(handoffs)
+        .set({ result: "" })
+        .where(and(lte(handoffs.expiresAt, at), ne(handoffs.result, "")))
+        .returning({ id: handoffs.id })
+    ).length;
   return {
     async get(id: string): Promise<Handoff | undefined> {
       return db.query.handoffs.findFirst({ where: eq(handoffs.id, id) });
@@ -80,17 +98,39 @@ export function handoffsRepo(db: AppDrizzle) {
         .returning({ id: handoffs.id });
       return rows.length === 1;
     },
-    /** Hands the result over once: the row keeps only that it was collected. */
+    /**
+     * Hands the result over once: the row keeps only that it was collected.
+     * The results of requests that expired meanwhile are wiped with it.
+     */
     async collect(id: string, at: number): Promise<boolean> {
       const rows = await db
         .update(handoffs)
         .set({ collectedAt: at, result: "" })
         .where(and(eq(handoffs.id, id), isNull(handoffs.collectedAt)))
         .returning({ id: handoffs.id });
-      return rows.length === 1;
+      if (rows.length !== 1) return false;
+      await wipe(at);
+      await forget();
+      return true;
     },
-    async purgeExpired(before: number): Promise<void> {
-      await db.delete(handoffs).where(lt(handoffs.expiresAt, before));
+    /**
+     * Wipes the results of requests that expired by a time: a result bound
+     * but never collected is a credential waiting for nobody. The rows stay,
+     * so an expired request id is still refused, never taken as new.
+     */
+    async wipeExpired(at: number): Promise<number> {
+      const wiped = await wipe(at);
+      if (wiped > 0) await forget();
+      return wiped;
+    },
+    /** Deletes the requests that expired before a time; returns how many. */
+    async purgeExpired(before: number): Promise<number> {
+      const rows = await db
+        .delete(handoffs)
+        .where(lt(handoffs.expiresAt, before))
+        .returning({ id: handoffs.id });
+      if (rows.length > 0) await forget();
+      return rows.length;
     },
   };
 }

@@ -13,6 +13,13 @@
  * version), each part length-prefixed. It is recomputed on every read and
  * never stored, so a ref moved to another name in app.db fails to open
  * instead of returning the other value.
+ *
+ * A value's binding names no version, on purpose: an unchanged value keeps
+ * its ref from one version to the next (what makes a push of one changed key
+ * cheap). So a version's refs swapped for an older version's refs of the same
+ * names would still open here; each version's snapshot is authenticated on
+ * its own instead, by a MAC that app.db cannot compute (versionMac in
+ * src/appdb/repos/versions.ts), checked before any value of it is opened.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 

@@ -193,6 +193,7 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
       const actor = actorOf(caller);
       try {
         await ctx.appdb.versions.commit({
+          projectId: project.id,
           environmentId: env.id,
           expectedHead: head,
           entries,

@@ -3,21 +3,39 @@
  * the public example, the history, a diff) and the change that makes each new
  * version (./change.ts), around one cache of opened versions.
  */
-import type { Environment, Project, VersionRow } from "../../../appdb";
+import { type Environment, type Project, type Version, VersionIntegrityError } from "../../../appdb";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { type ChangeHelpers, createChange, type Summary, summarize } from "./change";
 import { renderFile } from "./document";
-import { emptySnapshot, openSnapshot, type Snapshot } from "./snapshot";
+import { emptySnapshot, openSnapshot, type Snapshot, versionIntegrityError } from "./snapshot";
 
 export type { Summary } from "./change";
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads">;
+type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads" | "log">;
 
 export function createSecretService(ctx: Deps) {
-  const loadVersion = async (env: Environment, number: number): Promise<VersionRow> => {
-    const row = await ctx.appdb.versions.get(env.id, number);
+  /**
+   * A version, once its MAC verified: every read of a version (pull, cache
+   * fill, diff, rollback, build) comes through here before any value is
+   * opened. A failed MAC is logged (ids and numbers, never a value) and
+   * answered as a server failure.
+   */
+  const loadVersion = async (project: Project, env: Environment, number: number): Promise<Version> => {
+    let row: Version | undefined;
+    try {
+      row = await ctx.appdb.versions.get(project.id, env.id, number);
+    } catch (error) {
+      if (!(error instanceof VersionIntegrityError)) throw error;
+      ctx.log.error("a version failed its integrity check", {
+        projectId: project.id,
+        environmentId: env.id,
+        version: number,
+        reason: error.reason,
+      });
+      throw versionIntegrityError(env, number);
+    }
     if (!row) {
       throw new ApiError(
         "NOT_FOUND",
@@ -33,7 +51,9 @@ export function createSecretService(ctx: Deps) {
     if (number === 0) return emptySnapshot();
     const cached = ctx.snapshots.get(env.id, number);
     if (cached) return { version: number, ...cached };
-    const opened = await openSnapshot(ctx, project, env, await loadVersion(env, number), { layout: true });
+    const opened = await openSnapshot(ctx, project, env, await loadVersion(project, env, number), {
+      layout: true,
+    });
     ctx.snapshots.put(env.id, number, {
       values: opened.values,
       layout: opened.layout,
@@ -71,7 +91,10 @@ export function createSecretService(ctx: Deps) {
       const snapshot = cached
         ? { version: number, ...cached }
         : names
-          ? await openSnapshot(ctx, project, env, await loadVersion(env, number), { layout: false, names })
+          ? await openSnapshot(ctx, project, env, await loadVersion(project, env, number), {
+              layout: false,
+              names,
+            })
           : await snapshotAt(project, env, number);
       const selected = names
         ? new Map([...snapshot.values].filter(([name]) => names.has(name)))
@@ -105,7 +128,7 @@ export function createSecretService(ctx: Deps) {
     /** The latest file of a project's public `example` environment, read without a credential (and audited so). */
     async readPublic(project: Project, env: Environment, ip: string | null): Promise<string> {
       if (env.head === 0) return "";
-      const snapshot = await openSnapshot(ctx, project, env, await loadVersion(env, env.head), {
+      const snapshot = await openSnapshot(ctx, project, env, await loadVersion(project, env, env.head), {
         layout: true,
       });
       await ctx.audit.record({

@@ -2,14 +2,16 @@
  * Reading a version back: fetch its refs from the keeper in one round trip
  * and open each with the binding it must have. A value that is missing, or
  * that was moved to another name, is an integrity failure, never another
- * value.
+ * value. The version itself (its name -> ref map and layout ref) reaches
+ * this point only once its MAC verified (`versions.get`, see the secret
+ * service's loadVersion), so an old ref under a current version fails too.
  */
-import type { Environment, Project, VersionRow } from "../../../appdb";
+import type { Entries, Environment, Project, Version } from "../../../appdb";
 import type { AppContext } from "../../context";
 import { binding, SealError } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
 
-export type Entries = [name: string, ref: string][];
+export type { Entries } from "../../../appdb";
 
 export interface Snapshot {
   version: number;
@@ -27,6 +29,14 @@ export const integrityError = () =>
     "run `vault doctor` on the server and check the audit log",
   );
 
+/** A version whose MAC failed: app.db's snapshot is not the one the app committed. */
+export const versionIntegrityError = (env: Environment, number: number) =>
+  new ApiError(
+    "INTEGRITY",
+    `version ${number} of ${env.name} failed its integrity check`,
+    "app.db was changed outside vault: run `vault doctor` on the server and restore from a backup",
+  );
+
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function emptySnapshot(): Snapshot {
@@ -37,10 +47,10 @@ export async function openSnapshot(
   ctx: Pick<AppContext, "keeper" | "sealer">,
   project: Project,
   env: Environment,
-  row: VersionRow,
+  row: Pick<Version, "number" | "entries" | "layoutRef">,
   options: { layout: boolean; names?: ReadonlySet<string> },
 ): Promise<Snapshot> {
-  const entries = JSON.parse(row.entries) as Entries;
+  const entries = row.entries;
   const wanted = options.names ? entries.filter(([name]) => options.names!.has(name)) : entries;
   const refs = wanted.map(([, ref]) => Buffer.from(ref, "hex"));
   if (options.layout) refs.push(Buffer.from(row.layoutRef));
