@@ -4,11 +4,12 @@
  * breadcrumbs, the help overlay and the banner shown while the server cannot
  * be reached.
  */
-import { Box, Text, useApp, useInput, useStdout, useWindowSize } from "ink";
+import { Box, Text, useApp, useStdout, useWindowSize } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useState } from "react";
 import { type ApiClient, ClientError, type Me } from "../client";
 import { BINDINGS, GLOBAL_BINDINGS } from "./bindings";
 import { type Route, type Tui, TuiContext } from "./context";
+import { KeyRouter, useKeys } from "./keys";
 import { clean } from "./model";
 import { Audit } from "./screens/Audit";
 import { Compare } from "./screens/Compare";
@@ -26,11 +27,21 @@ export interface AppProps {
   projectId?: string;
   /** How often to ask /readyz while the server is unreachable. */
   retryMs?: number;
+  /** Called each time every key typed so far has been handled and drawn (tests wait on it). */
+  onIdle?: () => void;
 }
 
 const CHROME_ROWS = 3;
 
 export function App(props: AppProps): ReactNode {
+  return (
+    <KeyRouter onIdle={props.onIdle}>
+      <Shell {...props} />
+    </KeyRouter>
+  );
+}
+
+function Shell(props: AppProps): ReactNode {
   const { api } = props;
   const app = useApp();
   const { stdout } = useStdout();
@@ -128,12 +139,7 @@ export function App(props: AppProps): ReactNode {
     [api, reloadToken, report, app, stdout],
   );
 
-  useInput(
-    () => {
-      setHelpOpen(false);
-    },
-    { isActive: helpOpen },
-  );
+  useKeys(helpOpen, () => setHelpOpen(false));
 
   const bodyHeight = Math.max(3, rows - CHROME_ROWS - (offline ? 1 : 0));
   const env = "env" in top ? top.env : undefined;

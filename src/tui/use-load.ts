@@ -5,6 +5,8 @@ export interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
+  /** An answer (data or an error) has arrived at least once: keys can act on what is shown. */
+  ready: boolean;
   reload(): void;
 }
 
@@ -34,5 +36,6 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     );
   }, [...deps, nonce, tui.reloadToken]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { ...state, reload };
+  const ready = !state.loading || state.data !== undefined || state.error !== undefined;
+  return { ...state, ready, reload };
 }

@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import { MASK } from "../../src/tui";
-import { KEYS, makeProject, type Rendered, renderApp, setup, sleep } from "./helpers";
+import { KEYS, makeProject, type Rendered, renderApp, setup } from "./helpers";
 
 let ui: Rendered | undefined;
 afterEach(() => {
@@ -58,9 +58,7 @@ describe("the shell", () => {
     await ui.until("the server cannot be reached");
     down = false;
     await ui.until(/Projects \(1\)[\s\S]*shop/);
-    const deadline = Date.now() + 3000;
-    while (ui.frame().includes("cannot be reached") && Date.now() < deadline) await sleep(20);
-    expect(ui.frame()).not.toContain("cannot be reached");
+    await ui.until((f) => !f.includes("cannot be reached"));
   });
 });
 
@@ -106,9 +104,9 @@ describe("history", () => {
     await ui.press("r");
     await ui.until("v2");
     await ui.press("h");
-    const list = await ui.until("History of development");
-    await ui.until("owner@example.com");
-    expect(ui.frame()).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
+    const list = await ui.until(/v2\* .* owner@example\.com/);
+    expect(list).toContain("History of development");
+    expect(list).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
     await ui.press("j", KEYS.enter);
     const diff = await ui.until("v1 → v2 (current)");
     expect(diff).toBeDefined();
@@ -157,6 +155,8 @@ describe("compare", () => {
     });
     await ui.press("c");
     await ui.until("Compare development with");
+    // the other environments are drawn: the list has loaded
+    await ui.until(" ci  staging  production");
     await ui.press(KEYS.right);
     const frame = await ui.until("development → staging");
     await ui.until("only in staging: D");
@@ -233,7 +233,7 @@ describe("audit", () => {
 });
 
 describe("a 10,000-key environment", () => {
-  it("draws only the visible rows and moves the cursor quickly", async () => {
+  it("draws only the visible rows, and every one of 40 arrow keys moves the cursor", async () => {
     const lines = Array.from({ length: 10_000 }, (_, i) => `KEY_${String(i).padStart(5, "0")}=value-${i}`);
     const { ui } = await withProject(`${lines.join("\n")}\n`);
     await ui.press(KEYS.enter);
@@ -242,12 +242,11 @@ describe("a 10,000-key environment", () => {
     expect(frame).toContain("KEY_00000");
     expect(frame).not.toContain("KEY_00030");
     expect(frame.split("\n").length).toBeLessThanOrEqual(24);
-    const started = performance.now();
-    for (let i = 0; i < 40; i++) await ui.press(KEYS.down);
-    await ui.until("› KEY_00040".replace("› ", "›  "));
-    const perKey = (performance.now() - started) / 40;
-    expect(perKey).toBeLessThan(50);
+    // the speed is bench/tui.ts's to measure; here: 40 arrows in one write, none lost
+    await ui.type(KEYS.down.repeat(40));
+    expect(ui.frame()).toContain("›  KEY_00040");
     expect(ui.frame()).not.toContain("KEY_00000");
+    expect(ui.frame().split("\n").length).toBeLessThanOrEqual(24);
     await ui.press("G");
     await ui.until("›  KEY_09999");
   }, 60_000);
@@ -266,7 +265,7 @@ describe("credentials and leaving", () => {
     expect(frame).toContain("token ci");
     await ui.until("projects › shop");
     await ui.press(KEYS.enter);
-    await ui.until("A ");
+    await ui.until("v1 · 1 keys");
     expect(ui.frames()).not.toContain("alpha-secret");
   });
 

@@ -25,13 +25,18 @@ export function Compare(props: {
     [project.id, env.name, other?.name],
   );
 
-  useScreenKeys(active, "normal", (input, key) => {
-    if (input === "r") return diff.reload();
-    if (key.rightArrow || input === "l" || key.tab)
-      setIndex((i) => (others.length ? (i + 1) % others.length : 0));
-    if (key.leftArrow || input === "h")
-      setIndex((i) => (others.length ? (i - 1 + others.length) % others.length : 0));
-  });
+  useScreenKeys(
+    active,
+    "normal",
+    (input, key) => {
+      if (input === "r") return diff.reload();
+      if (key.rightArrow || input === "l" || key.tab)
+        setIndex((i) => (others.length ? (i + 1) % others.length : 0));
+      if (key.leftArrow || input === "h")
+        setIndex((i) => (others.length ? (i - 1 + others.length) % others.length : 0));
+    },
+    { ready: loadedProject.ready },
+  );
 
   return (
     <Box flexDirection="column">

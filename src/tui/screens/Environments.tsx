@@ -27,20 +27,25 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
     if (p && clean(p.name) !== project.name) tui.retitle(p.id, clean(p.name));
   }, [p, project.name, tui]);
 
-  useScreenKeys(active, "normal", (input, key) => {
-    if (input === "r") return loaded.reload();
-    if (!selected || !p) {
+  useScreenKeys(
+    active,
+    "normal",
+    (input, key) => {
+      if (input === "r") return loaded.reload();
+      if (!selected || !p) {
+        setCursor(moveCursor(cursor, envs.length, input, key, 10));
+        return;
+      }
+      const env = { name: selected.name, permission: selected.permission, version: selected.version };
+      if (key.return) return tui.push({ kind: "secrets", project: ref, env });
+      if (input === "h") return tui.push({ kind: "history", project: ref, env });
+      if (input === "c") return tui.push({ kind: "compare", project: ref, env });
+      if (input === "K") return tui.push({ kind: "keys", project: ref, env, canManage: p.canManage });
+      if (input === "a") return tui.push({ kind: "audit", project: ref });
       setCursor(moveCursor(cursor, envs.length, input, key, 10));
-      return;
-    }
-    const env = { name: selected.name, permission: selected.permission, version: selected.version };
-    if (key.return) return tui.push({ kind: "secrets", project: ref, env });
-    if (input === "h") return tui.push({ kind: "history", project: ref, env });
-    if (input === "c") return tui.push({ kind: "compare", project: ref, env });
-    if (input === "K") return tui.push({ kind: "keys", project: ref, env, canManage: p.canManage });
-    if (input === "a") return tui.push({ kind: "audit", project: ref });
-    setCursor(moveCursor(cursor, envs.length, input, key, 10));
-  });
+    },
+    { ready: loaded.ready },
+  );
 
   return (
     <Box flexDirection="column">

@@ -65,38 +65,43 @@ export function History(props: {
     );
   };
 
-  useScreenKeys(active, confirm === undefined && !confirmReveal ? "normal" : "capture", (input, key) => {
-    if (confirmReveal) {
-      if (input === "y" && diff) showDiff(diff.version, true);
-      setConfirmReveal(false);
-      return;
-    }
-    if (confirm !== undefined) {
-      if (input === "y") void rollback(confirm);
-      setConfirm(undefined);
-      return;
-    }
-    setNotice(undefined);
-    if (input === "r") return loaded.reload();
-    if (key.return && selected) return showDiff(selected.version, false);
-    if (input === "v" && diff?.answer) {
-      if (diff.answer.values) return showDiff(diff.version, false);
-      return setConfirmReveal(true);
-    }
-    if (input === "b" && selected) {
-      if (env.permission !== "write")
-        return setNotice({
-          text: `read-only: your access to ${env.name} is ${env.permission}`,
-          color: "yellow",
-        });
-      if (selected.version === head)
-        return setNotice({ text: "that is the current version", color: "yellow" });
-      return setConfirm(selected.version);
-    }
-    const next = moveCursor(cursor, versions.length, input, key, listHeight);
-    setCursor(next);
-    setTop((t) => windowStart(next, versions.length, listHeight, t));
-  });
+  useScreenKeys(
+    active,
+    confirm === undefined && !confirmReveal ? "normal" : "capture",
+    (input, key) => {
+      if (confirmReveal) {
+        if (input === "y" && diff) showDiff(diff.version, true);
+        setConfirmReveal(false);
+        return;
+      }
+      if (confirm !== undefined) {
+        if (input === "y") void rollback(confirm);
+        setConfirm(undefined);
+        return;
+      }
+      setNotice(undefined);
+      if (input === "r") return loaded.reload();
+      if (key.return && selected) return showDiff(selected.version, false);
+      if (input === "v" && diff?.answer) {
+        if (diff.answer.values) return showDiff(diff.version, false);
+        return setConfirmReveal(true);
+      }
+      if (input === "b" && selected) {
+        if (env.permission !== "write")
+          return setNotice({
+            text: `read-only: your access to ${env.name} is ${env.permission}`,
+            color: "yellow",
+          });
+        if (selected.version === head)
+          return setNotice({ text: "that is the current version", color: "yellow" });
+        return setConfirm(selected.version);
+      }
+      const next = moveCursor(cursor, versions.length, input, key, listHeight);
+      setCursor(next);
+      setTop((t) => windowStart(next, versions.length, listHeight, t));
+    },
+    { ready: loaded.ready },
+  );
 
   return (
     <Box flexDirection="column">
