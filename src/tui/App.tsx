@@ -187,6 +187,7 @@ function Shell(props: AppProps): ReactNode {
               <Screen
                 route={route}
                 active={!helpOpen && i === stack.length - 1}
+                onTop={i === stack.length - 1}
                 height={bodyHeight}
                 width={columns}
               />
@@ -236,16 +237,31 @@ function Help({ route }: { route: Route }): ReactNode {
   );
 }
 
-function Screen(props: { route: Route; active: boolean; height: number; width: number }): ReactNode {
-  const { route, active, height, width } = props;
+function Screen(props: {
+  route: Route;
+  /** On top and taking keys (not under the help). */
+  active: boolean;
+  /** On top of the stack. */
+  onTop: boolean;
+  height: number;
+  width: number;
+}): ReactNode {
+  const { route, active, onTop, height, width } = props;
   switch (route.kind) {
     case "projects":
       return <Projects active={active} height={height} />;
     case "environments":
-      return <Environments project={route.project} active={active} height={height} />;
+      return <Environments project={route.project} active={active} onTop={onTop} height={height} />;
     case "secrets":
       return (
-        <Secrets project={route.project} env={route.env} active={active} height={height} width={width} />
+        <Secrets
+          project={route.project}
+          env={route.env}
+          active={active}
+          onTop={onTop}
+          height={height}
+          width={width}
+        />
       );
     case "history":
       return <History project={route.project} env={route.env} active={active} height={height} />;

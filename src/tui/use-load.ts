@@ -39,3 +39,17 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
   const ready = !state.loading || state.data !== undefined || state.error !== undefined;
   return { ...state, ready, reload };
 }
+
+/**
+ * Counts the times a screen comes back on top (the screen above it closed):
+ * as a dependency of useLoad, it reloads what may have moved meanwhile.
+ */
+export function useReturns(onTop: boolean): number {
+  const [returns, setReturns] = useState(0);
+  const was = useRef(onTop);
+  useEffect(() => {
+    if (onTop && !was.current) setReturns((n) => n + 1);
+    was.current = onTop;
+  }, [onTop]);
+  return returns;
+}

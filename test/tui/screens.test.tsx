@@ -146,6 +146,50 @@ describe("history", () => {
   });
 });
 
+describe("the status bar's version", () => {
+  const statusBar = (frame: string) => frame.split("\n")[0]!;
+  // (the status bar follows the screen's frame by one render: it is waited for, as any frame)
+
+  it("is the version history lists: after a save in the table, after a rollback, and back in the table", async () => {
+    const { ui } = await withProject();
+    await ui.press(KEYS.enter);
+    await ui.until("v1 · 2 keys");
+    await ui.until((f) => statusBar(f).includes("│ v1 │"));
+    await ui.press("d", "w");
+    await ui.until("Review: 1 change");
+    await ui.press("y");
+    await ui.until("saved as version 2");
+    await ui.until("v2 · 1 keys");
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+    await ui.press("h");
+    await ui.until(/› v2\* /);
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+    await ui.press("j", "b");
+    await ui.until("Roll development back to version 1?");
+    await ui.press("y");
+    await ui.until("rolled back: version 3 equals version 1");
+    await ui.until(/v3\* /);
+    await ui.until((f) => statusBar(f).includes("│ v3 │"));
+    // the table under the history shows the version the rollback made
+    await ui.press("q");
+    await ui.until("v3 · 2 keys");
+    await ui.until((f) => statusBar(f).includes("│ v3 │"));
+  });
+
+  it("is the current version in compare", async () => {
+    const { h, owner, id, ui } = await withProject();
+    await h.request("PATCH", `/api/v1/projects/${id}/environments/development/secrets`, {
+      token: owner.token,
+      body: { set: { C: "gamma-secret" } },
+    });
+    // the environments screen still shows v1 (not reloaded): compare asks and shows v2
+    expect(ui.frame()).toMatch(/development \* +v1/);
+    await ui.press("c");
+    await ui.until(" ci  staging  production");
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+  });
+});
+
 describe("compare", () => {
   it("shows keys missing on either side and keys whose values differ, masked", async () => {
     const { h, owner, id, ui } = await withProject();
@@ -215,6 +259,39 @@ describe("keys and tokens", () => {
     await ui.press("y");
     await ui.until("revoked ci-deploy");
     await ui.until(/ci-deploy .*revoked/);
+  });
+});
+
+describe("text from the server", () => {
+  it("draws a token name without its terminal escape sequences, in the list and in the revoke question", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    const created = await h.request("POST", `/api/v1/projects/${id}/tokens`, {
+      token: owner.token,
+      body: { name: "plain", environments: ["development"] },
+    });
+    expect(created.status).toBeLessThan(300);
+    // whatever the server lets through (it strips on input too): the TUI strips on output
+    const hostile = "evil\u001b]52;c;ZXZpbA==\u0007\u001b[2J\u001b[31mred\u009b1m";
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        const res = await h.app.handle(req);
+        if (req.method !== "GET" || !new URL(req.url).pathname.endsWith("/tokens")) return res;
+        const body = (await res.json()) as { tokens: { name: string }[] };
+        return Response.json({ tokens: body.tokens.map((t) => ({ ...t, name: hostile })) });
+      },
+    });
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press("K");
+    // each control character is drawn as �
+    await ui.until("› evil�]52;c;ZXZpbA==");
+    await ui.press("x");
+    await ui.until("Revoke the token evil�]52;c;ZXZpbA==��[2J�[31mred�1m?");
+    await ui.press("n");
+    for (const raw of ["\u001b]52", "\u001b[2J", "\u001b[31m", "\u0007", "\u009b"])
+      expect(ui.frames()).not.toContain(raw);
   });
 });
 

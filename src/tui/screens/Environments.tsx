@@ -1,23 +1,23 @@
 import { Box, Text } from "ink";
-import { type ReactNode, useEffect, useRef, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { ErrorBox, Loading, moveCursor, pad, Title, useScreenKeys, VirtualList } from "../components";
 import { type ProjectRef, useTui } from "../context";
 import { clean } from "../model";
-import { useLoad } from "../use-load";
+import { useLoad, useReturns } from "../use-load";
 
 const PERMISSION_COLOR = { write: "green", read: "yellow", none: "gray" } as const;
 
-export function Environments(props: { project: ProjectRef; active: boolean; height: number }): ReactNode {
+export function Environments(props: {
+  project: ProjectRef;
+  active: boolean;
+  onTop: boolean;
+  height: number;
+}): ReactNode {
   const tui = useTui();
   const { project, active } = props;
   // Reload on coming back to this screen: versions move when secrets are saved.
-  const [visits, setVisits] = useState(0);
-  const wasActive = useRef(active);
-  useEffect(() => {
-    if (active && !wasActive.current) setVisits((v) => v + 1);
-    wasActive.current = active;
-  }, [active]);
-  const loaded = useLoad(() => tui.api.projects.get(project.id), [project.id, visits]);
+  const returns = useReturns(props.onTop);
+  const loaded = useLoad(() => tui.api.projects.get(project.id), [project.id, returns]);
   const [cursor, setCursor] = useState(0);
   const p = loaded.data;
   const envs = p?.environments ?? [];

@@ -1,6 +1,6 @@
 /** An environment's versions: who, when, what; a diff against the current one; rollback after a confirmation. */
 import { Box, Text } from "ink";
-import { type ReactNode, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import type { DiffAnswer } from "../../client";
 import {
   ConfirmLine,
@@ -32,6 +32,10 @@ export function History(props: {
   );
   const versions = loaded.data?.versions ?? [];
   const head = loaded.data?.head;
+  // The status bar shows the version this screen lists, not the one the screen below knew.
+  useEffect(() => {
+    if (active && head !== undefined) tui.setVersion(head);
+  }, [active, head, tui]);
   const [cursor, setCursor] = useState(0);
   const [top, setTop] = useState(0);
   const [confirm, setConfirm] = useState<number | undefined>(undefined);

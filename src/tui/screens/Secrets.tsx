@@ -43,7 +43,7 @@ import {
   shown,
   sortRows,
 } from "../model";
-import { useLoad } from "../use-load";
+import { useLoad, useReturns } from "../use-load";
 import { MARK, MARK_COLOR, Review } from "./Review";
 
 type Mode =
@@ -65,12 +65,15 @@ export function Secrets(props: {
   project: ProjectRef;
   env: EnvRef;
   active: boolean;
+  onTop: boolean;
   height: number;
   width: number;
 }): ReactNode {
   const tui = useTui();
   const { project, env, active, height, width } = props;
   const writable = env.permission === "write";
+  // Back from the history (a rollback makes a version): the latest version, pending changes kept.
+  const returns = useReturns(props.onTop);
   const loaded = useLoad(async () => {
     const [names, versions] = await Promise.all([
       tui.api.secrets.diff(project.id, env.name, { from: 0 }),
@@ -82,7 +85,7 @@ export function Secrets(props: {
       version: names.to.version,
       lastChanged: lastChangedOf(versions.versions),
     };
-  }, [project.id, env.name]);
+  }, [project.id, env.name, returns]);
   const data = loaded.data;
   /** Values read so far, of `data.version`. */
   const [known, setKnown] = useState<Readonly<Record<string, string>>>({});
