@@ -182,6 +182,10 @@ function Shell(props: AppProps): ReactNode {
               // biome-ignore lint/suspicious/noArrayIndexKey: a stack position is the screen's identity.
               key={i}
               flexDirection="column"
+              // A screen taller than the body is cut at the bottom. Shrunk to fit instead, its rows
+              // were squeezed to no height and drawn over each other (the line under the banner lost
+              // its first letter to the blank line drawn on top of it).
+              flexShrink={0}
               display={!helpOpen && i === stack.length - 1 ? "flex" : "none"}
             >
               <Screen
@@ -225,7 +229,7 @@ function Help({ route }: { route: Route }): ReactNode {
   const list = [...BINDINGS[route.kind], ...GLOBAL_BINDINGS];
   const width = Math.max(...list.map((b) => b.keys.length)) + 2;
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1}>
+    <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor="cyan" paddingX={1}>
       <Text bold>keys: {route.kind}</Text>
       {list.map((b) => (
         <Text key={b.keys}>

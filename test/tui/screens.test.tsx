@@ -62,6 +62,37 @@ describe("the shell", () => {
   });
 });
 
+describe("the banner", () => {
+  it("leaves every line under it whole when the screen is taller than the room left (the first letter was lost)", async () => {
+    const { h, owner } = await setup();
+    await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    let down = false;
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        return h.app.handle(req);
+      },
+    });
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press(KEYS.enter);
+    await ui.until("v1 · 1 keys");
+    down = true;
+    await ui.press("r");
+    // the banner, the error box and the whole table do not fit in 24 rows: the table is cut, not squeezed
+    const frame = await ui.until("press r to retry");
+    const lines = frame.split("\n");
+    const banner = lines.findIndex((l) => l.includes("the server cannot be reached"));
+    expect(lines[banner]).toStartWith(" the server cannot be reached; retrying…");
+    expect(lines[banner + 1]).toStartWith("development v1 · 1 keys · sort: name A-Z");
+    expect(frame).toContain("error: cannot reach the server at http://localhost");
+    expect(frame).toMatch(/^› {2}A +•+ +v1/m);
+    expect(lines.length).toBe(24);
+    expect(lines.at(-1)).toBe("? help · q/Esc back · Ctrl-C quit");
+  });
+});
+
 describe("loading and errors", () => {
   it("shows the server's error and hint on a screen whose data cannot be loaded, and retries with r", async () => {
     const { h, owner } = await setup();
