@@ -23,6 +23,9 @@ export const KEYS = {
   backspace: "\u007f",
 } as const;
 
+/** How long a wait may take before it fails: generous, since it bounds a hang, not a speed (2 shared cores). */
+const DEADLINE_MS = 30_000;
+
 export interface Rendered {
   frame(): string;
   /** Every frame drawn so far, joined: to prove a value never showed. */
@@ -109,7 +112,7 @@ export function renderApp(
   const send = async (data: string) => {
     const before = idle;
     ui.stdin.write(data);
-    await wait(() => idle > before, `the TUI to handle ${JSON.stringify(data)}`, 10_000);
+    await wait(() => idle > before, `the TUI to handle ${JSON.stringify(data)}`, DEADLINE_MS);
   };
   const r: Rendered = {
     frame,
@@ -121,7 +124,7 @@ export function renderApp(
     write: (data) => {
       ui.stdin.write(data);
     },
-    async until(what, timeoutMs = 10_000) {
+    async until(what, timeoutMs = DEADLINE_MS) {
       const test =
         typeof what === "string"
           ? (f: string) => f.includes(what)

@@ -63,7 +63,7 @@ export function startTmux(options: { name: string; command: string; columns: num
       tmux("send-keys", "-t", "main", "-l", text);
       capture();
     },
-    async until(what, timeoutMs = 10_000) {
+    async until(what, timeoutMs = 30_000) {
       const test =
         typeof what === "string"
           ? (pane: string) => pane.includes(what)
