@@ -9,7 +9,8 @@
  * single key presses, queues them, and hands out the next one only after the
  * render of the previous one is committed, so every handler sees the state
  * the key before it left (a key that opens a screen is followed by keys for
- * that screen).
+ * that screen). A key that finds nothing in flight is handled at once, in
+ * Ink's input event, so a single keystroke costs what it did without the queue.
  *
  * A listener that cannot take a key yet (a screen whose data has not
  * arrived) holds it: the key waits at the head of the queue, it is not lost,
@@ -58,8 +59,8 @@ interface Listener extends KeyOptions {
 interface Router {
   listeners: Map<string, { current: Listener }>;
   queue: KeyPress[];
-  /** Asks for a look at the queue after the next commit. */
-  kick(): void;
+  /** Asks for a look at the queue after the next commit; the tick that commit will carry. */
+  kick(): number;
 }
 
 const KeyRouterContext = createContext<Router | null>(null);
@@ -134,44 +135,40 @@ export function splitInput(input: string, key: Key): KeyPress[] {
  */
 export function KeyRouter(props: { children: ReactNode; onIdle?: () => void }): ReactNode {
   const [tick, setTick] = useState(0);
+  const ticks = useRef(0);
   const router = useMemo<Router>(
-    () => ({ listeners: new Map(), queue: [], kick: () => setTick((n) => n + 1) }),
+    () => ({
+      listeners: new Map(),
+      queue: [],
+      kick: () => {
+        setTick(++ticks.current);
+        return ticks.current;
+      },
+    }),
     [],
   );
   const onIdle = useRef(props.onIdle);
   onIdle.current = props.onIdle;
+  /** A key was handed out since the last idle. */
   const handled = useRef(false);
+  /** A key was handed out and the commit after it has not run its effects yet. */
+  const inFlight = useRef(false);
+  /** The tick of that commit: an effect of an earlier commit may still be pending. */
+  const drawnAt = useRef(0);
+  /** A handler is running (Ink's legacy root renders each setState at once, effects included). */
+  const handing = useRef(false);
 
-  useInput((input, key) => {
-    router.queue.push(...splitInput(input, key));
-    router.kick();
-  });
-  usePaste((text) => {
-    router.queue.push({ input: text, key: blankKey(), paste: true });
-    router.kick();
-  });
-
-  // One look at the queue per commit: a key is handed out only after the render of the one before it.
-  // biome-ignore lint/correctness/useExhaustiveDependencies: each tick is one look at the queue.
-  useEffect(() => {
+  /** Hands the head of the queue to the listeners, if they can take it; whether one was handed out. */
+  const step = (): boolean => {
     const { queue } = router;
-    if (queue.length === 0) {
-      // The render after the last key's: what it did is drawn.
-      if (handled.current) {
-        handled.current = false;
-        onIdle.current?.();
-      }
-      return;
-    }
     const listeners = [...router.listeners.values()].map((l) => l.current);
     // Nobody listens while a screen is being replaced: its successor kicks when it registers.
-    if (listeners.length === 0) return;
+    if (queue.length === 0 || listeners.length === 0) return false;
     const text = listeners.some((l) => l.text);
     const head = queue[0]!;
     if (head.paste && !text) {
       queue.shift();
-      handled.current = true;
-      return router.kick();
+      return true;
     }
     let next = head;
     let rest: KeyPress | undefined;
@@ -180,12 +177,49 @@ export function KeyRouter(props: { children: ReactNode; onIdle?: () => void }): 
       next = charKey(first!);
       rest = others.length === 1 ? charKey(others[0]!) : { ...head, input: others.join("") };
     }
-    if (listeners.some((l) => l.hold?.(next.input, next.key))) return;
+    if (listeners.some((l) => l.hold?.(next.input, next.key))) return false;
     if (rest) queue[0] = rest;
     else queue.shift();
+    handing.current = true;
+    try {
+      for (const l of listeners) l.handler(next.input, next.key);
+    } finally {
+      handing.current = false;
+    }
+    return true;
+  };
+  const handOut = () => {
+    if (!step()) return;
     handled.current = true;
-    for (const l of listeners) l.handler(next.input, next.key);
+    inFlight.current = true;
+    drawnAt.current = router.kick();
+  };
+
+  useInput((input, key) => {
+    router.queue.push(...splitInput(input, key));
+    // Nothing in flight: the first key is handled at once, as Ink delivered it (no added latency).
+    if (!inFlight.current) handOut();
     router.kick();
+  });
+  usePaste((text) => {
+    router.queue.push({ input: text, key: blankKey(), paste: true });
+    if (!inFlight.current) handOut();
+    router.kick();
+  });
+
+  // After each commit: the key in flight is drawn; the next one may go.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: each tick is one look at the queue.
+  useEffect(() => {
+    // Effects run inside a handler (a setState rendered at once): the key is not drawn yet; its
+    // hand-out kicks again when the handler returns.
+    if (handing.current || tick < drawnAt.current) return;
+    inFlight.current = false;
+    if (router.queue.length > 0) return handOut();
+    // The render after the last key's: what it did is drawn.
+    if (handled.current) {
+      handled.current = false;
+      onIdle.current?.();
+    }
   }, [tick, router]);
 
   return <KeyRouterContext.Provider value={router}>{props.children}</KeyRouterContext.Provider>;
