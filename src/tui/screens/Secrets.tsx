@@ -362,6 +362,7 @@ export function Secrets(props: {
         <Text>
           /{" "}
           <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={(v) => {
@@ -389,6 +390,7 @@ export function Secrets(props: {
         <Text>
           new key name:{" "}
           <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={setText}
@@ -412,6 +414,7 @@ export function Secrets(props: {
         <Text>
           {mode.kind === "edit" ? "new " : ""}value of {mode.name}:{" "}
           <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             masked={!isRevealed(mode.name)}
@@ -430,6 +433,7 @@ export function Secrets(props: {
         <Text>
           rename {mode.name} to:{" "}
           <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={setText}
