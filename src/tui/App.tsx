@@ -4,11 +4,12 @@
  * breadcrumbs, the help overlay and the banner shown while the server cannot
  * be reached.
  */
-import { Box, Text, useApp, useInput, useStdout, useWindowSize } from "ink";
+import { Box, Text, useApp, useStdout, useWindowSize } from "ink";
 import { type ReactNode, useCallback, useEffect, useMemo, useState } from "react";
 import { type ApiClient, ClientError, type Me } from "../client";
 import { BINDINGS, GLOBAL_BINDINGS } from "./bindings";
 import { type Route, type Tui, TuiContext } from "./context";
+import { KeyRouter, useKeys } from "./keys";
 import { clean } from "./model";
 import { Audit } from "./screens/Audit";
 import { Compare } from "./screens/Compare";
@@ -26,11 +27,21 @@ export interface AppProps {
   projectId?: string;
   /** How often to ask /readyz while the server is unreachable. */
   retryMs?: number;
+  /** Called each time every key typed so far has been handled and drawn (tests wait on it). */
+  onIdle?: () => void;
 }
 
 const CHROME_ROWS = 3;
 
 export function App(props: AppProps): ReactNode {
+  return (
+    <KeyRouter onIdle={props.onIdle}>
+      <Shell {...props} />
+    </KeyRouter>
+  );
+}
+
+function Shell(props: AppProps): ReactNode {
   const { api } = props;
   const app = useApp();
   const { stdout } = useStdout();
@@ -128,12 +139,7 @@ export function App(props: AppProps): ReactNode {
     [api, reloadToken, report, app, stdout],
   );
 
-  useInput(
-    () => {
-      setHelpOpen(false);
-    },
-    { isActive: helpOpen },
-  );
+  useKeys(helpOpen, () => setHelpOpen(false));
 
   const bodyHeight = Math.max(3, rows - CHROME_ROWS - (offline ? 1 : 0));
   const env = "env" in top ? top.env : undefined;
@@ -176,11 +182,16 @@ export function App(props: AppProps): ReactNode {
               // biome-ignore lint/suspicious/noArrayIndexKey: a stack position is the screen's identity.
               key={i}
               flexDirection="column"
+              // A screen taller than the body is cut at the bottom. Shrunk to fit instead, its rows
+              // were squeezed to no height and drawn over each other (the line under the banner lost
+              // its first letter to the blank line drawn on top of it).
+              flexShrink={0}
               display={!helpOpen && i === stack.length - 1 ? "flex" : "none"}
             >
               <Screen
                 route={route}
                 active={!helpOpen && i === stack.length - 1}
+                onTop={i === stack.length - 1}
                 height={bodyHeight}
                 width={columns}
               />
@@ -218,7 +229,7 @@ function Help({ route }: { route: Route }): ReactNode {
   const list = [...BINDINGS[route.kind], ...GLOBAL_BINDINGS];
   const width = Math.max(...list.map((b) => b.keys.length)) + 2;
   return (
-    <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1}>
+    <Box flexDirection="column" flexShrink={0} borderStyle="round" borderColor="cyan" paddingX={1}>
       <Text bold>keys: {route.kind}</Text>
       {list.map((b) => (
         <Text key={b.keys}>
@@ -230,16 +241,31 @@ function Help({ route }: { route: Route }): ReactNode {
   );
 }
 
-function Screen(props: { route: Route; active: boolean; height: number; width: number }): ReactNode {
-  const { route, active, height, width } = props;
+function Screen(props: {
+  route: Route;
+  /** On top and taking keys (not under the help). */
+  active: boolean;
+  /** On top of the stack. */
+  onTop: boolean;
+  height: number;
+  width: number;
+}): ReactNode {
+  const { route, active, onTop, height, width } = props;
   switch (route.kind) {
     case "projects":
       return <Projects active={active} height={height} />;
     case "environments":
-      return <Environments project={route.project} active={active} height={height} />;
+      return <Environments project={route.project} active={active} onTop={onTop} height={height} />;
     case "secrets":
       return (
-        <Secrets project={route.project} env={route.env} active={active} height={height} width={width} />
+        <Secrets
+          project={route.project}
+          env={route.env}
+          active={active}
+          onTop={onTop}
+          height={height}
+          width={width}
+        />
       );
     case "history":
       return <History project={route.project} env={route.env} active={active} height={height} />;

@@ -1,20 +1,29 @@
-/** Small pieces every screen draws with: key handling, a virtualized list, messages, an editor. */
-import { Box, type Key, Text, useInput } from "ink";
+/** Small pieces every screen draws with: key handling, a virtualized list, messages, text fields. */
+import { Box, Text } from "ink";
 import { type ReactNode, useState } from "react";
 import { ClientError } from "../client";
 import { useTui } from "./context";
+import { type Key, useKeys } from "./keys";
+import { MASK, oneLine } from "./model";
 
 /**
- * A screen's keys. In "normal" mode `?` opens the help, `q` and Esc go back;
- * in "capture" mode (a text field, a prompt) every key goes to the handler.
+ * A screen's keys, one at a time (see keys.tsx). In "normal" mode `?` opens
+ * the help, `q` and Esc go back; in "capture" mode (a text field, a prompt)
+ * every key goes to the handler. Until `ready` (the screen's data arrived,
+ * or failed to), keys wait instead of acting on an empty screen, except the
+ * ones that leave it or open its help.
  */
 export function useScreenKeys(
   active: boolean,
   mode: "normal" | "capture",
   handler: (input: string, key: Key) => void,
+  options: { ready?: boolean } = {},
 ): void {
   const tui = useTui();
-  useInput(
+  const ready = options.ready ?? true;
+  const leaves = (input: string, key: Key) => input === "?" || input === "q" || key.escape;
+  useKeys(
+    active,
     (input, key) => {
       if (mode === "normal") {
         if (input === "?") return tui.help();
@@ -22,7 +31,7 @@ export function useScreenKeys(
       }
       handler(input, key);
     },
-    { isActive: active },
+    { hold: (input, key) => !ready && !leaves(input, key) },
   );
 }
 
@@ -103,42 +112,121 @@ export function ConfirmLine({ question }: { question: string }): ReactNode {
   );
 }
 
+/** What a masked field draws, whatever it holds: its length never shows, not even whether it is empty. */
+function Masked({ focus }: { focus: boolean }): ReactNode {
+  return (
+    <Text>
+      {MASK}
+      {focus ? <Text inverse> </Text> : null}
+      <Text dimColor> (hidden · Ctrl-U clears)</Text>
+    </Text>
+  );
+}
+
+/**
+ * A one-line text field. Typed or pasted text arrives whole and is inserted
+ * whole; Enter submits, Backspace deletes, ← → Home End move (not in a
+ * masked field, where the cursor stays at the end), Ctrl-U clears.
+ * A masked field draws the same whatever its value (see Masked).
+ */
+export function TextField(props: {
+  value: string;
+  focus: boolean;
+  masked?: boolean;
+  onChange(value: string): void;
+  onSubmit(value: string): void;
+}): ReactNode {
+  const { value, focus, masked } = props;
+  const [cursor, setCursor] = useState(value.length);
+  const at = masked ? value.length : Math.min(cursor, value.length);
+  useKeys(
+    focus,
+    (input, key) => {
+      if (key.return) return props.onSubmit(value);
+      if (key.ctrl && input === "u") {
+        setCursor(0);
+        return props.onChange(masked ? "" : value.slice(at));
+      }
+      if (key.backspace || key.delete) {
+        if (at === 0) return;
+        setCursor(at - 1);
+        return props.onChange(value.slice(0, at - 1) + value.slice(at));
+      }
+      if (!masked) {
+        if (key.leftArrow) return setCursor(Math.max(0, at - 1));
+        if (key.rightArrow) return setCursor(Math.min(value.length, at + 1));
+        if (key.home || (key.ctrl && input === "a")) return setCursor(0);
+        if (key.end || (key.ctrl && input === "e")) return setCursor(value.length);
+      }
+      if (key.ctrl || key.meta || key.escape || key.tab || key.upArrow || key.downArrow) return;
+      if (key.leftArrow || key.rightArrow || key.pageUp || key.pageDown || key.home || key.end) return;
+      // One line: a pasted trailing line break is not part of the value.
+      const text = input.replace(/\r\n?|\n/g, "\n").replace(/\n+$/, "");
+      if (!text) return;
+      setCursor(at + text.length);
+      props.onChange(value.slice(0, at) + text + value.slice(at));
+    },
+    { text: true },
+  );
+  if (masked) return <Masked focus={focus} />;
+  const drawn = oneLine(value, 10_000);
+  if (!focus) return <Text>{drawn}</Text>;
+  return (
+    <Text>
+      {oneLine(value.slice(0, at), 10_000)}
+      <Text inverse>{at < value.length ? oneLine(value[at]!, 1) : " "}</Text>
+      {oneLine(value.slice(at + 1), 10_000)}
+    </Text>
+  );
+}
+
 /**
  * A multi-line text editor: Enter adds a line break, Ctrl-D finishes, Esc
- * cancels, Backspace deletes. Pasted text arrives whole and is kept whole.
+ * cancels, Backspace deletes, Ctrl-U clears. Pasted text arrives whole and
+ * is kept whole. Masked, it draws the same whatever it holds (no text, no
+ * line count).
  */
 export function MultilineEditor(props: {
   label: string;
   initial: string;
   active: boolean;
+  masked?: boolean;
   onDone(value: string): void;
   onCancel(): void;
 }): ReactNode {
   const [text, setText] = useState(props.initial);
-  useInput(
+  useKeys(
+    props.active,
     (input, key) => {
       if (key.escape) return props.onCancel();
       if (key.ctrl && input === "d") return props.onDone(text);
+      if (key.ctrl && input === "u") return setText("");
       if (key.return) return setText((t) => `${t}\n`);
       if (key.backspace || key.delete) return setText((t) => t.slice(0, -1));
       if (key.ctrl || key.meta || key.upArrow || key.downArrow || key.leftArrow || key.rightArrow) return;
+      if (key.tab || key.pageUp || key.pageDown || key.home || key.end) return;
       if (input) setText((t) => t + input.replace(/\r\n?/g, "\n"));
     },
-    { isActive: props.active },
+    { text: true },
   );
   const lines = text.split("\n");
+  const help = "Enter: new line · Ctrl-D: done · Esc: cancel";
   return (
     <Box flexDirection="column" borderStyle="round" borderColor="cyan" paddingX={1}>
       <Text bold>{props.label}</Text>
-      {lines.slice(-8).map((line, i) => (
-        // biome-ignore lint/suspicious/noArrayIndexKey: lines have no identity but their place.
-        <Text key={i}>
-          {line}
-          {i === Math.min(lines.length, 8) - 1 ? <Text inverse> </Text> : null}
-        </Text>
-      ))}
+      {props.masked ? (
+        <Masked focus={props.active} />
+      ) : (
+        lines.slice(-8).map((line, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: lines have no identity but their place.
+          <Text key={i}>
+            {oneLine(line, 10_000)}
+            {i === Math.min(lines.length, 8) - 1 ? <Text inverse> </Text> : null}
+          </Text>
+        ))
+      )}
       <Text dimColor>
-        {lines.length} line{lines.length === 1 ? "" : "s"} · Enter: new line · Ctrl-D: done · Esc: cancel
+        {props.masked ? help : `${lines.length} line${lines.length === 1 ? "" : "s"} · ${help}`}
       </Text>
     </Box>
   );

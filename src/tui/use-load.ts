@@ -5,6 +5,8 @@ export interface Loaded<T> {
   data: T | undefined;
   error: unknown;
   loading: boolean;
+  /** An answer (data or an error) has arrived at least once: keys can act on what is shown. */
+  ready: boolean;
   reload(): void;
 }
 
@@ -34,5 +36,20 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): Lo
     );
   }, [...deps, nonce, tui.reloadToken]);
   const reload = useCallback(() => setNonce((n) => n + 1), []);
-  return { ...state, reload };
+  const ready = !state.loading || state.data !== undefined || state.error !== undefined;
+  return { ...state, ready, reload };
+}
+
+/**
+ * Counts the times a screen comes back on top (the screen above it closed):
+ * as a dependency of useLoad, it reloads what may have moved meanwhile.
+ */
+export function useReturns(onTop: boolean): number {
+  const [returns, setReturns] = useState(0);
+  const was = useRef(onTop);
+  useEffect(() => {
+    if (onTop && !was.current) setReturns((n) => n + 1);
+    was.current = onTop;
+  }, [onTop]);
+  return returns;
 }

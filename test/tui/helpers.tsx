@@ -1,8 +1,10 @@
 /**
  * The TUI against a real server in process: a harness, a project with
  * values, and the App rendered by ink-testing-library with the typed client
- * talking to `app.handle`. Keys are written one at a time, as a terminal
- * sends them.
+ * talking to `app.handle`. Nothing here waits for a time: a key press
+ * returns once the TUI says it has handled every key and drawn the result
+ * (its onIdle), and `until` looks at each frame as it is drawn. A deadline
+ * only turns a hang into a failure with the last frame in it.
  */
 import { render } from "ink-testing-library";
 import { createApiClient } from "../../src/client";
@@ -17,18 +19,25 @@ export const KEYS = {
   enter: "\r",
   escape: "\u001b",
   ctrlD: "\u0004",
+  ctrlU: "\u0015",
   backspace: "\u007f",
 } as const;
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** How long a wait may take before it fails: generous, since it bounds a hang, not a speed (2 shared cores). */
+const DEADLINE_MS = 30_000;
 
 export interface Rendered {
   frame(): string;
   /** Every frame drawn so far, joined: to prove a value never showed. */
   frames(): string;
+  /** Writes each key on its own and waits until the TUI has handled it and drawn the result. */
   press(...keys: string[]): Promise<void>;
+  /** Writes `text` in one write (as a fast typist, key repeat or a paste without brackets arrives). */
   type(text: string): Promise<void>;
-  until(what: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Writes without waiting (for keys that must wait for data the test holds back). */
+  write(data: string): void;
+  /** Waits for a frame that shows `what` (or passes the test); the deadline only bounds a failure. */
+  until(what: string | RegExp | ((frame: string) => boolean), timeoutMs?: number): Promise<string>;
   unmount(): void;
 }
 
@@ -60,32 +69,70 @@ export function renderApp(
     token,
     fetch: options.fetch ?? ((req) => h.app.handle(req)),
   });
-  const ui = render(<App api={api} version="test" projectId={options.projectId} retryMs={50} />);
+  // Synchronization is on what the TUI reports and draws, never on time: `idle` counts the moments
+  // when every key written so far has been handled and its frame drawn; waiters look at each new frame.
+  let idle = 0;
+  const waiters = new Set<() => void>();
+  const notify = () => {
+    for (const w of [...waiters]) w();
+  };
+  const ui = render(
+    <App
+      api={api}
+      version="test"
+      projectId={options.projectId}
+      retryMs={50}
+      onIdle={() => {
+        idle++;
+        notify();
+      }}
+    />,
+  );
+  const write = ui.stdout.write;
+  ui.stdout.write = (frame: string) => {
+    write(frame);
+    notify();
+  };
   const frame = () => ui.lastFrame() ?? "";
+  const wait = (done: () => boolean, what: string, timeoutMs: number) =>
+    new Promise<void>((resolve, reject) => {
+      if (done()) return resolve();
+      const check = () => {
+        if (!done()) return;
+        waiters.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(check);
+        reject(new Error(`timed out waiting for ${what}; last frame:\n${frame()}`));
+      }, timeoutMs);
+      waiters.add(check);
+    });
+  const send = async (data: string) => {
+    const before = idle;
+    ui.stdin.write(data);
+    await wait(() => idle > before, `the TUI to handle ${JSON.stringify(data)}`, DEADLINE_MS);
+  };
   const r: Rendered = {
     frame,
     frames: () => ui.frames.join("\n"),
     async press(...keys) {
-      for (const k of keys) {
-        ui.stdin.write(k);
-        await sleep(15);
-      }
+      for (const k of keys) await send(k);
     },
-    async type(text) {
-      for (const ch of text) {
-        ui.stdin.write(ch);
-        await sleep(5);
-      }
-      await sleep(10);
+    type: send,
+    write: (data) => {
+      ui.stdin.write(data);
     },
-    async until(what, timeoutMs = 3000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const f = frame();
-        if (typeof what === "string" ? f.includes(what) : what.test(f)) return f;
-        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last frame:\n${f}`);
-        await sleep(10);
-      }
+    async until(what, timeoutMs = DEADLINE_MS) {
+      const test =
+        typeof what === "string"
+          ? (f: string) => f.includes(what)
+          : what instanceof RegExp
+            ? (f: string) => what.test(f)
+            : what;
+      await wait(() => test(frame()), String(what), timeoutMs);
+      return frame();
     },
     unmount: () => ui.unmount(),
   };

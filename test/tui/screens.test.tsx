@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "bun:test";
 import { MASK } from "../../src/tui";
-import { KEYS, makeProject, type Rendered, renderApp, setup, sleep } from "./helpers";
+import { KEYS, makeProject, type Rendered, renderApp, setup } from "./helpers";
 
 let ui: Rendered | undefined;
 afterEach(() => {
@@ -58,9 +58,38 @@ describe("the shell", () => {
     await ui.until("the server cannot be reached");
     down = false;
     await ui.until(/Projects \(1\)[\s\S]*shop/);
-    const deadline = Date.now() + 3000;
-    while (ui.frame().includes("cannot be reached") && Date.now() < deadline) await sleep(20);
-    expect(ui.frame()).not.toContain("cannot be reached");
+    await ui.until((f) => !f.includes("cannot be reached"));
+  });
+});
+
+describe("the banner", () => {
+  it("leaves every line under it whole when the screen is taller than the room left (the first letter was lost)", async () => {
+    const { h, owner } = await setup();
+    await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    let down = false;
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        if (down) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        return h.app.handle(req);
+      },
+    });
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press(KEYS.enter);
+    await ui.until("v1 · 1 keys");
+    down = true;
+    await ui.press("r");
+    // the banner, the error box and the whole table do not fit in 24 rows: the table is cut, not squeezed
+    const frame = await ui.until("press r to retry");
+    const lines = frame.split("\n");
+    const banner = lines.findIndex((l) => l.includes("the server cannot be reached"));
+    expect(lines[banner]).toStartWith(" the server cannot be reached; retrying…");
+    expect(lines[banner + 1]).toStartWith("development v1 · 1 keys · sort: name A-Z");
+    expect(frame).toContain("error: cannot reach the server at http://localhost");
+    expect(frame).toMatch(/^› {2}A +•+ +v1/m);
+    expect(lines.length).toBe(24);
+    expect(lines.at(-1)).toBe("? help · q/Esc back · Ctrl-C quit");
   });
 });
 
@@ -106,9 +135,9 @@ describe("history", () => {
     await ui.press("r");
     await ui.until("v2");
     await ui.press("h");
-    const list = await ui.until("History of development");
-    await ui.until("owner@example.com");
-    expect(ui.frame()).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
+    const list = await ui.until(/v2\* .* owner@example\.com/);
+    expect(list).toContain("History of development");
+    expect(list).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
     await ui.press("j", KEYS.enter);
     const diff = await ui.until("v1 → v2 (current)");
     expect(diff).toBeDefined();
@@ -148,6 +177,50 @@ describe("history", () => {
   });
 });
 
+describe("the status bar's version", () => {
+  const statusBar = (frame: string) => frame.split("\n")[0]!;
+  // (the status bar follows the screen's frame by one render: it is waited for, as any frame)
+
+  it("is the version history lists: after a save in the table, after a rollback, and back in the table", async () => {
+    const { ui } = await withProject();
+    await ui.press(KEYS.enter);
+    await ui.until("v1 · 2 keys");
+    await ui.until((f) => statusBar(f).includes("│ v1 │"));
+    await ui.press("d", "w");
+    await ui.until("Review: 1 change");
+    await ui.press("y");
+    await ui.until("saved as version 2");
+    await ui.until("v2 · 1 keys");
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+    await ui.press("h");
+    await ui.until(/› v2\* /);
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+    await ui.press("j", "b");
+    await ui.until("Roll development back to version 1?");
+    await ui.press("y");
+    await ui.until("rolled back: version 3 equals version 1");
+    await ui.until(/v3\* /);
+    await ui.until((f) => statusBar(f).includes("│ v3 │"));
+    // the table under the history shows the version the rollback made
+    await ui.press("q");
+    await ui.until("v3 · 2 keys");
+    await ui.until((f) => statusBar(f).includes("│ v3 │"));
+  });
+
+  it("is the current version in compare", async () => {
+    const { h, owner, id, ui } = await withProject();
+    await h.request("PATCH", `/api/v1/projects/${id}/environments/development/secrets`, {
+      token: owner.token,
+      body: { set: { C: "gamma-secret" } },
+    });
+    // the environments screen still shows v1 (not reloaded): compare asks and shows v2
+    expect(ui.frame()).toMatch(/development \* +v1/);
+    await ui.press("c");
+    await ui.until(" ci  staging  production");
+    await ui.until((f) => statusBar(f).includes("│ v2 │"));
+  });
+});
+
 describe("compare", () => {
   it("shows keys missing on either side and keys whose values differ, masked", async () => {
     const { h, owner, id, ui } = await withProject();
@@ -157,6 +230,8 @@ describe("compare", () => {
     });
     await ui.press("c");
     await ui.until("Compare development with");
+    // the other environments are drawn: the list has loaded
+    await ui.until(" ci  staging  production");
     await ui.press(KEYS.right);
     const frame = await ui.until("development → staging");
     await ui.until("only in staging: D");
@@ -218,6 +293,39 @@ describe("keys and tokens", () => {
   });
 });
 
+describe("text from the server", () => {
+  it("draws a token name without its terminal escape sequences, in the list and in the revoke question", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    const created = await h.request("POST", `/api/v1/projects/${id}/tokens`, {
+      token: owner.token,
+      body: { name: "plain", environments: ["development"] },
+    });
+    expect(created.status).toBeLessThan(300);
+    // whatever the server lets through (it strips on input too): the TUI strips on output
+    const hostile = "evil\u001b]52;c;ZXZpbA==\u0007\u001b[2J\u001b[31mred\u009b1m";
+    ui = renderApp(h, owner.token, {
+      fetch: async (req) => {
+        const res = await h.app.handle(req);
+        if (req.method !== "GET" || !new URL(req.url).pathname.endsWith("/tokens")) return res;
+        const body = (await res.json()) as { tokens: { name: string }[] };
+        return Response.json({ tokens: body.tokens.map((t) => ({ ...t, name: hostile })) });
+      },
+    });
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press("K");
+    // each control character is drawn as �
+    await ui.until("› evil�]52;c;ZXZpbA==");
+    await ui.press("x");
+    await ui.until("Revoke the token evil�]52;c;ZXZpbA==��[2J�[31mred�1m?");
+    await ui.press("n");
+    for (const raw of ["\u001b]52", "\u001b[2J", "\u001b[31m", "\u0007", "\u009b"])
+      expect(ui.frames()).not.toContain(raw);
+  });
+});
+
 describe("audit", () => {
   it("lists the project's events and filters them", async () => {
     const { ui } = await withProject();
@@ -233,24 +341,23 @@ describe("audit", () => {
 });
 
 describe("a 10,000-key environment", () => {
-  it("draws only the visible rows and moves the cursor quickly", async () => {
+  it("draws only the visible rows, and every one of 40 arrow keys moves the cursor", async () => {
     const lines = Array.from({ length: 10_000 }, (_, i) => `KEY_${String(i).padStart(5, "0")}=value-${i}`);
     const { ui } = await withProject(`${lines.join("\n")}\n`);
     await ui.press(KEYS.enter);
-    await ui.until("10000 keys", 20_000);
+    await ui.until("10000 keys", 60_000);
     const frame = ui.frame();
     expect(frame).toContain("KEY_00000");
     expect(frame).not.toContain("KEY_00030");
     expect(frame.split("\n").length).toBeLessThanOrEqual(24);
-    const started = performance.now();
-    for (let i = 0; i < 40; i++) await ui.press(KEYS.down);
-    await ui.until("› KEY_00040".replace("› ", "›  "));
-    const perKey = (performance.now() - started) / 40;
-    expect(perKey).toBeLessThan(50);
+    // the speed is bench/tui.ts's to measure; here: 40 arrows in one write, none lost
+    await ui.type(KEYS.down.repeat(40));
+    expect(ui.frame()).toContain("›  KEY_00040");
     expect(ui.frame()).not.toContain("KEY_00000");
+    expect(ui.frame().split("\n").length).toBeLessThanOrEqual(24);
     await ui.press("G");
     await ui.until("›  KEY_09999");
-  }, 60_000);
+  }, 120_000);
 });
 
 describe("credentials and leaving", () => {
@@ -266,7 +373,7 @@ describe("credentials and leaving", () => {
     expect(frame).toContain("token ci");
     await ui.until("projects › shop");
     await ui.press(KEYS.enter);
-    await ui.until("A ");
+    await ui.until("v1 · 1 keys");
     expect(ui.frames()).not.toContain("alpha-secret");
   });
 

@@ -268,3 +268,80 @@ describe("reading values", () => {
     expect(ui.frames()).not.toContain("postgres://db-secret-9f2");
   });
 });
+
+describe("masked fields", () => {
+  it("draws a masked value field the same whether it holds nothing, one character or forty", async () => {
+    const { h, owner, id, ui } = await openSecrets();
+    await ui.press("e");
+    await ui.until("new value of API_KEY");
+    const empty = ui.frame();
+    await ui.type("x");
+    const one = ui.frame();
+    await ui.press(KEYS.ctrlU);
+    await ui.type("y".repeat(40));
+    const forty = ui.frame();
+    expect(one).toBe(empty);
+    expect(forty).toBe(empty);
+    expect(forty).toContain(MASK);
+    // what was typed is kept: the saved value is the forty characters
+    await ui.press(KEYS.enter, "w");
+    await ui.until("Review: 1 change");
+    await ui.press("y");
+    await ui.until("saved as version 2");
+    const res = await h.request(
+      "GET",
+      `/api/v1/projects/${id}/environments/development/secrets?format=json`,
+      {
+        token: owner.token,
+      },
+    );
+    expect(res.body.values.API_KEY).toBe("y".repeat(40));
+  });
+
+  it("draws a new key's masked value the same for two values of different lengths", async () => {
+    const { ui } = await openSecrets();
+    await ui.press("a");
+    await ui.type("NEW_ONE\r");
+    await ui.until("value of NEW_ONE");
+    await ui.type("ab");
+    const short = ui.frame();
+    await ui.press(KEYS.ctrlU);
+    await ui.type("a-much-longer-value-of-thirty-two");
+    expect(ui.frame()).toBe(short);
+  });
+
+  it("draws the multi-line editor of a hidden value the same whatever it holds, line count included", async () => {
+    const { h, owner, id, ui } = await openSecrets();
+    await ui.press("m");
+    await ui.until("Ctrl-D: done");
+    const empty = ui.frame();
+    await ui.type("one");
+    const short = ui.frame();
+    await ui.type("\rtwo\rthree and more");
+    const long = ui.frame();
+    expect(short).toBe(empty);
+    expect(long).toBe(empty);
+    await ui.press(KEYS.ctrlD);
+    await ui.until("1 pending");
+    await ui.press("w", "y");
+    await ui.until("saved as version 2");
+    const res = await h.request(
+      "GET",
+      `/api/v1/projects/${id}/environments/development/secrets?format=json`,
+      {
+        token: owner.token,
+      },
+    );
+    expect(res.body.values.API_KEY).toBe("one\ntwo\nthree and more");
+  });
+
+  it("shows a revealed value's edit in clear", async () => {
+    const { ui } = await openSecrets();
+    await ui.press(KEYS.enter, "y");
+    await ui.until("sk_live_7c1a");
+    await ui.press("e");
+    await ui.until("new value of API_KEY");
+    await ui.type("-2");
+    await ui.until("sk_live_7c1a-2");
+  });
+});

@@ -1,17 +1,23 @@
 /**
  * Driving a program in tmux: a private tmux server (its own socket, no
- * config), keys sent one at a time, and every pane captured along the way
- * kept, so that a test can prove something never appeared on screen.
+ * config), keys sent as a user types them, and every pane captured along the
+ * way kept, so that a test can prove something never appeared on screen.
+ *
+ * Nothing waits for a time to pass between keys: the TUI takes keys in any
+ * chunking (one per read or many), and a test waits for what the pane shows
+ * with `until`. One exception belongs to every terminal: Escape followed at
+ * once by another key reads as Alt+key, so wait for Escape's effect first.
  */
 import { spawnSync } from "node:child_process";
 
 export interface Tmux {
-  /** Sends keys one at a time (tmux key names: Enter, Escape, Down, C-c, or literal characters). */
+  /** Sends keys, one tmux command each (tmux key names: Enter, Escape, Down, C-c, or literal characters). */
   send(...keys: string[]): Promise<void>;
-  /** Types text one character at a time. */
+  /** Sends text in one go (`send-keys -l`): a fast typist, key repeat or a paste without brackets. */
   type(text: string): Promise<void>;
   capture(): string;
-  until(what: string | RegExp, timeoutMs?: number): Promise<string>;
+  /** Polls the pane until it shows `what` (or passes the test); the deadline only bounds a failure. */
+  until(what: string | RegExp | ((pane: string) => boolean), timeoutMs?: number): Promise<string>;
   resize(columns: number, rows: number): void;
   /** Every pane captured so far. */
   captures: string[];
@@ -50,22 +56,24 @@ export function startTmux(options: { name: string; command: string; columns: num
     async send(...keys) {
       for (const key of keys) {
         tmux("send-keys", "-t", "main", key);
-        await sleep(60);
         capture();
       }
     },
     async type(text) {
-      for (const ch of text) {
-        tmux("send-keys", "-t", "main", "-l", ch);
-        await sleep(40);
-        capture();
-      }
+      tmux("send-keys", "-t", "main", "-l", text);
+      capture();
     },
-    async until(what, timeoutMs = 10_000) {
+    async until(what, timeoutMs = 30_000) {
+      const test =
+        typeof what === "string"
+          ? (pane: string) => pane.includes(what)
+          : what instanceof RegExp
+            ? (pane: string) => what.test(pane)
+            : what;
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const pane = capture();
-        if (typeof what === "string" ? pane.includes(what) : what.test(pane)) return pane;
+        if (test(pane)) return pane;
         if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; pane:\n${pane}`);
         await sleep(50);
       }

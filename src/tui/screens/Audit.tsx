@@ -1,12 +1,12 @@
 /** The project's recent audit events, filterable by action, actor or detail. */
 import { Box, Text } from "ink";
-import TextInput from "ink-text-input";
 import { type ReactNode, useMemo, useState } from "react";
 import {
   ErrorBox,
   Loading,
   moveCursor,
   pad,
+  TextField,
   Title,
   useScreenKeys,
   VirtualList,
@@ -39,20 +39,25 @@ export function Audit(props: {
   }, [loaded.data, filter]);
   const listHeight = Math.max(1, height - 3);
 
-  useScreenKeys(active, editing ? "capture" : "normal", (input, key) => {
-    if (editing) {
-      if (key.escape) {
-        setFilter("");
-        setEditing(false);
+  useScreenKeys(
+    active,
+    editing ? "capture" : "normal",
+    (input, key) => {
+      if (editing) {
+        if (key.escape) {
+          setFilter("");
+          setEditing(false);
+        }
+        return;
       }
-      return;
-    }
-    if (input === "/") return setEditing(true);
-    if (input === "r") return loaded.reload();
-    const next = moveCursor(cursor, events.length, input, key, listHeight);
-    setCursor(next);
-    setTop((t) => windowStart(next, events.length, listHeight, t));
-  });
+      if (input === "/") return setEditing(true);
+      if (input === "r") return loaded.reload();
+      const next = moveCursor(cursor, events.length, input, key, listHeight);
+      setCursor(next);
+      setTop((t) => windowStart(next, events.length, listHeight, t));
+    },
+    { ready: loaded.ready },
+  );
 
   return (
     <Box flexDirection="column">
@@ -66,7 +71,7 @@ export function Audit(props: {
       {editing ? (
         <Text>
           /{" "}
-          <TextInput
+          <TextField
             value={filter}
             focus={active}
             onChange={(v) => {

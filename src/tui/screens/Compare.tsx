@@ -1,6 +1,6 @@
 /** Two environments side by side: keys missing on either side, keys whose values differ (masked). */
 import { Box, Text } from "ink";
-import { type ReactNode, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { ErrorBox, Loading, Title, useScreenKeys } from "../components";
 import { type EnvRef, type ProjectRef, useTui } from "../context";
 import { useLoad } from "../use-load";
@@ -18,6 +18,10 @@ export function Compare(props: {
   const others = (loadedProject.data?.environments ?? []).filter(
     (e) => e.name !== env.name && e.permission !== "none",
   );
+  const current = loadedProject.data?.environments.find((e) => e.name === env.name)?.version;
+  useEffect(() => {
+    if (active && current !== undefined) tui.setVersion(current);
+  }, [active, current, tui]);
   const [index, setIndex] = useState(0);
   const other = others[Math.min(index, others.length - 1)];
   const diff = useLoad(
@@ -25,13 +29,18 @@ export function Compare(props: {
     [project.id, env.name, other?.name],
   );
 
-  useScreenKeys(active, "normal", (input, key) => {
-    if (input === "r") return diff.reload();
-    if (key.rightArrow || input === "l" || key.tab)
-      setIndex((i) => (others.length ? (i + 1) % others.length : 0));
-    if (key.leftArrow || input === "h")
-      setIndex((i) => (others.length ? (i - 1 + others.length) % others.length : 0));
-  });
+  useScreenKeys(
+    active,
+    "normal",
+    (input, key) => {
+      if (input === "r") return diff.reload();
+      if (key.rightArrow || input === "l" || key.tab)
+        setIndex((i) => (others.length ? (i + 1) % others.length : 0));
+      if (key.leftArrow || input === "h")
+        setIndex((i) => (others.length ? (i - 1 + others.length) % others.length : 0));
+    },
+    { ready: loadedProject.ready },
+  );
 
   return (
     <Box flexDirection="column">

@@ -1,23 +1,23 @@
 import { Box, Text } from "ink";
-import { type ReactNode, useEffect, useRef, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import { ErrorBox, Loading, moveCursor, pad, Title, useScreenKeys, VirtualList } from "../components";
 import { type ProjectRef, useTui } from "../context";
 import { clean } from "../model";
-import { useLoad } from "../use-load";
+import { useLoad, useReturns } from "../use-load";
 
 const PERMISSION_COLOR = { write: "green", read: "yellow", none: "gray" } as const;
 
-export function Environments(props: { project: ProjectRef; active: boolean; height: number }): ReactNode {
+export function Environments(props: {
+  project: ProjectRef;
+  active: boolean;
+  onTop: boolean;
+  height: number;
+}): ReactNode {
   const tui = useTui();
   const { project, active } = props;
   // Reload on coming back to this screen: versions move when secrets are saved.
-  const [visits, setVisits] = useState(0);
-  const wasActive = useRef(active);
-  useEffect(() => {
-    if (active && !wasActive.current) setVisits((v) => v + 1);
-    wasActive.current = active;
-  }, [active]);
-  const loaded = useLoad(() => tui.api.projects.get(project.id), [project.id, visits]);
+  const returns = useReturns(props.onTop);
+  const loaded = useLoad(() => tui.api.projects.get(project.id), [project.id, returns]);
   const [cursor, setCursor] = useState(0);
   const p = loaded.data;
   const envs = p?.environments ?? [];
@@ -27,20 +27,25 @@ export function Environments(props: { project: ProjectRef; active: boolean; heig
     if (p && clean(p.name) !== project.name) tui.retitle(p.id, clean(p.name));
   }, [p, project.name, tui]);
 
-  useScreenKeys(active, "normal", (input, key) => {
-    if (input === "r") return loaded.reload();
-    if (!selected || !p) {
+  useScreenKeys(
+    active,
+    "normal",
+    (input, key) => {
+      if (input === "r") return loaded.reload();
+      if (!selected || !p) {
+        setCursor(moveCursor(cursor, envs.length, input, key, 10));
+        return;
+      }
+      const env = { name: selected.name, permission: selected.permission, version: selected.version };
+      if (key.return) return tui.push({ kind: "secrets", project: ref, env });
+      if (input === "h") return tui.push({ kind: "history", project: ref, env });
+      if (input === "c") return tui.push({ kind: "compare", project: ref, env });
+      if (input === "K") return tui.push({ kind: "keys", project: ref, env, canManage: p.canManage });
+      if (input === "a") return tui.push({ kind: "audit", project: ref });
       setCursor(moveCursor(cursor, envs.length, input, key, 10));
-      return;
-    }
-    const env = { name: selected.name, permission: selected.permission, version: selected.version };
-    if (key.return) return tui.push({ kind: "secrets", project: ref, env });
-    if (input === "h") return tui.push({ kind: "history", project: ref, env });
-    if (input === "c") return tui.push({ kind: "compare", project: ref, env });
-    if (input === "K") return tui.push({ kind: "keys", project: ref, env, canManage: p.canManage });
-    if (input === "a") return tui.push({ kind: "audit", project: ref });
-    setCursor(moveCursor(cursor, envs.length, input, key, 10));
-  });
+    },
+    { ready: loaded.ready },
+  );
 
   return (
     <Box flexDirection="column">

@@ -1,6 +1,6 @@
 /** An environment's versions: who, when, what; a diff against the current one; rollback after a confirmation. */
 import { Box, Text } from "ink";
-import { type ReactNode, useState } from "react";
+import { type ReactNode, useEffect, useState } from "react";
 import type { DiffAnswer } from "../../client";
 import {
   ConfirmLine,
@@ -32,6 +32,10 @@ export function History(props: {
   );
   const versions = loaded.data?.versions ?? [];
   const head = loaded.data?.head;
+  // The status bar shows the version this screen lists, not the one the screen below knew.
+  useEffect(() => {
+    if (active && head !== undefined) tui.setVersion(head);
+  }, [active, head, tui]);
   const [cursor, setCursor] = useState(0);
   const [top, setTop] = useState(0);
   const [confirm, setConfirm] = useState<number | undefined>(undefined);
@@ -65,38 +69,43 @@ export function History(props: {
     );
   };
 
-  useScreenKeys(active, confirm === undefined && !confirmReveal ? "normal" : "capture", (input, key) => {
-    if (confirmReveal) {
-      if (input === "y" && diff) showDiff(diff.version, true);
-      setConfirmReveal(false);
-      return;
-    }
-    if (confirm !== undefined) {
-      if (input === "y") void rollback(confirm);
-      setConfirm(undefined);
-      return;
-    }
-    setNotice(undefined);
-    if (input === "r") return loaded.reload();
-    if (key.return && selected) return showDiff(selected.version, false);
-    if (input === "v" && diff?.answer) {
-      if (diff.answer.values) return showDiff(diff.version, false);
-      return setConfirmReveal(true);
-    }
-    if (input === "b" && selected) {
-      if (env.permission !== "write")
-        return setNotice({
-          text: `read-only: your access to ${env.name} is ${env.permission}`,
-          color: "yellow",
-        });
-      if (selected.version === head)
-        return setNotice({ text: "that is the current version", color: "yellow" });
-      return setConfirm(selected.version);
-    }
-    const next = moveCursor(cursor, versions.length, input, key, listHeight);
-    setCursor(next);
-    setTop((t) => windowStart(next, versions.length, listHeight, t));
-  });
+  useScreenKeys(
+    active,
+    confirm === undefined && !confirmReveal ? "normal" : "capture",
+    (input, key) => {
+      if (confirmReveal) {
+        if (input === "y" && diff) showDiff(diff.version, true);
+        setConfirmReveal(false);
+        return;
+      }
+      if (confirm !== undefined) {
+        if (input === "y") void rollback(confirm);
+        setConfirm(undefined);
+        return;
+      }
+      setNotice(undefined);
+      if (input === "r") return loaded.reload();
+      if (key.return && selected) return showDiff(selected.version, false);
+      if (input === "v" && diff?.answer) {
+        if (diff.answer.values) return showDiff(diff.version, false);
+        return setConfirmReveal(true);
+      }
+      if (input === "b" && selected) {
+        if (env.permission !== "write")
+          return setNotice({
+            text: `read-only: your access to ${env.name} is ${env.permission}`,
+            color: "yellow",
+          });
+        if (selected.version === head)
+          return setNotice({ text: "that is the current version", color: "yellow" });
+        return setConfirm(selected.version);
+      }
+      const next = moveCursor(cursor, versions.length, input, key, listHeight);
+      setCursor(next);
+      setTop((t) => windowStart(next, versions.length, listHeight, t));
+    },
+    { ready: loaded.ready },
+  );
 
   return (
     <Box flexDirection="column">

@@ -72,54 +72,59 @@ export function Keys(props: {
     }
   };
 
-  useScreenKeys(active, confirm ? "capture" : "normal", (input, k) => {
-    if (confirm) {
-      if (input === "y") {
-        if (confirm.kind === "show")
-          void fetchKey().then((found) => {
-            if (found) setShownKey(true);
-          });
-        if (confirm.kind === "rotate")
-          void act(async () => {
-            await tui.api.envVault.rotateKey(project.id, env.name);
-            setKey(undefined);
-            setShownKey(false);
-          }, `rotated: ${env.name} has a new DOTENV_KEY (the previous one still opens older builds)`);
-        if (confirm.kind === "revoke")
-          void act(async () => {
-            await tui.api.tokens.revoke(project.id, confirm.id);
-            tokens.reload();
-          }, `revoked ${confirm.name}`);
+  useScreenKeys(
+    active,
+    confirm ? "capture" : "normal",
+    (input, k) => {
+      if (confirm) {
+        if (input === "y") {
+          if (confirm.kind === "show")
+            void fetchKey().then((found) => {
+              if (found) setShownKey(true);
+            });
+          if (confirm.kind === "rotate")
+            void act(async () => {
+              await tui.api.envVault.rotateKey(project.id, env.name);
+              setKey(undefined);
+              setShownKey(false);
+            }, `rotated: ${env.name} has a new DOTENV_KEY (the previous one still opens older builds)`);
+          if (confirm.kind === "revoke")
+            void act(async () => {
+              await tui.api.tokens.revoke(project.id, confirm.id);
+              tokens.reload();
+            }, `revoked ${confirm.name}`);
+        }
+        setConfirm(undefined);
+        return;
       }
-      setConfirm(undefined);
-      return;
-    }
-    setNotice(undefined);
-    if (input === "r") {
-      setKey(undefined);
-      setShownKey(false);
-      return tokens.reload();
-    }
-    if (input === "v") return shownKey ? setShownKey(false) : setConfirm({ kind: "show" });
-    if (input === "c") {
-      void fetchKey().then((found) => {
-        if (!found) return;
-        tui.writeRaw(osc52(found));
-        setNotice({
-          text: "copied the DOTENV_KEY (OSC 52: the terminal must allow clipboard writes)",
-          color: "green",
+      setNotice(undefined);
+      if (input === "r") {
+        setKey(undefined);
+        setShownKey(false);
+        return tokens.reload();
+      }
+      if (input === "v") return shownKey ? setShownKey(false) : setConfirm({ kind: "show" });
+      if (input === "c") {
+        void fetchKey().then((found) => {
+          if (!found) return;
+          tui.writeRaw(osc52(found));
+          setNotice({
+            text: "copied the DOTENV_KEY (OSC 52: the terminal must allow clipboard writes)",
+            color: "green",
+          });
         });
-      });
-      return;
-    }
-    if (input === "o") return setConfirm({ kind: "rotate" });
-    if (input === "x" && selected) {
-      if (selected.status !== "active")
-        return setNotice({ text: `${clean(selected.name)} is ${selected.status}`, color: "yellow" });
-      return setConfirm({ kind: "revoke", id: selected.id, name: clean(selected.name) });
-    }
-    setCursor(moveCursor(cursor, list.length, input, k, 5));
-  });
+        return;
+      }
+      if (input === "o") return setConfirm({ kind: "rotate" });
+      if (input === "x" && selected) {
+        if (selected.status !== "active")
+          return setNotice({ text: `${clean(selected.name)} is ${selected.status}`, color: "yellow" });
+        return setConfirm({ kind: "revoke", id: selected.id, name: clean(selected.name) });
+      }
+      setCursor(moveCursor(cursor, list.length, input, k, 5));
+    },
+    { ready: tokens.ready },
+  );
 
   return (
     <Box flexDirection="column">

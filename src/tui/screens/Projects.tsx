@@ -22,16 +22,21 @@ export function Projects({ active, height }: { active: boolean; height: number }
   const list = projects.data ?? [];
   const listHeight = Math.max(1, height - 2);
 
-  useScreenKeys(active, "normal", (input, key) => {
-    if (input === "r") return projects.reload();
-    if (key.return && list[cursor]) {
-      const p = list[cursor]!;
-      return tui.push({ kind: "environments", project: { id: p.id, name: clean(p.name) } });
-    }
-    const next = moveCursor(cursor, list.length, input, key, listHeight);
-    setCursor(next);
-    setTop((t) => windowStart(next, list.length, listHeight, t));
-  });
+  useScreenKeys(
+    active,
+    "normal",
+    (input, key) => {
+      if (input === "r") return projects.reload();
+      if (key.return && list[cursor]) {
+        const p = list[cursor]!;
+        return tui.push({ kind: "environments", project: { id: p.id, name: clean(p.name) } });
+      }
+      const next = moveCursor(cursor, list.length, input, key, listHeight);
+      setCursor(next);
+      setTop((t) => windowStart(next, list.length, listHeight, t));
+    },
+    { ready: projects.ready },
+  );
 
   return (
     <Box flexDirection="column">

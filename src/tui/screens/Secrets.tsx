@@ -10,7 +10,6 @@
  * it, and is forgotten when the table moves to another version.
  */
 import { Box, Text } from "ink";
-import TextInput from "ink-text-input";
 import { type ReactNode, useEffect, useMemo, useState } from "react";
 import { ClientError } from "../../client";
 import {
@@ -21,6 +20,7 @@ import {
   MultilineEditor,
   moveCursor,
   pad,
+  TextField,
   Title,
   useScreenKeys,
   VirtualList,
@@ -43,7 +43,7 @@ import {
   shown,
   sortRows,
 } from "../model";
-import { useLoad } from "../use-load";
+import { useLoad, useReturns } from "../use-load";
 import { MARK, MARK_COLOR, Review } from "./Review";
 
 type Mode =
@@ -65,12 +65,15 @@ export function Secrets(props: {
   project: ProjectRef;
   env: EnvRef;
   active: boolean;
+  onTop: boolean;
   height: number;
   width: number;
 }): ReactNode {
   const tui = useTui();
   const { project, env, active, height, width } = props;
   const writable = env.permission === "write";
+  // Back from the history (a rollback makes a version): the latest version, pending changes kept.
+  const returns = useReturns(props.onTop);
   const loaded = useLoad(async () => {
     const [names, versions] = await Promise.all([
       tui.api.secrets.diff(project.id, env.name, { from: 0 }),
@@ -82,7 +85,7 @@ export function Secrets(props: {
       version: names.to.version,
       lastChanged: lastChangedOf(versions.versions),
     };
-  }, [project.id, env.name]);
+  }, [project.id, env.name, returns]);
   const data = loaded.data;
   /** Values read so far, of `data.version`. */
   const [known, setKnown] = useState<Readonly<Record<string, string>>>({});
@@ -203,112 +206,120 @@ export function Secrets(props: {
   };
 
   const capture = mode.kind !== "table";
-  useScreenKeys(active, "capture", (input, key) => {
-    switch (mode.kind) {
-      case "table":
-        break;
-      case "reveal":
-        if (input === "y") {
-          const r = allRows.find((x) => x.name === mode.name);
-          if (r && r.value === undefined) void read([r.from ?? r.name]);
-          setRevealed((s) => new Set([...s, mode.name]));
+  useScreenKeys(
+    active,
+    "capture",
+    (input, key) => {
+      switch (mode.kind) {
+        case "table":
+          break;
+        case "reveal":
+          if (input === "y") {
+            const r = allRows.find((x) => x.name === mode.name);
+            if (r && r.value === undefined) void read([r.from ?? r.name]);
+            setRevealed((s) => new Set([...s, mode.name]));
+          }
+          return setMode({ kind: "table" });
+        case "reveal-all":
+          if (input === "y") {
+            void read();
+            setRevealAll(true);
+          }
+          return setMode({ kind: "table" });
+        case "quit":
+          if (input === "y") tui.back();
+          return setMode({ kind: "table" });
+        case "review":
+          if (key.return || input === "y") return void save();
+          if (key.escape || input === "q" || input === "n") return setMode({ kind: "table" });
+          if (key.downArrow || input === "j") return setReviewTop((t) => t + 1);
+          if (key.upArrow || input === "k") return setReviewTop((t) => Math.max(0, t - 1));
+          return;
+        case "conflict":
+          if (input === "r") {
+            loaded.reload();
+            say(
+              "reloaded: your changes are reapplied on the latest version; review and save again",
+              "yellow",
+            );
+            return setMode({ kind: "review" });
+          }
+          if (key.escape || input === "q") return setMode({ kind: "table" });
+          return;
+        case "saving":
+        case "multiline":
+          return;
+        default:
+          // text fields: Esc cancels, the field handles the rest
+          if (key.escape) {
+            if (mode.kind === "filter") setFilter("");
+            setMode({ kind: "table" });
+          }
+          return;
+      }
+      setNotice(undefined);
+      if (input === "?") return tui.help();
+      if (input === "q" || key.escape) {
+        if (filter !== "" && key.escape) return setFilter("");
+        return count > 0 ? setMode({ kind: "quit" }) : tui.back();
+      }
+      if (input === "/") {
+        setText(filter);
+        return setMode({ kind: "filter" });
+      }
+      if (input === "s") return setSort((s) => SORTS[(SORTS.indexOf(s) + 1) % SORTS.length]!);
+      if (input === "r") return loaded.reload();
+      if (input === "h") return tui.push({ kind: "history", project, env });
+      if (input === "V") {
+        if (revealAll || revealed.size > 0) {
+          setRevealAll(false);
+          return setRevealed(new Set());
         }
-        return setMode({ kind: "table" });
-      case "reveal-all":
-        if (input === "y") {
-          void read();
-          setRevealAll(true);
+        return setMode({ kind: "reveal-all" });
+      }
+      if ((key.return || input === " ") && row) {
+        if (isRevealed(row.name)) {
+          setRevealAll(false);
+          return setRevealed((s) => new Set([...s].filter((n) => n !== row.name)));
         }
-        return setMode({ kind: "table" });
-      case "quit":
-        if (input === "y") tui.back();
-        return setMode({ kind: "table" });
-      case "review":
-        if (key.return || input === "y") return void save();
-        if (key.escape || input === "q" || input === "n") return setMode({ kind: "table" });
-        if (key.downArrow || input === "j") return setReviewTop((t) => t + 1);
-        if (key.upArrow || input === "k") return setReviewTop((t) => Math.max(0, t - 1));
-        return;
-      case "conflict":
-        if (input === "r") {
-          loaded.reload();
-          say("reloaded: your changes are reapplied on the latest version; review and save again", "yellow");
-          return setMode({ kind: "review" });
+        return setMode({ kind: "reveal", name: row.name });
+      }
+      if (input.length === 1 && "aemndwu".includes(input) && !writable) return readOnly();
+      if (input === "a") {
+        setText("");
+        return setMode({ kind: "add-name" });
+      }
+      if (input === "w") {
+        if (count === 0) return say("no pending changes", "yellow");
+        setReviewTop(0);
+        return setMode({ kind: "review" });
+      }
+      if (row) {
+        if (input === "e" && row.state !== "removed") {
+          setText(isRevealed(row.name) ? (row.value ?? "") : "");
+          return setMode({ kind: "edit", name: row.name });
         }
-        if (key.escape || input === "q") return setMode({ kind: "table" });
-        return;
-      case "saving":
-      case "multiline":
-        return;
-      default:
-        // text fields: Esc cancels, the field handles the rest
-        if (key.escape) {
-          if (mode.kind === "filter") setFilter("");
-          setMode({ kind: "table" });
+        if (input === "m" && row.state !== "removed")
+          return setMode({ kind: "multiline", name: row.name, isNew: false });
+        if (input === "n" && row.state !== "removed") {
+          setText(row.name);
+          return setMode({ kind: "rename", name: row.name });
         }
-        return;
-    }
-    setNotice(undefined);
-    if (input === "?") return tui.help();
-    if (input === "q" || key.escape) {
-      if (filter !== "" && key.escape) return setFilter("");
-      return count > 0 ? setMode({ kind: "quit" }) : tui.back();
-    }
-    if (input === "/") {
-      setText(filter);
-      return setMode({ kind: "filter" });
-    }
-    if (input === "s") return setSort((s) => SORTS[(SORTS.indexOf(s) + 1) % SORTS.length]!);
-    if (input === "r") return loaded.reload();
-    if (input === "h") return tui.push({ kind: "history", project, env });
-    if (input === "V") {
-      if (revealAll || revealed.size > 0) {
-        setRevealAll(false);
-        return setRevealed(new Set());
+        if (input === "d") {
+          if (row.state === "added" || row.state === "renamed" || row.state === "removed") return undo(row);
+          return setPending((p) => {
+            const { [row.name]: _, ...set } = p.set;
+            return { ...p, set, unset: [...p.unset, row.name] };
+          });
+        }
+        if (input === "u") return undo(row);
       }
-      return setMode({ kind: "reveal-all" });
-    }
-    if ((key.return || input === " ") && row) {
-      if (isRevealed(row.name)) {
-        setRevealAll(false);
-        return setRevealed((s) => new Set([...s].filter((n) => n !== row.name)));
-      }
-      return setMode({ kind: "reveal", name: row.name });
-    }
-    if (input.length === 1 && "aemndwu".includes(input) && !writable) return readOnly();
-    if (input === "a") {
-      setText("");
-      return setMode({ kind: "add-name" });
-    }
-    if (input === "w") {
-      if (count === 0) return say("no pending changes", "yellow");
-      setReviewTop(0);
-      return setMode({ kind: "review" });
-    }
-    if (row) {
-      if (input === "e" && row.state !== "removed") {
-        setText(isRevealed(row.name) ? (row.value ?? "") : "");
-        return setMode({ kind: "edit", name: row.name });
-      }
-      if (input === "m" && row.state !== "removed")
-        return setMode({ kind: "multiline", name: row.name, isNew: false });
-      if (input === "n" && row.state !== "removed") {
-        setText(row.name);
-        return setMode({ kind: "rename", name: row.name });
-      }
-      if (input === "d") {
-        if (row.state === "added" || row.state === "renamed" || row.state === "removed") return undo(row);
-        return setPending((p) => {
-          const { [row.name]: _, ...set } = p.set;
-          return { ...p, set, unset: [...p.unset, row.name] };
-        });
-      }
-      if (input === "u") return undo(row);
-    }
-    const next = moveCursor(cursor, rows.length, input, key, tableHeight);
-    setCursor(next);
-    setTop((t) => windowStart(next, rows.length, tableHeight, t));
-  });
+      const next = moveCursor(cursor, rows.length, input, key, tableHeight);
+      setCursor(next);
+      setTop((t) => windowStart(next, rows.length, tableHeight, t));
+    },
+    { ready: loaded.ready },
+  );
 
   async function rename(from: string, name: string): Promise<void> {
     // The value moves to the new name: a stored one is read first (one audited read).
@@ -350,7 +361,8 @@ export function Secrets(props: {
       prompt = (
         <Text>
           /{" "}
-          <TextInput
+          <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={(v) => {
@@ -377,7 +389,8 @@ export function Secrets(props: {
       prompt = (
         <Text>
           new key name:{" "}
-          <TextInput
+          <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={setText}
@@ -400,10 +413,11 @@ export function Secrets(props: {
       prompt = (
         <Text>
           {mode.kind === "edit" ? "new " : ""}value of {mode.name}:{" "}
-          <TextInput
+          <TextField
+            key={mode.kind}
             value={text}
             focus={active}
-            mask={isRevealed(mode.name) ? undefined : "•"}
+            masked={!isRevealed(mode.name)}
             onChange={setText}
             onSubmit={(v) => {
               setValue(mode.name, v);
@@ -418,7 +432,8 @@ export function Secrets(props: {
       prompt = (
         <Text>
           rename {mode.name} to:{" "}
-          <TextInput
+          <TextField
+            key={mode.kind}
             value={text}
             focus={active}
             onChange={setText}
@@ -450,6 +465,7 @@ export function Secrets(props: {
         <MultilineEditor
           label={`value of ${mode.name}${isRevealed(mode.name) ? "" : " (the current value stays hidden: type the new one)"}`}
           initial={isRevealed(mode.name) ? (rows.find((r) => r.name === mode.name)?.value ?? "") : ""}
+          masked={!isRevealed(mode.name)}
           active={active}
           onDone={(v) => {
             setValue(mode.name, v);
