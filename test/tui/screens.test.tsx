@@ -293,6 +293,30 @@ describe("keys and tokens", () => {
   });
 });
 
+describe("keys for those who do not manage the project", () => {
+  it("offers no rotation to a write token: o says who may rotate, asks nothing and leaves the key as it was", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A=alpha-secret\n");
+    const created = await h.request("POST", `/api/v1/projects/${id}/tokens`, {
+      token: owner.token,
+      body: { name: "ci", environments: ["development"], write: true },
+    });
+    const keyOf = async () =>
+      (await h.request("GET", `/api/v1/projects/${id}/keys?environment=development`, { token: owner.token }))
+        .body.keys[0].key as string;
+    const before = await keyOf();
+    ui = renderApp(h, created.body.token as string);
+    await ui.until("development *");
+    await ui.press("K");
+    await ui.until("DOTENV_KEY_DEVELOPMENT");
+    expect(ui.frame()).not.toContain("o: rotate");
+    await ui.press("o");
+    await ui.until("only the project's owners and instance admins rotate keys");
+    expect(ui.frames()).not.toContain("Rotate development's DOTENV_KEY?");
+    expect(await keyOf()).toBe(before);
+  });
+});
+
 describe("text from the server", () => {
   it("draws a token name without its terminal escape sequences, in the list and in the revoke question", async () => {
     const { h, owner } = await setup();

@@ -115,7 +115,15 @@ export function Keys(props: {
         });
         return;
       }
-      if (input === "o") return setConfirm({ kind: "rotate" });
+      if (input === "o") {
+        // The server refuses anyone else (403): say so here instead of asking first.
+        if (!canManage)
+          return setNotice({
+            text: "only the project's owners and instance admins rotate keys",
+            color: "yellow",
+          });
+        return setConfirm({ kind: "rotate" });
+      }
       if (input === "x" && selected) {
         if (selected.status !== "active")
           return setNotice({ text: `${clean(selected.name)} is ${selected.status}`, color: "yellow" });
@@ -132,7 +140,7 @@ export function Keys(props: {
       {notice ? <Text color={notice.color}>{notice.text}</Text> : null}
       <Text bold>DOTENV_KEY_{env.name.toUpperCase()}</Text>
       <Text>{shownKey && key ? key : `dotenv://:key_${MASK}@…?environment=${env.name}`}</Text>
-      <Text dimColor>v: show · c: copy · o: rotate{canManage ? " · x: revoke the selected token" : ""}</Text>
+      <Text dimColor>v: show · c: copy{canManage ? " · o: rotate · x: revoke the selected token" : ""}</Text>
       <Text> </Text>
       <Text bold>Service tokens</Text>
       {!canManage ? <Text dimColor>only the project's owners see and revoke its tokens</Text> : null}
