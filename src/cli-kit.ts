@@ -14,6 +14,12 @@ export interface Io {
   stdout: Output;
   stderr: Output;
   cwd?: string;
+  /**
+   * Called once the command is known, before it runs: main.ts turns core
+   * dumps off here (src/harden.ts). Tests that run commands in the test
+   * runner's own process leave it out, since a lowered limit cannot be raised.
+   */
+  beforeCommand?: (name: string) => void;
 }
 
 export class CliError extends Error {

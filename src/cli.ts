@@ -3,6 +3,7 @@
  * own files, and one table is what `--help`, `vault help CMD` and shell
  * completion all read.
  */
+
 import {
   CliError,
   type CliError as CliErrorType,
@@ -705,6 +706,7 @@ async function runCommand(argv: readonly string[], io: Io): Promise<number> {
       config[name] = value;
     else own[name] = value;
   }
+  io.beforeCommand?.(command.name);
   return command.run({ io, flags: own, config, positionals: parsed.positionals, rest: parsed.rest });
 }
 

@@ -7,7 +7,7 @@ export {
   prepareDataDir,
   runningServer,
 } from "./data-dir";
-export { disableCoreDumps, type HardenResult } from "./harden";
+export { disableCoreDumps, type HardenResult } from "../harden";
 export { PreflightError, preflight } from "./preflight";
 /** The keeper role, loaded on demand so that the supervisor does not carry the keeper's code. */
 export const keeperRole = () => import("./keeper-role");

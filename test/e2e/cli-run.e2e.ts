@@ -57,6 +57,37 @@ function spawnRun(args: string[], env: Record<string, string>) {
 }
 
 describe("vault run", () => {
+  const hardLimitAllowsCores = Bun.spawnSync(["sh", "-c", "ulimit -H -c"]).stdout.toString().trim() !== "0";
+  it.skipIf(!hardLimitAllowsCores)(
+    "leaves the command it starts the core limit it was started with (only vault's own process is kept from dumping)",
+    () => {
+      const out = Bun.spawnSync(
+        [
+          "sh",
+          "-c",
+          'ulimit -c "$(ulimit -H -c)" && exec "$0" run -- sh -c "grep \\"Max core\\" /proc/self/limits"',
+          cli.vault.bin,
+        ],
+        {
+          cwd: checkout,
+          env: cleanEnv(checkout, { VAULT_CONFIG_DIR: owner }),
+          stdout: "pipe",
+          stderr: "pipe",
+        },
+      );
+      expect(out.exitCode).toBe(0);
+      const allowed = Bun.spawnSync([
+        "sh",
+        "-c",
+        'ulimit -c "$(ulimit -H -c)" && grep "Max core" /proc/self/limits',
+      ])
+        .stdout.toString()
+        .trim();
+      expect(out.stdout.toString().trim()).toBe(allowed);
+      expect(allowed).not.toMatch(/^Max core file size\s+0\s/);
+    },
+  );
+
   it("gives the child the environment's values; variables already set win unless --override", () => {
     const show = ["--", "sh", "-c", 'printf "%s|%s" "$GREETING" "$SHARED"'];
     expect(cli.ok(["run", ...show], { config: owner, cwd: checkout })).toBe("hello from vault|vault");

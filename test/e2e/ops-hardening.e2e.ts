@@ -117,6 +117,44 @@ describe("vault serve and core files", () => {
   );
 });
 
+describe("vault's other commands and core files", () => {
+  it.skipIf(!hardLimitAllowsCores)(
+    "an operator command that holds the key files (admin user add, waiting for its password) runs with Max core file size 0, though started with cores allowed",
+    async () => {
+      const proc = Bun.spawn(
+        [
+          withCoreFilesAllowed(),
+          "admin",
+          "user",
+          "add",
+          "a@example.com",
+          "--password-stdin",
+          "--data",
+          join(dir, "data-admin"),
+        ],
+        { cwd: dir, stdin: "pipe", stdout: "ignore", stderr: "ignore" },
+      );
+      try {
+        // The wrapper (sh) first raises the soft limit, then execs vault, which lowers both.
+        const isVault = () => readFileSync(`/proc/${proc.pid}/cmdline`, "utf8").includes("admin");
+        await waitFor("the wrapper to exec vault", () => isVault() || undefined, { timeoutMs: 10_000 });
+        const limits = await waitFor(
+          "vault to lower its core limit",
+          () => {
+            const found = coreLimits(proc.pid);
+            return found[1] === "0" ? found : undefined;
+          },
+          { timeoutMs: 10_000 },
+        );
+        expect(limits).toEqual(["0", "0"]);
+      } finally {
+        proc.kill();
+        await proc.exited;
+      }
+    },
+  );
+});
+
 /**
  * Runs the server as a non-root user (nobody, through setpriv, when the tests
  * run as root) and reads its children's /proc files as that same user.

@@ -7,7 +7,7 @@
 import { describe, expect, it } from "bun:test";
 import { join } from "node:path";
 
-const HARDEN = join(import.meta.dir, "../../src/supervisor/harden.ts");
+const HARDEN = join(import.meta.dir, "../../src/harden.ts");
 
 const SCRIPT = `
 import { dlopen, FFIType } from "bun:ffi";

@@ -2,7 +2,10 @@
  * Keeps a crash from writing the server's memory to disk: the keeper holds
  * the root key and the keyring, the app holds app.key, the keeper token,
  * sessions and recently read values. Every `vault serve` process (the
- * supervisor and each role) calls this before it reads a key.
+ * supervisor and each role) calls this before it reads a key, and every
+ * other command (which may hold values, a credential or, for the operator
+ * commands, the key files) before it runs; `vault run` keeps the core limit
+ * as it was, since the command it starts would inherit it.
  *
  * - RLIMIT_CORE 0, soft and hard: no core file, and the process cannot
  *   raise it again (an unprivileged process cannot raise a hard limit).
@@ -46,8 +49,12 @@ function libc() {
   });
 }
 
-/** Turns core dumps off for this process (and, for the limit, its children); `dumpable` keeps ptrace and /proc open to the same user. */
-export function disableCoreDumps(options: { dumpable?: boolean } = {}): HardenResult {
+/**
+ * Turns core dumps off for this process (and, for the limit, its children);
+ * `dumpable` keeps ptrace and /proc open to the same user; `coreLimit: false`
+ * leaves RLIMIT_CORE as it was (for a process whose children are not ours).
+ */
+export function disableCoreDumps(options: { dumpable?: boolean; coreLimit?: boolean } = {}): HardenResult {
   if (process.platform !== "linux") {
     return { coreLimitZero: false, nonDumpable: false, problem: `not done on ${process.platform}` };
   }
@@ -61,7 +68,8 @@ export function disableCoreDumps(options: { dumpable?: boolean } = {}): HardenRe
     const problems: string[] = [];
     // struct rlimit { rlim_t rlim_cur; rlim_t rlim_max; }: two 64-bit words.
     const zero = new BigUint64Array([0n, 0n]);
-    if (lib.symbols.setrlimit(RLIMIT_CORE, ptr(zero)) !== 0) problems.push("setrlimit(RLIMIT_CORE) failed");
+    if (options.coreLimit !== false && lib.symbols.setrlimit(RLIMIT_CORE, ptr(zero)) !== 0)
+      problems.push("setrlimit(RLIMIT_CORE) failed");
     const now = new BigUint64Array(2);
     const coreLimitZero =
       lib.symbols.getrlimit(RLIMIT_CORE, ptr(now)) === 0 && now[0] === 0n && now[1] === 0n;
