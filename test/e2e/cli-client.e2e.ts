@@ -252,6 +252,39 @@ describe("vault login, whoami, logout", () => {
     expect(existsSync(join(config, "sessions.json"))).toBe(false);
   });
 
+  it("sends no password to a server named only by a checkout's .env.vault when there is no terminal to show it on", () => {
+    const checkout = cli.dir("linked");
+    writeFileSync(
+      join(checkout, ".env.vault"),
+      `DOTENV_VAULT="vlt_${"a".repeat(64)}"\nDOTENV_API_URL="${cli.url}"\n`,
+    );
+    const config = join(cli.dir("config"), "vault");
+    const refused = cli.run(["login", "--email", "owner@example.com", "--password-stdin"], {
+      cwd: checkout,
+      config,
+      input: `${PASSWORD}\n`,
+    });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain(`the server ${cli.url} comes only from .env.vault`);
+    expect(refused.stderr).toContain(`vault: hint: name it: vault login ${cli.url}\n`);
+    expect(existsSync(join(config, "sessions.json"))).toBe(false);
+    // Named, the same sign-in works; and from then on the checkout's server is one signed in to before.
+    expect(
+      cli.run(["login", cli.url, "--email", "owner@example.com", "--password-stdin"], {
+        cwd: checkout,
+        config,
+        input: `${PASSWORD}\n`,
+      }).code,
+    ).toBe(0);
+    const again = cli.run(["login", "--email", "owner@example.com", "--password-stdin"], {
+      cwd: checkout,
+      config,
+      input: `${PASSWORD}\n`,
+    });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toContain("the server comes from DOTENV_API_URL in .env.vault");
+  });
+
   it("takes the login URL of a page copied from the browser (with a path and a query) as the server's origin", () => {
     const config = join(cli.dir("config"), "vault");
     const r = cli.run(

@@ -57,7 +57,18 @@ async function loginServer(client: Client): Promise<string> {
     ]);
   }
   if (positional) return loginServerUrl(positional, (line) => note(client.io, line));
-  return client.server();
+  const server = client.server();
+  // DOTENV_API_URL in a committed .env.vault is anyone's to change: a password goes there only
+  // when someone at a terminal sees where (the prompt names it), or to a server signed in to before.
+  if (client.serverSource() === "link" && !client.store.session(server) && !isInteractive(client.io)) {
+    throw new CliError(
+      `the server ${server} comes only from .env.vault, and there is no terminal to confirm it on`,
+      EXIT.usage,
+      [`name it: vault login ${server}`, "or pass --server URL or set VAULT_SERVER"],
+    );
+  }
+  if (client.serverSource() === "link") note(client.io, `the server comes from DOTENV_API_URL in .env.vault`);
+  return server;
 }
 
 /**
