@@ -16,6 +16,8 @@ import { type PublicListener, startListener } from "./listener";
 import { countAuditEvents, createServerMetrics, instrumentKeeper, serverGauges } from "./metrics";
 import { observedHandler } from "./request-log";
 
+/** A CLI polls a hand-off for minutes; an hour later nothing can still want its row. */
+const HANDOFF_PURGE_AFTER_MS = 3_600_000;
 const GC_INTERVAL_MS = 10 * 60_000;
 
 export interface AppRoleOptions {
@@ -94,6 +96,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
       .catch((error) => log.warn("garbage collection failed", { error: (error as Error).name }));
     // Hand-offs approved but never collected: their sealed credentials leave app.db (and its WAL).
     appdb.handoffs.wipeExpired(Date.now()).catch(() => 0);
+    // Long after any CLI stopped polling them, requests and first-poll origins go entirely.
+    appdb.handoffs.purgeExpired(Date.now() - HANDOFF_PURGE_AFTER_MS).catch(() => 0);
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);

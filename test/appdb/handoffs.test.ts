@@ -146,3 +146,31 @@ describe("a hand-off's result in app.db's files", () => {
     }
   });
 });
+
+describe("purging old hand-offs", () => {
+  it("removes requests that expired and first-poll origins seen before the cutoff, and keeps the later ones", async () => {
+    const { client, repo } = await plaintextAppDb();
+    try {
+      const [old, recent] = [requestId(), requestId()];
+      await repo.open({ id: old, kind: "login", createdAt: T0, expiresAt: T0 + TTL });
+      await repo.open({ id: recent, kind: "login", createdAt: T0 + 3 * TTL, expiresAt: T0 + 4 * TTL });
+      // Origins are recorded for any id polled, known or not: an anonymous caller can make many.
+      const unknown = requestId();
+      await repo.recordOrigin({ requestId: unknown, seenAt: T0, ip: "203.0.113.9", userAgent: null });
+      await repo.recordOrigin({
+        requestId: recent,
+        seenAt: T0 + 3 * TTL,
+        ip: "203.0.113.9",
+        userAgent: null,
+      });
+
+      expect(await repo.purgeExpired(T0 + 2 * TTL)).toBe(2);
+      expect(await repo.get(old)).toBeUndefined();
+      expect(await repo.origin(unknown)).toBeUndefined();
+      expect((await repo.get(recent))?.id).toBe(recent);
+      expect((await repo.origin(recent))?.ip).toBe("203.0.113.9");
+    } finally {
+      client.close();
+    }
+  });
+});

@@ -124,13 +124,22 @@ export function handoffsRepo(db: AppDrizzle, database: Pick<Database, "client" |
       return wiped;
     },
     /** Deletes the requests that expired before a time; returns how many. */
+    /**
+     * Removes requests that expired before `before`, and the origins of first
+     * polls seen before it (an origin is recorded for any id polled, known or
+     * not): without this, anonymous polls would grow app.db without bound.
+     */
     async purgeExpired(before: number): Promise<number> {
       const rows = await db
         .delete(handoffs)
         .where(lt(handoffs.expiresAt, before))
         .returning({ id: handoffs.id });
+      const origins = await db
+        .delete(handoffOrigins)
+        .where(lt(handoffOrigins.seenAt, before))
+        .returning({ id: handoffOrigins.requestId });
       if (rows.length > 0) await forget();
-      return rows.length;
+      return rows.length + origins.length;
     },
   };
 }
