@@ -1,3 +1,4 @@
+export { disableCoreDumps, type HardenResult } from "../harden";
 export { unpackAddonForChildren } from "./addon";
 export { roleLifecycle } from "./child";
 export {
@@ -7,7 +8,6 @@ export {
   prepareDataDir,
   runningServer,
 } from "./data-dir";
-export { disableCoreDumps, type HardenResult } from "../harden";
 export { PreflightError, preflight } from "./preflight";
 /** The keeper role, loaded on demand so that the supervisor does not carry the keeper's code. */
 export const keeperRole = () => import("./keeper-role");
