@@ -17,6 +17,7 @@ import { memberRoutes } from "./modules/members/routes";
 import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { userRoutes } from "./modules/users/routes";
 import { html, page } from "./modules/web/html";
 import { webRoutes } from "./modules/web/routes";
 import { openApiDocument, routesOf } from "./openapi";
@@ -163,6 +164,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(secretRoutes(ctx))
     .use(envVaultRoutes(ctx))
     .use(auditRoutes(ctx))
+    .use(userRoutes(ctx))
     .use(compatRoutes(ctx))
     .use(webRoutes(ctx));
   let doc: ReturnType<typeof openApiDocument> | undefined;
