@@ -166,22 +166,20 @@ export async function preflight(config: PreflightConfig): Promise<void> {
   }
   const app = config.role !== "keeper";
   if (app && config.tlsCertFile && config.tlsKeyFile) checkTlsPair(config.tlsCertFile, config.tlsKeyFile);
-  if (config.role === "keeper" && config.keeperListen.kind === "tcp") {
+  // Either end of keeper mutual TLS needs its certificate, key and CA.
+  const keeperTls =
+    (config.role === "keeper" && config.keeperListen.kind === "tcp") ||
+    (config.role === "app" && config.keeper.kind === "https");
+  if (keeperTls) {
     for (const [flag, file] of [
       ["--keeper-tls-cert", config.keeperTlsCertFile],
       ["--keeper-tls-key", config.keeperTlsKeyFile],
       ["--keeper-tls-ca", config.keeperTlsCaFile],
     ] as const)
       if (file) readable(file, flag);
-    await checkBind(config.keeperListen, "--keeper-listen");
   }
-  if (config.role === "app" && config.keeper.kind === "https") {
-    for (const [flag, file] of [
-      ["--keeper-tls-cert", config.keeperTlsCertFile],
-      ["--keeper-tls-key", config.keeperTlsKeyFile],
-      ["--keeper-tls-ca", config.keeperTlsCaFile],
-    ] as const)
-      if (file) readable(file, flag);
+  if (config.role === "keeper" && config.keeperListen.kind === "tcp") {
+    await checkBind(config.keeperListen, "--keeper-listen");
   }
   if (app) await checkBind(config.listen, "--listen");
 }

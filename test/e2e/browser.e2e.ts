@@ -3,10 +3,10 @@
  * playwright-core, against `vault serve` from the compiled binary. Signing
  * in, wrong passwords and the lockout, CSRF (token removed, changed, cookie
  * missing, a form posted from another site), single-use and expiring request
- * ids, the project overview without values, the Content-Security-Policy and
+ * ids, the project page without values, the Content-Security-Policy and
  * that no page loads anything from another origin.
  *
- * Screenshots of the sign-in page and of the overview go to
+ * Screenshots of the sign-in page and of the project page go to
  * $VAULT_E2E_SCREENSHOTS when set (kept), otherwise to a temporary directory
  * (removed).
  */
@@ -512,50 +512,45 @@ describe("consent phishing (Chromium)", () => {
   });
 });
 
-describe("project overview (Chromium)", () => {
-  it("shows environments, versions and members, and no pushed value anywhere in the page source", async () => {
+describe("project page (Chromium)", () => {
+  it("opens dotenv-vault's /open on the project's page: environments, versions, members, and no pushed value anywhere in the page source", async () => {
     const { page } = await signedInPage();
     const res = await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}&environment=undefined`);
     expect(res?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe(`/p/${projectId}`);
     const source = await res!.text();
     expect(await heading(page)).toBe("webshop");
 
-    const tables = page.locator("table");
-    const envs = ((await tables.nth(0).textContent()) ?? "").replace(/\s+/g, " ");
+    const envs = ((await page.locator("#environments").textContent()) ?? "").replace(/\s+/g, " ");
     for (const env of ["development", "ci", "staging", "production"]) expect(envs).toContain(env);
     expect(envs).toContain("development (main)v2");
     expect(envs).toContain("productionv1");
-    expect(await page.locator("h2").allTextContents()).toEqual([
-      "Environments",
-      "Versions of development",
-      "Members",
-    ]);
-    const versions = await tables.nth(1).locator("tr").allTextContents();
-    expect(versions).toHaveLength(3);
-    expect(versions[1]).toContain("v2");
-    expect(versions[1]).toContain(OWNER);
-    expect(versions[2]).toContain("v1");
-    const members = ((await tables.nth(2).textContent()) ?? "").replace(/\s+/g, " ");
+    expect(envs).toContain(OWNER);
+    expect(await page.locator("h2").allTextContents()).toEqual(["Environments", "Members"]);
+    const members = ((await page.locator("#members").textContent()) ?? "").replace(/\s+/g, " ");
     expect(members).toContain(OWNER);
     expect(members).toContain(TEAMMATE);
 
     expectNoSecret(source);
     expectNoSecret(await page.content());
-    const shot = join(shots.dir, "overview.png");
+    const shot = join(shots.dir, "project.png");
     await page.screenshot({ path: shot, fullPage: true });
     expectPng(shot);
-
-    const production = await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}&environment=production`);
-    expect(await page.locator("h2").nth(1).textContent()).toBe("Versions of production");
-    expectNoSecret(await production!.text());
   });
 
-  it("shows a member only the versions of environments they were granted", async () => {
+  it("shows a member their access per environment, and nothing of those they were not granted", async () => {
     const { page } = await signedInPage(TEAMMATE);
-    await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}&environment=production`);
-    expect(await page.locator("main, body").first().textContent()).toContain(
-      "You have no access to production.",
+    await page.goto(`${srv.url}/p/${projectId}`);
+    const rows = page.locator("#environments tbody tr");
+    expect(
+      ((await rows.filter({ hasText: "development" }).textContent()) ?? "").replace(/\s+/g, " "),
+    ).toContain("read only");
+    const production = ((await rows.filter({ hasText: "production" }).textContent()) ?? "").replace(
+      /\s+/g,
+      " ",
     );
+    expect(production).toContain("no access");
+    expect(production).not.toContain(OWNER);
     expectNoSecret(await page.content());
   });
 });
@@ -586,8 +581,10 @@ describe("headers and assets (Chromium)", () => {
         url,
         directives: {
           "default-src": "'none'",
+          "script-src": "'self'",
           "style-src": "'self'",
           "img-src": "'self'",
+          "connect-src": "'self'",
           "form-action": "'self'",
           "frame-ancestors": "'none'",
           "base-uri": "'none'",
@@ -646,7 +643,8 @@ describe("headers and assets (Chromium)", () => {
     await submitForm(page, 'form[action="/signout"]');
     expect(new URL(page.url()).pathname).toBe("/signin");
     expect(urls.length).toBeGreaterThan(10);
-    expect(urls).toContain(`${srv.url}/assets/vault.css`);
+    expect(urls.some((u) => u.startsWith(`${srv.url}/assets/vault.css?v=`))).toBe(true);
+    expect(urls.some((u) => u.startsWith(`${srv.url}/assets/vault.js?v=`))).toBe(true);
     const origin = new URL(srv.url).origin;
     expect(urls.filter((u) => new URL(u).origin !== origin)).toEqual([]);
   });

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from "bun:test";
 import { CODE_ATTEMPTS } from "../../src/server/modules/handoff/service";
-import { ago, originCard, sameAddress } from "../../src/server/modules/web/routes";
+import { ago, originCard, sameAddress } from "../../src/server/modules/web/pages/handoff";
 import { projectWith } from "./fixtures";
 import { type Harness, PASSWORD, startHarness } from "./harness";
 
@@ -194,7 +194,7 @@ describe("web pages", () => {
     ).toBe(401);
   });
 
-  it("shows an overview of a project with no value anywhere in the page", async () => {
+  it("sends dotenv-vault's open to the project's page, which shows no value anywhere", async () => {
     const h = await startHarness();
     const { owner, project, base } = await projectWith(h);
     await h.request("PUT", `${base}/development/secrets`, {
@@ -203,7 +203,10 @@ describe("web pages", () => {
     });
     const b = new Browser(h);
     await b.signIn("owner@example.com");
-    const open = await b.go("GET", `/open?DOTENV_VAULT=${project.id}&environment=undefined`);
+    const redirected = await b.go("GET", `/open?DOTENV_VAULT=${project.id}&environment=undefined`);
+    expect(redirected.status).toBe(303);
+    expect(redirected.headers.get("location")).toBe(`/p/${project.id}`);
+    const open = await b.go("GET", `/p/${project.id}`);
     expect(open.status).toBe(200);
     expect(open.text).toContain("development");
     expect(open.text).toContain("v1");
@@ -408,7 +411,8 @@ describe("consent phishing: vault login --browser (a code from the terminal)", (
     const old = await b.go("GET", `/cli/approve?request=${REQ("b")}`);
     expect(old.text).toContain("too old to show a verification code");
     expect(old.text).not.toContain('name="code"');
-    expect((await approveWith(b, REQ("b"), CODE)).status).toBe(403); // no form, so no CSRF token either
+    // No approval form (the token comes from the header's sign-out form): the approval is refused.
+    expect((await approveWith(b, REQ("b"), CODE)).status).toBe(400);
     expect((await claim(h, REQ("b"), SECRET)).status).toBe(202);
   });
 

@@ -1,0 +1,3 @@
+/** vault.js, imported as text (`with { type: "text" }`) and served by assets.ts. */
+declare const text: string;
+export default text;
