@@ -309,7 +309,7 @@ describe("tokens page", () => {
       { name: "x", env_ci: "yes", expiresInDays: "-1" },
       { name: "x", env_ci: "yes", expiresInDays: "9999" },
       { name: "bad\u001b[31m", env_ci: "yes" },
-    ]) {
+    ] as Record<string, string>[]) {
       expect((await t.browsers.owner.post(`/p/${t.project.id}/tokens`, fields)).status).toBe(400);
     }
     expect((await tokensOf(h, t)).length).toBe(1);
@@ -537,6 +537,366 @@ describe("keys page", () => {
       expect(res.status).toBe(200);
       expect(res.text).not.toContain("<script>alert");
       expect(res.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    }
+  });
+});
+
+describe("audit pages", () => {
+  it("gives a project's events to its managers and /audit to instance admins only, refusing the others as the API does", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    await sameRefusals(
+      t,
+      MANAGE,
+      (b) => b.get(`/p/${t.project.id}/audit`),
+      (token) => h.request("GET", `/api/v1/audit?project=${t.project.id}`, { token }),
+    );
+    await sameRefusals(
+      t,
+      { owner: 403, admin: 200, writer: 403, reader: 403, none: 403, stranger: 403 },
+      (b) => b.get("/audit"),
+      (token) => h.request("GET", "/api/v1/audit", { token }),
+    );
+    expect(location(await new WebBrowser(h).get("/audit"))).toStartWith("/signin");
+    // The navigation offers Audit and Users to instance admins only; Account to all.
+    const nav = (text: string) => /<ul>(.*?)<\/ul>/.exec(text)![1]!;
+    expect(nav((await t.browsers.admin.get("/")).text)).toMatch(/Projects.*Audit.*Users.*Account/);
+    expect(nav((await t.browsers.owner.get("/")).text)).not.toContain("Audit");
+    expect(nav((await t.browsers.owner.get("/")).text)).toContain("Account");
+  });
+
+  it("names actors, environments and the users events are about (never ids), filters by action, actor and day, and pages by 50", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    for (let i = 0; i < 60; i++)
+      await h.request("GET", `${t.base}/development/secrets`, { token: t.tokens.reader.token });
+    h.clock.advance(86_400_000); // a day later: sessions of yesterday expired, so sign in again
+    const signIn = async (email: string) =>
+      (await h.request("POST", "/api/v1/auth/login", { body: { email, password: PASSWORD } })).body.token as string;
+    const writer = await signIn("writer@example.com");
+    const owner = await new WebBrowser(h).withSession(await signIn("owner@example.com"));
+    const admin = await new WebBrowser(h).withSession(await signIn("admin@example.com"));
+    await h.request("PUT", `${t.base}/staging/secrets`, { token: writer, body: { dotenv: "A=1\n" } });
+    await h.ctx.audit.flush();
+    const path = `/p/${t.project.id}/audit`;
+    const first = await owner.get(path);
+    expect(first.status).toBe(200);
+    const rows = first.text.match(/<tr><td data-label="When">.*?<\/tr>/g)!;
+    expect(rows.length).toBe(50);
+    expect(rows[0]).toContain("secrets.push");
+    expect(rows[0]).toContain("writer@example.com");
+    expect(rows[0]).toContain(">staging<");
+    expect(first.text).not.toMatch(/usr_[0-9a-f]{24}|env_[0-9a-f]{24}|tok_[0-9a-f]{24}/);
+    const member = first.text.match(/<tr>.*?member\.add.*?<\/tr>/g);
+    expect(member).toBeNull(); // older than the first page
+    const older = /href="([^"]*before=\d+[^"]*)" data-testid="older"/
+      .exec(first.text)![1]!
+      .replaceAll("&amp;", "&");
+    const second = await owner.get(older);
+    const adds = second.text.match(/<tr><td data-label="When">[^\n]*?member\.add.*?<\/tr>/g)!;
+    expect(adds.some((r) => r.includes("writer@example.com") && r.includes("owner@example.com"))).toBe(true);
+    expect(second.text).toContain("Newest events");
+    // Filters: an action, an actor by email, a day.
+    const reads = await owner.get(`${path}?action=secrets.read&actor=reader%40example.com`);
+    const readRows = reads.text.match(/<tr><td data-label="When">.*?<\/tr>/g)!;
+    expect(readRows.length).toBe(50);
+    expect(readRows.every((r) => r.includes("secrets.read") && r.includes("reader@example.com"))).toBe(true);
+    const today = new Date(h.clock.now()).toISOString().slice(0, 10);
+    const sinceToday = await owner.get(`${path}?since=${today}`);
+    expect(sinceToday.text.match(/<tr><td data-label="When">.*?<\/tr>/g)!.length).toBe(1);
+    const nobody = await owner.get(`${path}?actor=nobody%40example.com`);
+    expect(nobody.text).toContain("No events match.");
+    for (const bad of ["?since=yesterday", "?action=%3Cscript%3E", "?before=abc"]) {
+      const res = await owner.get(`${path}${bad}`);
+      expect(res.status).toBe(400);
+      expect(res.text).not.toContain("<script>");
+    }
+    // The instance log names the project too.
+    const all = await admin.get("/audit?action=project.create");
+    expect(all.text).toContain('<th scope="col">Project</th>');
+    expect(all.text).toMatch(/<td data-label="Project">shop<\/td>/);
+    expect(all.text).toMatch(/<td data-label="Project">other<\/td>/);
+  });
+
+  it("escapes hostile emails, token names and project names in events and in the filters shown back", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    await h.request("POST", `/api/v1/projects/${t.project.id}/tokens`, {
+      token: t.tokens.owner.token,
+      body: { name: "<script>alert(1)</script>", environments: ["ci"] },
+    });
+    await h.request("POST", "/api/v1/auth/login", {
+      body: { email: '"onmouseover=alert(1)@x.io', password: "wrong password" },
+    });
+    await h.request("PATCH", `/api/v1/projects/${t.project.id}`, {
+      token: t.tokens.owner.token,
+      body: { name: "<img src=x onerror=alert(2)>" },
+    });
+    await h.ctx.audit.flush();
+    for (const res of [
+      await t.browsers.owner.get(`/p/${t.project.id}/audit`),
+      await t.browsers.admin.get(`/audit?actor=%22onmouseover%3Dalert(1)%40x.io`),
+      await t.browsers.admin.get("/audit"),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain("<script>alert");
+      expect(res.text).not.toContain("<img src=x");
+      expect(res.text).not.toContain('"onmouseover=');
+    }
+    const all = await t.browsers.admin.get("/audit");
+    expect(all.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect(all.text).toContain("&quot;onmouseover=alert(1)@x.io");
+  });
+});
+
+describe("account page", () => {
+  it("is every signed-in user's own: sessions and CLI credentials with created, last used and expiry, this browser marked, never a token", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const me = await h.request("POST", `/api/v1/projects/${t.project.id}/me`, {
+      token: t.tokens.reader.token,
+    });
+    const laptop = await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "reader@example.com", password: PASSWORD },
+    });
+    for (const role of ROLES) expect((await t.browsers[role].get("/account")).status).toBe(200);
+    expect(location(await new WebBrowser(h).get("/account"))).toStartWith("/signin");
+    const res = await t.browsers.reader.get("/account");
+    expect(res.text).toContain("reader@example.com");
+    expect(res.text).toContain("this browser");
+    expect(res.text).toContain("CLI credential (<code>me_</code>) for shop");
+    expect(res.text.match(/data-testid="revoke-session"/g)!.length).toBe(3);
+    for (const secret of [t.tokens.reader.token, me.body.token, laptop.body.token, t.tokens.owner.token])
+      expect(res.text).not.toContain(secret);
+    expect(res.text).not.toContain("owner@example.com");
+  });
+
+  it("revokes a session or CLI credential at once; revoking this browser's signs it out; another user's is not found", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const me = await h.request("POST", `/api/v1/projects/${t.project.id}/me`, {
+      token: t.tokens.reader.token,
+    });
+    const sessions = async () =>
+      (await h.request("GET", "/api/v1/me/sessions", { token: t.tokens.reader.token })).body.sessions as {
+        id: string;
+        kind: string;
+        current: boolean;
+      }[];
+    const meRow = (await sessions()).find((s) => s.kind === "me")!;
+    expect(location(await t.browsers.reader.post(`/account/sessions/${meRow.id}/revoke`))).toBe(
+      "/account?done=session-revoked",
+    );
+    expect((await h.request("GET", "/api/v1/me", { token: me.body.token })).status).toBe(401);
+    const ownerSession = (await h.request("GET", "/api/v1/me/sessions", { token: t.tokens.owner.token })).body
+      .sessions[0].id;
+    expect((await t.browsers.reader.post(`/account/sessions/${ownerSession}/revoke`)).status).toBe(404);
+    expect((await h.request("GET", "/api/v1/me", { token: t.tokens.owner.token })).status).toBe(200);
+    for (const csrf of ["", "forged"])
+      expect(
+        (await t.browsers.reader.post(`/account/sessions/${ownerSession}/revoke`, { csrf })).status,
+      ).toBe(403);
+    const current = (await sessions()).find((s) => s.current)!;
+    const out = await t.browsers.reader.post(`/account/sessions/${current.id}/revoke`);
+    expect(location(out)).toBe("/signin");
+    expect(location(await t.browsers.reader.get("/"))).toStartWith("/signin");
+  });
+
+  it("changes the password with the API's rules, and a wrong current password counts toward the same lockout", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const b = t.browsers.writer;
+    const change = (current: string, next: string, confirm = next) =>
+      b.post("/account/password", { current, next, confirm });
+    const differ = await change(PASSWORD, "a long new passphrase", "another one entirely");
+    expect(differ.status).toBe(400);
+    expect(differ.text).toContain("the two new passwords differ");
+    expect((await change(PASSWORD, "short")).status).toBe(400);
+    expect((await change(PASSWORD, PASSWORD)).status).toBe(400);
+    for (let i = 0; i < 4; i++) {
+      const wrong = await change("not the password", "a long new passphrase");
+      expect(wrong.status).toBe(401);
+      expect(wrong.text).toContain("the current password is wrong");
+      expect(wrong.text).not.toContain("not the password");
+    }
+    // The fifth failure, counted with the API's sign-ins, locks the account.
+    await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "writer@example.com", password: "nope nope" },
+    });
+    const locked = await change(PASSWORD, "a long new passphrase");
+    expect(locked.status).toBe(423);
+    expect(locked.headers.get("retry-after")).not.toBeNull();
+    expect(locked.text).toContain("locked");
+    h.clock.advance(15 * 60_000 + 1);
+    const other = await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "writer@example.com", password: PASSWORD },
+    });
+    const ok = await change(PASSWORD, "a long new passphrase");
+    expect(location(ok)).toBe("/account?done=password-changed&n=1");
+    expect((await b.get(location(ok))).text).toContain("Password changed.");
+    // This browser stays signed in; the other session is signed out; the new password works.
+    expect((await b.get("/")).status).toBe(200);
+    expect((await h.request("GET", "/api/v1/me", { token: other.body.token })).status).toBe(401);
+    const again = await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "writer@example.com", password: "a long new passphrase" },
+    });
+    expect(again.status).toBe(200);
+    for (const csrf of ["", "forged"])
+      expect(
+        (
+          await b.post("/account/password", {
+            current: "a long new passphrase",
+            next: "x".repeat(20),
+            confirm: "x".repeat(20),
+            csrf,
+          })
+        ).status,
+      ).toBe(403);
+  });
+
+  it("sends a user who must change a one-time password here from any page, and lets them on once it is changed", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const reset = await h.request("POST", `/api/v1/users/${t.tokens.reader.id}/reset-password`, {
+      token: t.tokens.admin.token,
+    });
+    const login = await h.request("POST", "/api/v1/auth/login", {
+      body: { email: "reader@example.com", password: reset.body.oneTimePassword },
+    });
+    const b = await new WebBrowser(h).withSession(login.body.token);
+    for (const path of ["/", `/p/${t.project.id}`, `/p/${t.project.id}/keys`, "/admin/users"])
+      expect(location(await b.get(path))).toBe("/account");
+    expect((await b.post(`/p/${t.project.id}/keys/development/show`)).status).toBe(403);
+    const account = await b.get("/account");
+    expect(account.status).toBe(200);
+    expect(account.text).toContain("This account still has a one-time password.");
+    expect(account.text).not.toContain(reset.body.oneTimePassword);
+    const ok = await b.post("/account/password", {
+      current: reset.body.oneTimePassword,
+      next: "my very own passphrase",
+      confirm: "my very own passphrase",
+    });
+    expect(location(ok)).toStartWith("/account?done=password-changed");
+    expect((await b.get(`/p/${t.project.id}`)).status).toBe(200);
+  });
+});
+
+describe("users page", () => {
+  it("is for instance owners and admins: everyone else gets the API's 403, the signed out the sign-in page", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const member = t.tokens.writer.id;
+    const refusals = { owner: 403, admin: 200, writer: 403, reader: 403, none: 403, stranger: 403 } as const;
+    await sameRefusals(
+      t,
+      refusals,
+      (b) => b.get("/admin/users"),
+      (token) => h.request("GET", "/api/v1/users", { token }),
+    );
+    for (const role of ["owner", "writer", "reader", "none", "stranger"] as const) {
+      const b = t.browsers[role];
+      for (const res of [
+        await b.post("/admin/users", { email: "new@example.com", role: "member" }),
+        await b.post(`/admin/users/${member}/disable`),
+        await b.post(`/admin/users/${member}/disable`, { ask: "yes" }),
+        await b.post(`/admin/users/${member}/reset-password`),
+        await b.post(`/admin/users/${member}/role`, { role: "admin" }),
+      ])
+        expect({ role, status: res.status }).toEqual({ role, status: 403 });
+    }
+    expect(await h.appdb.users.byEmail("new@example.com")).toBeUndefined();
+    const writer = await h.appdb.users.byId(member);
+    expect([writer?.role, writer?.disabledAt, writer?.mustChangePassword]).toEqual(["member", null, false]);
+    expect(location(await new WebBrowser(h).get("/admin/users"))).toStartWith("/signin");
+  });
+
+  it("adds a user with a one-time password shown once on that answer, never on a page after", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const res = await t.browsers.admin.post("/admin/users", { email: "dana@example.com", role: "admin" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("cache-control")).toBe("no-store");
+    const password = /<pre class="value" id="one-time-password">([A-Za-z0-9]{20})<\/pre>/.exec(res.text)![1]!;
+    for (const path of ["/admin/users", "/audit", "/account", "/"])
+      expect((await t.browsers.admin.get(path)).text).not.toContain(password);
+    const list = await t.browsers.admin.get("/admin/users");
+    expect(list.text).toMatch(/<tr data-name="dana@example.com">.*must change password/);
+    // An admin offers no owner role, and an owner made by a form anyway is refused.
+    expect(list.text).not.toMatch(/id="user-role">[^\n]*value="owner"/);
+    expect(
+      (await t.browsers.admin.post("/admin/users", { email: "o@example.com", role: "owner" })).status,
+    ).toBe(403);
+    expect((await t.browsers.admin.post("/admin/users", { email: "dana@example.com" })).status).toBe(409);
+    expect((await t.browsers.admin.post("/admin/users", { email: "not an email" })).status).toBe(400);
+  });
+
+  it("resets a password (asked first without the script; a new one-time password once), disables, changes a role, with the API's rules", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const id = t.tokens.writer.id;
+    const asked = await t.browsers.admin.post(`/admin/users/${id}/reset-password`, { ask: "yes" });
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain("Reset the password of writer@example.com?");
+    expect((await h.request("GET", "/api/v1/me", { token: t.tokens.writer.token })).status).toBe(200);
+    const reset = await t.browsers.admin.post(`/admin/users/${id}/reset-password`);
+    const password = /<pre class="value" id="one-time-password">([A-Za-z0-9]{20})<\/pre>/.exec(
+      reset.text,
+    )![1]!;
+    expect((await h.request("GET", "/api/v1/me", { token: t.tokens.writer.token })).status).toBe(401);
+    expect((await t.browsers.admin.get("/admin/users")).text).not.toContain(password);
+    const role = await t.browsers.admin.post(`/admin/users/${id}/role`, { role: "admin" });
+    expect(location(role)).toBe("/admin/users?done=role-changed");
+    expect((await h.appdb.users.byId(id))?.role).toBe("admin");
+    expect((await t.browsers.admin.post(`/admin/users/${id}/role`, { role: "root" })).status).toBe(400);
+    expect((await t.browsers.admin.post(`/admin/users/${id}/disable`, { ask: "yes" })).status).toBe(200);
+    expect((await h.appdb.users.byId(id))?.disabledAt).toBeNull();
+    expect(location(await t.browsers.admin.post(`/admin/users/${id}/disable`))).toBe(
+      "/admin/users?done=user-disabled",
+    );
+    expect((await h.appdb.users.byId(id))?.disabledAt).not.toBeNull();
+    // The rules are the service's: not one's own account, owners only by owners, the last owner kept.
+    const self = t.tokens.admin.id;
+    for (const path of [`/admin/users/${self}/disable`, `/admin/users/${self}/reset-password`])
+      expect((await t.browsers.admin.post(path)).status).toBe(403);
+    expect((await t.browsers.admin.post(`/admin/users/${self}/role`, { role: "member" })).status).toBe(403);
+    const boss = await h.user("boss@example.com", "owner");
+    expect((await t.browsers.admin.post(`/admin/users/${boss.id}/disable`)).status).toBe(403);
+    const bossBrowser = await new WebBrowser(h).withSession(boss.token);
+    expect((await bossBrowser.post(`/admin/users/${self}/role`, { role: "owner" })).status).toBe(303);
+    const adminNowOwner = t.browsers.admin;
+    expect((await adminNowOwner.post(`/admin/users/${boss.id}/role`, { role: "member" })).status).toBe(303);
+    const last = await bossBrowser.post(`/admin/users/${self}/disable`);
+    expect(last.status).toBe(403); // boss is a member now
+    const page = await adminNowOwner.get("/admin/users");
+    expect(page.text).toContain('<span class="badge">you</span>');
+  });
+
+  it("refuses every users form without this browser's CSRF token, and escapes hostile emails", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const email = `<script>alert(1)</script>"onmouseover=x@x.io`;
+    const hostile = await h.user(email);
+    const id = t.tokens.writer.id;
+    for (const [path, fields] of [
+      ["/admin/users", { email: "new@example.com" }],
+      [`/admin/users/${id}/disable`, {}],
+      [`/admin/users/${id}/reset-password`, {}],
+      [`/admin/users/${id}/role`, { role: "admin" }],
+    ] as const) {
+      for (const csrf of ["", "forged"])
+        expect((await t.browsers.admin.post(path, { ...fields, csrf })).status).toBe(403);
+    }
+    expect(await h.appdb.users.byEmail("new@example.com")).toBeUndefined();
+    expect((await h.appdb.users.byId(id))?.role).toBe("member");
+    for (const res of [
+      await t.browsers.admin.get("/admin/users"),
+      await t.browsers.admin.post(`/admin/users/${hostile.id}/disable`, { ask: "yes" }),
+      await t.browsers.admin.post(`/admin/users/${hostile.id}/reset-password`),
+    ]) {
+      expect(res.status).toBe(200);
+      expect(res.text).not.toContain("<script>alert");
+      expect(res.text).not.toContain('"onmouseover=');
+      expect(res.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;&quot;onmouseover=x@x.io");
     }
   });
 });
