@@ -572,7 +572,8 @@ describe("audit pages", () => {
       await h.request("GET", `${t.base}/development/secrets`, { token: t.tokens.reader.token });
     h.clock.advance(86_400_000); // a day later: sessions of yesterday expired, so sign in again
     const signIn = async (email: string) =>
-      (await h.request("POST", "/api/v1/auth/login", { body: { email, password: PASSWORD } })).body.token as string;
+      (await h.request("POST", "/api/v1/auth/login", { body: { email, password: PASSWORD } })).body
+        .token as string;
     const writer = await signIn("writer@example.com");
     const owner = await new WebBrowser(h).withSession(await signIn("owner@example.com"));
     const admin = await new WebBrowser(h).withSession(await signIn("admin@example.com"));
@@ -869,6 +870,17 @@ describe("users page", () => {
     expect(last.status).toBe(403); // boss is a member now
     const page = await adminNowOwner.get("/admin/users");
     expect(page.text).toContain('<span class="badge">you</span>');
+    // An admin is not offered what only an owner may do to an owner.
+    const other = await h.user("other-owner@example.com", "owner");
+    const asAdmin = await new WebBrowser(h).withSession(
+      (await h.user("plain-admin@example.com", "admin")).token,
+    );
+    const ownerRow = /<tr data-name="other-owner@example.com">.*?<\/tr>/.exec(
+      (await asAdmin.get("/admin/users")).text,
+    )![0];
+    expect(ownerRow).toContain("only an owner changes an owner");
+    expect(ownerRow).not.toContain("<form");
+    expect((await asAdmin.post(`/admin/users/${other.id}/reset-password`)).status).toBe(403);
   });
 
   it("refuses every users form without this browser's CSRF token, and escapes hostile emails", async () => {
@@ -897,6 +909,54 @@ describe("users page", () => {
       expect(res.text).not.toContain("<script>alert");
       expect(res.text).not.toContain('"onmouseover=');
       expect(res.text).toContain("&lt;script&gt;alert(1)&lt;/script&gt;&quot;onmouseover=x@x.io");
+    }
+  });
+});
+
+describe("secrets on pages", () => {
+  it("no page holds a token, key or one-time password except the answer that made it and an explicit show", async () => {
+    const h = await startHarness();
+    const t = await team(h);
+    const secrets: string[] = [];
+    const token = await t.browsers.owner.post(`/p/${t.project.id}/tokens`, { name: "ci", env_ci: "yes" });
+    secrets.push(/id="new-token">([^<]+)</.exec(token.text)![1]!);
+    const invited = await t.browsers.admin.post(`/p/${t.project.id}/team/invite`, {
+      email: "new@example.com",
+      create: "yes",
+    });
+    secrets.push(/id="one-time-password">([^<]+)</.exec(invited.text)![1]!);
+    const added = await t.browsers.admin.post("/admin/users", { email: "other@example.com" });
+    secrets.push(/id="one-time-password">([^<]+)</.exec(added.text)![1]!);
+    const reset = await t.browsers.admin.post(`/admin/users/${t.tokens.none.id}/reset-password`);
+    secrets.push(/id="one-time-password">([^<]+)</.exec(reset.text)![1]!);
+    await t.browsers.owner.post(`/p/${t.project.id}/keys/development/rotate`);
+    const keys = await h.request("GET", `/api/v1/projects/${t.project.id}/keys`, {
+      token: t.tokens.owner.token,
+    });
+    for (const k of keys.body.keys as { key: string }[]) secrets.push(k.key, k.key.slice(-64));
+    const me = await h.request("POST", `/api/v1/projects/${t.project.id}/me`, {
+      token: t.tokens.owner.token,
+    });
+    secrets.push(me.body.token);
+    for (const u of Object.values(t.tokens)) secrets.push(u.token);
+    const pages = [
+      "/",
+      `/p/${t.project.id}`,
+      `/p/${t.project.id}/team`,
+      `/p/${t.project.id}/tokens`,
+      `/p/${t.project.id}/keys`,
+      `/p/${t.project.id}/audit`,
+      "/audit",
+      "/account",
+      "/admin/users",
+      `/p/${t.project.id}/keys?done=key-rotated`,
+    ];
+    for (const role of ["owner", "admin", "writer", "reader"] as const) {
+      for (const path of pages) {
+        const res = await t.browsers[role].get(path);
+        for (const secret of secrets)
+          expect({ role, path, found: res.text.includes(secret) }).toEqual({ role, path, found: false });
+      }
     }
   });
 });

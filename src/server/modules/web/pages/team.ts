@@ -72,7 +72,13 @@ export function teamPages(ctx: AppContext) {
   ];
 
   /** A permission's select; `label` names it when no visible label does (a cell of the grid). */
-  const select = (id: string, name: string, label: string | undefined, current: Permission, formId?: string) =>
+  const select = (
+    id: string,
+    name: string,
+    label: string | undefined,
+    current: Permission,
+    formId?: string,
+  ) =>
     html`<select id="${id}" name="${name}"${label ? html` aria-label="${label}"` : ""}${formId ? html` form="${formId}"` : ""}>${PERMISSIONS.map(
       (p) => html`<option value="${p}"${p === current ? html` selected` : ""}>${p}</option>`,
     )}</select>`;

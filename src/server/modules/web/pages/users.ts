@@ -10,7 +10,14 @@ import { Elysia } from "elysia";
 import type { Role } from "../../../../appdb";
 import type { AppContext } from "../../../context";
 import { ApiError } from "../../../errors";
-import { createUserService, requireUserAdmin, USER_ID, type UserView, userView } from "../../users/service";
+import {
+  createUserService,
+  requireUserAdmin,
+  USER_ID,
+  type UserActor,
+  type UserView,
+  userView,
+} from "../../users/service";
 import {
   asksFirst,
   confirmForm,
@@ -57,13 +64,18 @@ export function userPages(ctx: AppContext) {
     ...(last ? [{ label: "Users", href: USERS_PATH }, { label: last }] : [{ label: "Users" }]),
   ];
 
-  const row = (u: UserView, csrf: string, self: string): Html => {
+  const row = (u: UserView, csrf: string, actor: UserActor): Html => {
     const base = `${USERS_PATH}/${u.id}`;
-    const mine = u.id === self;
+    const mine = u.id === actor.id;
+    // What the service would refuse is not offered (it refuses it anyway): one's own account, an owner to an admin.
+    if (!mine && u.role === "owner" && actor.role !== "owner")
+      return html`<tr data-name="${u.email}"><td data-label="User">${u.email}</td><td data-label="Role">owner</td><td data-label="Status"><span class="badge">${u.status}</span></td><td data-label="Created">${when(u.createdAt)}</td><td data-label="Actions"><span class="muted">only an owner changes an owner</span></td></tr>`;
     return html`<tr data-name="${u.email}"><td data-label="User">${u.email}${mine ? html` <span class="badge">you</span>` : ""}</td><td data-label="Role">${
       mine
         ? u.role
-        : html`<form method="post" action="${base}/role" class="actions">${csrfField(csrf)}<select name="role" aria-label="Role of ${u.email}">${ROLES.map(
+        : html`<form method="post" action="${base}/role" class="actions">${csrfField(csrf)}<select name="role" aria-label="Role of ${u.email}">${ROLES.filter(
+            (r) => r !== "owner" || actor.role === "owner",
+          ).map(
             (r) => html`<option value="${r}"${r === u.role ? html` selected` : ""}>${r}</option>`,
           )}</select><button type="submit" class="small secondary" aria-label="Change the role of ${u.email}">Change</button></form>`
     }</td><td data-label="Status"><span class="badge">${u.status}</span></td><td data-label="Created">${when(u.createdAt)}</td><td data-label="Actions">${
@@ -128,7 +140,7 @@ ${secretBlock("one-time-password", "One-time password", password, "Shown only no
         return page(
           "Users",
           html`<p class="muted">Everyone who can sign in to this server. Only an owner makes an owner or changes one; nobody disables or resets their own account here; the last active owner stays one.</p>
-<div class="table-wrap"><table class="stack" id="users"><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${list.map((u) => row(u, csrf, actor.id))}</tbody></table></div>
+<div class="table-wrap"><table class="stack" id="users"><thead><tr><th scope="col">User</th><th scope="col">Role</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>${list.map((u) => row(u, csrf, actor))}</tbody></table></div>
 <h2 id="add">Add a user</h2>
 <form method="post" action="${USERS_PATH}" class="card" data-testid="add-user">
 ${csrfField(csrf)}
