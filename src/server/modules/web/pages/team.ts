@@ -29,6 +29,7 @@ import {
 import { createGuard, type Session } from "../guard";
 import { type Html, html } from "../html";
 import { page, type Viewer } from "../layout";
+import { plural } from "../text";
 import { PROJECT_LINKS, projectHref, projectIdParam } from "./projects";
 
 PROJECT_LINKS.push({
@@ -117,7 +118,7 @@ ${csrfField(csrf)}
 <label for="invite-email">Email</label><input id="invite-email" type="email" name="email" required maxlength="320" autocomplete="off">
 <label for="invite-role">Role in this project</label><select id="invite-role" name="role"><option value="member" selected>member: the access below</option><option value="owner">owner: manages the project, writes everywhere</option></select>
 <fieldset class="card"><legend>Access per environment (members)</legend>
-${access.environments.map((e) => html`<label for="invite-${e.name}">${e.name}</label>${select(`invite-${e.name}`, `perm_${e.name}`, undefined, "none")}`)}
+<div class="grid2">${access.environments.map((e) => html`<div><label for="invite-${e.name}">${e.name}</label>${select(`invite-${e.name}`, `perm_${e.name}`, undefined, "none")}</div>`)}</div>
 </fieldset>
 ${
   createsUsers(session)
@@ -143,7 +144,8 @@ ${
           ? html`<p class="muted">Members see nothing until granted. Owners read and write every environment.</p>`
           : html`<p class="muted">Only project owners and instance admins change the team.</p>`
       }
-<div class="table-wrap"><table class="stack" id="members"><caption>${list.length} member${list.length === 1 ? "" : "s"}</caption><thead>${head}</thead><tbody>${list.map((m) => memberRow(access, m, csrf, session.user.id))}</tbody></table></div>
+<p class="muted">${plural(list.length, "member")}</p>
+<div class="table-wrap"><table class="stack" id="members" aria-label="Members"><thead>${head}</thead><tbody>${list.map((m) => memberRow(access, m, csrf, session.user.id))}</tbody></table></div>
 ${access.manage ? inviteForm(access, session, csrf) : ""}`,
       { viewer, area: "projects", wide: true, crumbs: crumbs(access), notice: noticeOf(url) },
     );
