@@ -174,7 +174,7 @@ const lastOwner = (user: User) =>
   new ApiError(
     "CONFLICT",
     `${user.email} is the last active owner of this instance`,
-    "make another user an owner first (Users page, or PUT /api/v1/users/USER_ID/role)",
+    "make another user an owner first (the Users page, PUT /api/v1/users/USER_ID/role, or on the host: vault admin user add EMAIL --role owner)",
   );
 
 export function createUserService(deps: UserServiceDeps) {
