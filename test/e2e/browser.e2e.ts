@@ -526,7 +526,8 @@ describe("project page (Chromium)", () => {
     expect(envs).toContain("development (main)v2");
     expect(envs).toContain("productionv1");
     expect(envs).toContain(OWNER);
-    expect(await page.locator("h2").allTextContents()).toEqual(["Environments", "Members"]);
+    // The management pages (team, tokens, keys, audit) are linked under Manage once they exist.
+    expect(await page.locator("h2").allTextContents()).toEqual(["Environments", "Manage", "Members"]);
     const members = ((await page.locator("#members").textContent()) ?? "").replace(/\s+/g, " ");
     expect(members).toContain(OWNER);
     expect(members).toContain(TEAMMATE);

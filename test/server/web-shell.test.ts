@@ -111,7 +111,7 @@ describe("the guard", () => {
     expect(JSON.parse(res.text).error.code).toBe("NOT_FOUND");
   });
 
-  it("tells a user who still has a one-time password to change it, and lets them sign out", async () => {
+  it("sends a user who still has a one-time password to change it on the account page, and lets them sign out", async () => {
     const h = await startHarness();
     const { project } = await team(h);
     const row = (await h.appdb.users.byEmail("writer@example.com"))!;
@@ -124,10 +124,12 @@ describe("the guard", () => {
       password: "correct horse battery staple",
       next: "/",
     });
-    const res = await b.get(`/p/${project.id}`);
-    expect(res.status).toBe(403);
-    expect(res.text).toContain("Change your password first");
-    expect(res.text).not.toContain("Environments");
+    // The account page (pages/account.ts) is where they change it: every other page leads there.
+    expect(location(await b.get(`/p/${project.id}`))).toBe("/account");
+    const refused = await b.post(`/p/${project.id}/keys/development/show`);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain("Change your password first");
+    expect(refused.text).not.toContain("DOTENV_KEY of");
     expect((await b.post("/signout")).status).toBe(303);
   });
 });

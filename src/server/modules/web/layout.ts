@@ -34,6 +34,8 @@ export interface NavItem {
   label: string;
   href: string;
   admin?: boolean;
+  /** Where it goes: lower first (pages register in any order); Projects is 0. */
+  rank?: number;
 }
 
 /** The header's navigation: only pages that exist are listed (pages/*.ts add theirs here). */
@@ -64,10 +66,12 @@ function header(viewer: Viewer | undefined, area: string | undefined): Html {
   if (!viewer)
     return html`<header class="top"><nav aria-label="Main"><a class="brand" href="/">vault</a></nav></header>`;
   const admin = viewer.role === "owner" || viewer.role === "admin";
-  const items = NAV.filter((item) => !item.admin || admin).map(
-    (item) =>
-      html`<li><a href="${item.href}"${item.area === area ? html` aria-current="page"` : ""}>${item.label}</a></li>`,
-  );
+  const items = NAV.filter((item) => !item.admin || admin)
+    .sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+    .map(
+      (item) =>
+        html`<li><a href="${item.href}"${item.area === area ? html` aria-current="page"` : ""}>${item.label}</a></li>`,
+    );
   return html`<header class="top"><nav aria-label="Main"><a class="brand" href="/">vault</a><ul>${items}</ul><span class="who">${viewer.email}</span><form class="signout" method="post" action="/signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button class="link" type="submit">Sign out</button></form></nav></header>`;
 }
 

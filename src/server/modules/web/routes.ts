@@ -7,14 +7,26 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { assetRoutes } from "./assets";
+import { accountPages } from "./pages/account";
+import { auditPages } from "./pages/audit";
 import { handoffPages } from "./pages/handoff";
+import { keyPages } from "./pages/keys";
 import { projectPages } from "./pages/projects";
 import { signinPages } from "./pages/signin";
+import { teamPages } from "./pages/team";
+import { tokenPages } from "./pages/tokens";
+import { userPages } from "./pages/users";
 
 export function webRoutes(ctx: AppContext) {
   return new Elysia({ name: "web" })
     .use(assetRoutes())
     .use(signinPages(ctx))
     .use(handoffPages(ctx))
-    .use(projectPages(ctx));
+    .use(projectPages(ctx))
+    .use(teamPages(ctx))
+    .use(tokenPages(ctx))
+    .use(keyPages(ctx))
+    .use(auditPages(ctx))
+    .use(accountPages(ctx))
+    .use(userPages(ctx));
 }

@@ -26,6 +26,8 @@ export interface ProjectLink {
   /** Only for those who manage the project (project owners, instance admins). */
   manage?: boolean;
   describe: string;
+  /** Where it goes in the list: lower first (pages register in any order). */
+  rank?: number;
 }
 
 /** The project page's links to its management pages: only pages that exist are listed (pages/*.ts add theirs). */
@@ -114,10 +116,12 @@ export function projectPages(ctx: AppContext) {
                 : html`<span class="muted">nothing pushed yet</span>`;
           return html`<tr data-name="${env.name}"><td data-label="Environment">${envCell(env)}</td><td data-label="Version">${env.head ? `v${env.head}` : "—"}</td><td data-label="Last change">${change}</td><td data-label="By">${last?.author ?? ""}</td><td data-label="Your access">${ACCESS_WORDS[permission]}</td></tr>`;
         });
-        const links = PROJECT_LINKS.filter((l) => !l.manage || access.manage).map(
-          (l) =>
-            html`<li><a href="${projectHref(project.id)}/${l.path}">${l.label}</a> <span class="muted">${l.describe}</span></li>`,
-        );
+        const links = PROJECT_LINKS.filter((l) => !l.manage || access.manage)
+          .sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+          .map(
+            (l) =>
+              html`<li><a href="${projectHref(project.id)}/${l.path}">${l.label}</a> <span class="muted">${l.describe}</span></li>`,
+          );
         return page(
           project.name,
           html`<p class="muted">Project id <code>${project.id}</code></p>
