@@ -215,12 +215,17 @@ describe("projects list and project page", () => {
     }
   });
 
-  it("sends dotenv-vault's open to the project's page, and a project one cannot see to a 404", async () => {
+  it("sends dotenv-vault's open to the editor of the environment named (else the main one) when readable, else the project's page", async () => {
     const h = await startHarness();
     const { browsers, project } = await team(h);
-    expect(
-      location(await browsers.reader.get(`/open?DOTENV_VAULT=${project.id}&environment=undefined`)),
-    ).toBe(`/p/${project.id}`);
-    expect((await browsers.stranger.get(`/open?DOTENV_VAULT=${project.id}`)).status).toBe(404);
+    const open = (b: WebBrowser, query: string) => b.get(`/open?DOTENV_VAULT=${project.id}${query}`);
+    expect(location(await open(browsers.reader, "&environment=undefined"))).toBe(
+      `/p/${project.id}/e/development`,
+    );
+    expect(location(await open(browsers.reader, "&environment=staging"))).toBe(`/p/${project.id}/e/staging`);
+    // Not granted production, nor development: the project's page.
+    expect(location(await open(browsers.none, "&environment=production"))).toBe(`/p/${project.id}`);
+    expect(location(await open(browsers.none, "&environment=ci"))).toBe(`/p/${project.id}/e/ci`);
+    expect((await open(browsers.stranger, "")).status).toBe(404);
   });
 });

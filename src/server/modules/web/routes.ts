@@ -7,8 +7,10 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { assetRoutes } from "./assets";
+import { editorPages } from "./pages/editor";
 import { handoffPages } from "./pages/handoff";
 import { projectPages } from "./pages/projects";
+import { reviewPages } from "./pages/review";
 import { signinPages } from "./pages/signin";
 
 export function webRoutes(ctx: AppContext) {
@@ -16,5 +18,7 @@ export function webRoutes(ctx: AppContext) {
     .use(assetRoutes())
     .use(signinPages(ctx))
     .use(handoffPages(ctx))
-    .use(projectPages(ctx));
+    .use(projectPages(ctx))
+    .use(editorPages(ctx))
+    .use(reviewPages(ctx));
 }
