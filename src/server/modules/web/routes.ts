@@ -7,8 +7,10 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { assetRoutes } from "./assets";
+import { comparePages } from "./pages/compare";
 import { editorPages } from "./pages/editor";
 import { handoffPages } from "./pages/handoff";
+import { historyPages } from "./pages/history";
 import { projectPages } from "./pages/projects";
 import { reviewPages } from "./pages/review";
 import { signinPages } from "./pages/signin";
@@ -20,5 +22,7 @@ export function webRoutes(ctx: AppContext) {
     .use(handoffPages(ctx))
     .use(projectPages(ctx))
     .use(editorPages(ctx))
-    .use(reviewPages(ctx));
+    .use(reviewPages(ctx))
+    .use(historyPages(ctx))
+    .use(comparePages(ctx));
 }

@@ -238,20 +238,19 @@ export function editorPages(ctx: AppContext) {
       ? html`<form method="post" action="${base}/reveal" id="rows">${csrfField(csrf)}${hidden("version", version)}${viewFields({ q: view.q, page: pageNo })}<div class="table-wrap"><table class="stack keys" id="keys"><caption class="sr-only">Keys of ${env.name} at version ${version}; values hidden</caption><thead><tr><th scope="col"><span class="sr-only">Change</span></th><th scope="col">Name</th><th scope="col">Value</th><th scope="col">Actions</th></tr></thead><tbody>${tableRows}</tbody></table></div></form>`
       : html`<p class="muted" id="keys">${view.q ? html`No key matches “${view.q}”.` : canWrite ? "No keys yet. Add one below, or import a .env file." : "No keys yet."}</p>`;
 
-    const body = html`<p class="muted">Version ${version}${version !== env.head ? html` (the environment is at version ${env.head})` : ""} · ${plural(keys, "key")} · your access: ${ACCESS_WORDS[o.permission]} · <a href="${base}/download" data-testid="download">Download .env</a></p>
+    const body = html`<p class="muted">Version ${version}${version !== env.head ? html` (the environment is at version ${env.head})` : ""} · ${plural(keys, "key")} · your access: ${ACCESS_WORDS[o.permission]} · <a href="${base}/history">History</a> · <a href="${base}/compare">Compare</a> · <a href="${base}/download" data-testid="download">Download .env</a></p>
 ${canWrite ? "" : readOnlyNote(o)}
 ${pendingBar}
-<div class="toolbar"><form method="get" action="${base}" role="search"><div><label for="q">Filter names</label><input type="search" id="q" name="q" value="${view.q}" maxlength="256" data-filter="keys" data-count="filter-count" autocomplete="off" spellcheck="false"></div><button type="submit" class="secondary">Filter</button>${view.q ? html`<a href="${base}">Clear</a>` : ""}</form><span id="filter-count" class="muted" aria-live="polite"></span></div>
-<div id="editor-body">${pager("Pages")}${table}${pager("Pages, again")}</div>
-<details class="card" id="add"${counts.total === 0 && keys === 0 && canWrite ? html` open` : ""}><summary>Add a key</summary>
+<div class="grid2 editors"><details class="card" id="add"${counts.total === 0 && keys === 0 && canWrite ? html` open` : ""}><summary>Add a key</summary>
 <form method="post" action="${base}/add">${csrfField(csrf)}${viewFields(view)}<fieldset class="plain"${disabled}>
 <label for="add-name">Name</label><input type="text" id="add-name" name="name" required maxlength="256" autocomplete="off" spellcheck="false" aria-describedby="add-name-hint"><p class="hint" id="add-name-hint">A letter or _, then letters, digits, _, . or -.</p>
 <label for="add-value">Value</label><textarea id="add-value" name="value" rows="3" autocomplete="off" spellcheck="false" aria-describedby="add-value-hint"></textarea><p class="hint" id="add-value-hint">Several lines are fine. What you type is not shown again.</p>
-<button type="submit">Add to pending changes</button></fieldset></form></details>
-<details class="card" id="import"><summary>Import a .env file</summary>
+<button type="submit">Add to pending changes</button></fieldset></form></details><details class="card" id="import"><summary>Import a .env file</summary>
 <form method="post" action="${base}/import">${csrfField(csrf)}${viewFields(view)}<fieldset class="plain"${disabled}>
 <label for="import-text">Paste the file</label><textarea id="import-text" name="dotenv" rows="8" autocomplete="off" spellcheck="false" aria-describedby="import-hint"></textarea><p class="hint" id="import-hint">Each key becomes a pending change (added, or changed if it exists); keys not in the file are kept. Nothing is saved before you review.</p>
-<button type="submit">Import into pending changes</button></fieldset></form></details>`;
+<button type="submit">Import into pending changes</button></fieldset></form></details></div>
+<div class="toolbar"><form method="get" action="${base}" role="search"><div><label for="q">Filter names</label><input type="search" id="q" name="q" value="${view.q}" maxlength="256" data-filter="keys" data-count="filter-count" autocomplete="off" spellcheck="false"></div><button type="submit" class="secondary">Filter</button>${view.q ? html`<a href="${base}">Clear</a>` : ""}</form><span id="filter-count" class="muted" aria-live="polite"></span></div>
+<div id="editor-body">${pager("Pages")}${table}${pager("Pages, again")}</div>`;
     return page(env.name, body, {
       viewer,
       area: "projects",
