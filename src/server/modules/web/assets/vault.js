@@ -141,6 +141,7 @@
       cell.textContent = cell.dataset.mask;
       cell.classList.remove("revealed");
       button.textContent = button.dataset.label;
+      button.setAttribute("aria-label", button.dataset.ariaLabel);
       button.dataset.revealed = "no";
       return;
     }
@@ -158,7 +159,9 @@
     cell.replaceChildren(text, " ", copy);
     cell.classList.add("revealed");
     button.dataset.label ??= button.textContent;
+    button.dataset.ariaLabel ??= button.getAttribute("aria-label") ?? "";
     button.textContent = "Hide";
+    button.setAttribute("aria-label", `Hide the value of ${answer.name}`);
     button.dataset.revealed = "yes";
     announce(`The value of ${answer.name} is shown in its row; this read is in the audit log.`);
   }

@@ -185,7 +185,7 @@ export function editorPages(ctx: AppContext) {
       if (row.stored !== undefined) {
         const saved = row.state !== "same";
         parts.push(
-          html`<button type="submit" class="small secondary" formaction="${rel}/reveal" name="name" value="${row.stored}" data-action="reveal" data-target="value-${i}" aria-label="Reveal the ${saved ? "saved " : ""}value of ${row.stored}">Reveal${saved ? " saved" : ""}</button>`,
+          html`<button type="submit" class="small secondary" formaction="${rel}/reveal" name="name" value="${row.stored}" data-action="reveal" data-target="value-${i}" aria-label="Reveal${saved ? " saved" : ""} value of ${row.stored}">Reveal${saved ? " saved" : ""}</button>`,
         );
       }
       if (row.state !== "removed") {

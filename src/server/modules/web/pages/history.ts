@@ -91,8 +91,8 @@ export function historyPages(ctx: AppContext) {
         current
           ? ""
           : canWrite
-            ? html`<a class="button small secondary" href="${base}/rollback?to=${v.version}" aria-label="Roll back to version ${v.version}">Roll back to this</a>`
-            : html`<button type="button" class="small secondary" disabled aria-describedby="readonly">Roll back to this</button>`
+            ? html`<a class="button small secondary" href="${base}/rollback?to=${v.version}" aria-label="Roll back to version ${v.version}">Roll back</a>`
+            : html`<button type="button" class="small secondary" disabled aria-describedby="readonly">Roll back</button>`
       }</div></td></tr>`;
     });
     const oldest = versions.at(-1)?.version;
