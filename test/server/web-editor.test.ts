@@ -482,27 +482,39 @@ describe("drafts in storage", () => {
     expect(moved.text).not.toContain("typed-value");
   });
 
-  it("is collected with its blob once it expires or its session ends, and never before", async () => {
+  it("goes with its blob when its session signs out, is collected once it expires or its session ends, and never before", async () => {
     const s = await setup();
     await s.browsers.writer.post(`${s.e}/add`, { name: "A1", value: "1" });
     const second = new WebBrowser(s.h);
     await second.signIn("owner@example.com");
     await second.post(`${s.e}/add`, { name: "A2", value: "2" });
+    const third = new WebBrowser(s.h);
+    await third.signIn("owner@example.com");
+    await third.post(`${s.e}/add`, { name: "A3", value: "3" });
     const refs = async () =>
-      (await s.h.appdb.database.client.execute("SELECT ref FROM drafts")).rows.map(
+      (await s.h.appdb.database.client.execute("SELECT ref FROM drafts ORDER BY updated_at, id")).rows.map(
         (r) => new Uint8Array(r.ref as ArrayBuffer),
       );
-    const [one, two] = await refs();
+    const all = await refs();
+    expect(all).toHaveLength(3);
     const gc = () => collectGarbage({ appdb: s.h.appdb, keeper: s.h.keeper, now: s.h.clock.now, graceMs: 0 });
     expect((await gc()).drafts).toBe(0);
-    expect((await s.h.keeper.get([one!, two!])).every((b) => b !== null)).toBe(true);
-    // Signing out ends the second session: its draft goes at the next collection.
+    expect((await s.h.keeper.get(all)).every((b) => b !== null)).toBe(true);
+    // Signing out removes the session's drafts at once, blobs included.
     await second.post("/signout");
+    expect(await refs()).toHaveLength(2);
+    expect((await s.h.keeper.get(all)).filter((b) => b === null)).toHaveLength(1);
+    // A session ended another way (revoked by a password change, say): the collector removes its draft.
+    const sessions = await s.h.appdb.database.client.execute(
+      "SELECT token_id FROM drafts WHERE user_id = (SELECT id FROM users WHERE email = 'owner@example.com')",
+    );
+    await s.h.appdb.tokens.revoke(String(sessions.rows[0]!.token_id), s.h.clock.now());
     expect((await gc()).drafts).toBe(1);
     expect(await refs()).toHaveLength(1);
+    // And the last one once twelve hours passed.
     s.h.clock.advance(12 * 3_600_000 + 1);
     expect((await gc()).drafts).toBe(1);
     expect(await refs()).toHaveLength(0);
-    expect(await s.h.keeper.get([one!, two!])).toEqual([null, null]);
+    expect(await s.h.keeper.get(all)).toEqual([null, null, null]);
   });
 });

@@ -111,6 +111,23 @@ describe("the guard", () => {
     expect(JSON.parse(res.text).error.code).toBe("NOT_FOUND");
   });
 
+  it("holds a browser session to the API's rate limit per credential (429 with Retry-After)", async () => {
+    const h = await startHarness();
+    const { browsers } = await team(h);
+    // The harness's clock stands still: the burst (twice 100 a second) is all there is.
+    let status = 200;
+    let last: Awaited<ReturnType<WebBrowser["get"]>> | undefined;
+    for (let i = 0; i < 250 && status === 200; i++) {
+      last = await browsers.reader.get("/");
+      status = last.status;
+    }
+    expect(status).toBe(429);
+    expect(last!.headers.get("retry-after")).toBe("1");
+    expect(last!.text).toContain("Too many requests from this session.");
+    // Another session is not held back.
+    expect((await browsers.writer.get("/")).status).toBe(200);
+  });
+
   it("tells a user who still has a one-time password to change it, and lets them sign out", async () => {
     const h = await startHarness();
     const { project } = await team(h);

@@ -21,6 +21,11 @@ export function draftsRepo(db: AppDrizzle, client: Client) {
       });
     },
 
+    /** Every draft of a session (to remove them when it signs out). */
+    async ofSession(tokenId: string): Promise<Pick<Draft, "id" | "ref">[]> {
+      return db.select({ id: drafts.id, ref: drafts.ref }).from(drafts).where(eq(drafts.tokenId, tokenId));
+    },
+
     /** A new draft and its ref; false when the session already has one for this environment. */
     async create(draft: Draft): Promise<boolean> {
       const tx = await client.transaction("write");

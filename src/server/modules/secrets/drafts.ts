@@ -170,9 +170,14 @@ export function createDraftService(ctx: Deps, secrets: SecretService) {
   const exclusive = <T>(session: Session, env: Environment, work: () => Promise<T>) =>
     serialized(`draft:${session.token.id}:${env.id}`, work);
 
+  /** This session's draft of the environment; one that expired is removed on the way (the collector would). */
   const current = async (session: Session, env: Environment): Promise<OpenDraft | undefined> => {
     const row = await ctx.appdb.drafts.forSession(session.token.id, env.id);
-    if (!row || row.expiresAt <= ctx.now()) return undefined;
+    if (!row) return undefined;
+    if (row.expiresAt <= ctx.now()) {
+      await remove(row.id);
+      return undefined;
+    }
     return open(row);
   };
 
@@ -189,6 +194,11 @@ export function createDraftService(ctx: Deps, secrets: SecretService) {
         const ops = applyEdit(draft?.ops ?? emptyOps(), names, edit);
         return store(session, env, draft, base, ops);
       });
+    },
+
+    /** Removes every draft of a session (it signs out), with their blobs. */
+    async discardAll(session: Session): Promise<void> {
+      for (const draft of await ctx.appdb.drafts.ofSession(session.token.id)) await remove(draft.id);
     },
 
     discard(session: Session, env: Environment): Promise<void> {
