@@ -171,7 +171,7 @@ ${diffTables(d, { added: "added", removed: "removed", changed: "changed", fromLa
         return page(
           `Roll ${env.name} back to version ${to}?`,
           html`<p>This makes version ${env.head + 1}, equal to version ${to}. Nothing is lost: version ${env.head} stays in the history.</p>
-${diffTables(d, { added: "come back", removed: "go away", changed: "change", fromLabel: `Now (v${env.head})`, toLabel: `After (as v${to})` })}
+${diffTables(d, { added: "would come back", removed: "would go", changed: "would change value", fromLabel: `Now (v${env.head})`, toLabel: `After (as v${to})` })}
 <div class="row">${buttonForm({
             action: `${base}/rollback`,
             csrf,
