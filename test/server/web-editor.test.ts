@@ -161,6 +161,23 @@ describe("refusals: the editor refuses whom the API refuses", () => {
     expect(writer.text).not.toContain(" disabled");
   });
 
+  it("shows one who lost write access the stored keys, read-only, without their pending changes", async () => {
+    const s = await setup();
+    await s.browsers.writer.post(`${s.e}/add`, { name: "WAS_PENDING", value: "p" });
+    const grant = await s.h.request(
+      "PUT",
+      `/api/v1/projects/${s.project.id}/members/${s.tokens.writer.id}/permissions`,
+      { token: s.tokens.owner.token, body: { permissions: { development: "read" } } },
+    );
+    expect(grant.status).toBe(200);
+    const res = await s.browsers.writer.get(s.e);
+    expect(res.status).toBe(200);
+    expect(res.text).toContain('id="readonly"');
+    expect(res.text).not.toContain("WAS_PENDING");
+    expect(res.text).not.toContain('data-testid="pending"');
+    expect((await s.browsers.writer.get(`${s.e}/review`)).status).toBe(403);
+  });
+
   it("refuses a form without the CSRF token, with a forged one, or another browser's, in the field and in the header", async () => {
     const s = await setup();
     const b = s.browsers.writer;

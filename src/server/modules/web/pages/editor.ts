@@ -157,7 +157,8 @@ export function editorPages(ctx: AppContext) {
     const o = await openEnvironment(ctx, session, params, "read");
     const { project, env } = o;
     const canWrite = o.permission === "write";
-    const draft = await drafts.current(session, env);
+    // Pending changes are for those who may save them (one who lost write access sees the stored keys).
+    const draft = canWrite ? await drafts.current(session, env) : undefined;
     const { version, rows } = await rowsOf(o, draft);
     const base = envHref(project.id, env.name);
     const view = viewOf(url.searchParams);
