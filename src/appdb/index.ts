@@ -17,6 +17,7 @@ export {
   macEvent,
   type VerifyResult,
 } from "./repos/audit";
+export type { Draft } from "./repos/drafts";
 export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";
 export { defaultRandom, newId, type Random } from "./repos/ids";
 export type { Environment, Membership, Permission, Project } from "./repos/projects";

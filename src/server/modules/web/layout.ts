@@ -6,7 +6,7 @@
  * style, nothing from another origin), no framing, no referrer, no caching
  * (a page can hold a value that was asked for).
  */
-import { SCRIPT_URL, STYLE_URL } from "./assets";
+import { ICON_URL, SCRIPT_URL, STYLE_URL } from "./assets";
 import { type Html, html } from "./html";
 
 export const CSP =
@@ -93,6 +93,7 @@ export function page(title: string, body: Html, options: PageOptions = {}): Resp
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">\n` : ""}<title>${title} · vault</title>
 <link rel="stylesheet" href="${STYLE_URL}">
+<link rel="icon" href="${ICON_URL}" type="image/svg+xml">
 <script src="${SCRIPT_URL}" defer></script>
 ${options.viewer ? html`<meta name="csrf" content="${options.viewer.csrf}">\n` : ""}
 </head>

@@ -9,9 +9,13 @@ import type { AppContext } from "../../context";
 import { assetRoutes } from "./assets";
 import { accountPages } from "./pages/account";
 import { auditPages } from "./pages/audit";
+import { comparePages } from "./pages/compare";
+import { editorPages } from "./pages/editor";
 import { handoffPages } from "./pages/handoff";
+import { historyPages } from "./pages/history";
 import { keyPages } from "./pages/keys";
 import { projectPages } from "./pages/projects";
+import { reviewPages } from "./pages/review";
 import { signinPages } from "./pages/signin";
 import { teamPages } from "./pages/team";
 import { tokenPages } from "./pages/tokens";
@@ -28,5 +32,9 @@ export function webRoutes(ctx: AppContext) {
     .use(keyPages(ctx))
     .use(auditPages(ctx))
     .use(accountPages(ctx))
-    .use(userPages(ctx));
+    .use(userPages(ctx))
+    .use(editorPages(ctx))
+    .use(reviewPages(ctx))
+    .use(historyPages(ctx))
+    .use(comparePages(ctx));
 }

@@ -1,13 +1,15 @@
 /**
  * Signing in and out. The sign-in form carries a CSRF token bound to a
  * cookie of this browser; the password check (and the lockout) is the API's
- * own `login`. Signing out revokes the session.
+ * own `login`. Signing out revokes the session and removes its drafts.
  */
 import { Elysia } from "elysia";
 import type { AppContext } from "../../../context";
 import { ApiError, ERROR_STATUS } from "../../../errors";
 import { clientIp } from "../../../http";
 import { login, SESSION_TTL_MS } from "../../auth/service";
+import { createDraftService } from "../../secrets/drafts";
+import { createSecretService } from "../../secrets/service";
 import { csrfField, type Form, hidden, redirect, safeNext } from "../forms";
 import { createGuard } from "../guard";
 import { html } from "../html";
@@ -16,6 +18,7 @@ import { cookie, csrfFor, csrfValid, SESSION_COOKIE } from "../session";
 
 export function signinPages(ctx: AppContext) {
   const guarded = createGuard(ctx);
+  const drafts = createDraftService(ctx, createSecretService(ctx));
 
   function signinPage(
     csrf: string,
@@ -74,6 +77,8 @@ ${csrfField(csrf)}${hidden("next", next)}
       guarded(
         async ({ session }) => {
           await ctx.appdb.tokens.revoke(session.token.id, ctx.now());
+          // Its pending changes go with it (the values typed in them are in the keeper until then).
+          await drafts.discardAll(session).catch(() => undefined);
           return redirect("/signin", { "set-cookie": cookie(ctx, SESSION_COOKIE, "", 0) });
         },
         "POST",
