@@ -6,6 +6,8 @@ import keyedHashes from "./migrations/0003_keyed_hashes.sql" with { type: "text"
 import handoffOrigin from "./migrations/0004_handoff_origin.sql" with { type: "text" };
 import versionMac from "./migrations/0005_version_mac.sql" with { type: "text" };
 import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
+import layers from "./migrations/0009_layers.sql" with { type: "text" };
+import overrides from "./migrations/0010_overrides.sql" with { type: "text" };
 
 /** The migration that keys stored hashes; its code step is in keyed.ts. */
 export const KEYED_HASHES = "0003_keyed_hashes";
@@ -25,4 +27,6 @@ export const migrations: readonly Migration[] = [
   { name: "0004_handoff_origin", sql: handoffOrigin },
   { name: VERSION_MAC, sql: versionMac, needsHook: true },
   { name: "0006_drafts", sql: drafts },
+  { name: "0009_layers", sql: layers },
+  { name: "0010_overrides", sql: overrides },
 ];

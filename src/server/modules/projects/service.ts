@@ -85,6 +85,7 @@ export function createProjectService(ctx: Deps) {
         dotenvKeyRef: keyRefs[i]!,
         previousDotenvKeyRef: null,
         createdAt: at,
+        parentId: null,
       }));
       try {
         await ctx.appdb.projects.create(project, environments, { userId: caller.user.id, at });
@@ -162,6 +163,7 @@ export function createProjectService(ctx: Deps) {
         dotenvKeyRef: keyRef!,
         previousDotenvKeyRef: null,
         createdAt: ctx.now(),
+        parentId: null,
       };
       try {
         await ctx.appdb.projects.addEnvironment(env);

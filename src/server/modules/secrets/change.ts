@@ -226,6 +226,7 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
           layoutRef,
           summary,
           kind: change.kind,
+          resolves: false,
           authorId: actor.actorId,
           authorLabel: actor.actorLabel,
           createdAt: ctx.now(),
