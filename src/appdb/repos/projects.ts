@@ -190,7 +190,7 @@ export function projectsRepo(db: AppDrizzle) {
     async readers(projectId: string) {
       const [granted, owners] = await Promise.all([
         db
-          .select({ userId: grants.userId, environmentId: grants.environmentId })
+          .select({ userId: grants.userId, environmentId: grants.environmentId, role: users.role })
           .from(grants)
           .innerJoin(environments, eq(environments.id, grants.environmentId))
           .innerJoin(users, eq(users.id, grants.userId))
