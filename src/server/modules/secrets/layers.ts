@@ -48,7 +48,7 @@ function parentsOf(project: Project, view: EnvView): TouchedRead[] {
 
 export const writeHint = (error: ResolveError): string =>
   error.code === "DENIED"
-    ? "a value may refer only to environments you can read"
+    ? "a value may refer only to environments you can read (a literal @{ is written @@{)"
     : error.code === "MALFORMED"
       ? "a reference is @{KEY}, @{ENV.KEY} or @{vlt_<project id>/ENV.KEY}; write a literal @{ as @@{"
       : "fix the reference, or write a literal @{ as @@{";
