@@ -192,6 +192,27 @@ describe("references", () => {
     expect(reads).toContainEqual(["production", "reference"]);
     expect(reads).toContainEqual(["ci", "reference"]);
   });
+
+  it("reads through a reference that arrive together are audited as one read of that environment with their count", async () => {
+    const { h, project, o } = await setup();
+    await o.push("production", "A=1\n");
+    await o.push("staging", "X=@{production.A}\n");
+    const answers = await Promise.all(Array.from({ length: 10 }, () => o.values("staging")));
+    for (const a of answers) expect(a.body.values).toEqual({ X: "1" });
+    await h.ctx.audit.flush();
+    const events = (
+      await h.request("GET", `/api/v1/audit?project=${project.id}&action=secrets.read&limit=500`, {
+        token: (await setupOwnerToken(h)).token,
+      })
+    ).body.events as Json[];
+    const production = events.filter(
+      (e) => e.environment === "production" && e.detail?.reason === "reference",
+    );
+    const staging = events.filter((e) => e.environment === "staging" && e.detail?.resolved);
+    expect(staging).toHaveLength(10);
+    expect(production.reduce((n, e) => n + (e.detail.requests ?? 1), 0)).toBe(10);
+    expect(production.length).toBeLessThan(10);
+  });
 });
 
 /** The project owner's session again (the first user of the harness). */
@@ -516,7 +537,7 @@ describe("explain", () => {
 
 describe("security", () => {
   it("a member with read on development only cannot read production through any reference, branch, override, explain or build", async () => {
-    const { h, o, as, member } = await setup();
+    const { o, as, member } = await setup();
     const SECRET = "prod-secret-value-0123";
     await o.push("production", `SECRET=${SECRET}\n`);
     await o.push("staging", "S=@{production.SECRET}\n");
@@ -552,7 +573,7 @@ describe("security", () => {
   });
 
   it("a member who may write development but not read production cannot write a reference to it", async () => {
-    const { h, o, as, member } = await setup();
+    const { o, as, member } = await setup();
     await o.push("production", "SECRET=s\n");
     const carol = await member("carol@example.com", { development: "write" });
     const res = await as(carol.token).push("development", "X=@{production.SECRET}\n");

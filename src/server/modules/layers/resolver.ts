@@ -94,7 +94,8 @@ export interface Resolved {
   traces: Map<string, Trace>;
 }
 
-const parsedCache = new WeakMap<View, Map<string, Parsed>>();
+/** What each value parsed to, kept with the values map (a cached version's map outlives any one view of it). */
+const parsedCache = new WeakMap<ReadonlyMap<string, string>, Map<string, Parsed>>();
 
 function describe(code: ResolveErrorCode, ref: string, at: View, target?: string): string {
   switch (code) {
@@ -113,9 +114,18 @@ function describe(code: ResolveErrorCode, ref: string, at: View, target?: string
   }
 }
 
+/** A reference into an environment not loaded yet: the pass that met it is run again once it is. */
+const PENDING = Symbol("pending");
+
 /**
  * Resolves `names` of `root` (every name when undefined). Throws ResolveError
  * (in "throw" mode) naming the key and the reference.
+ *
+ * Resolution is synchronous over the views loaded so far; a pass that meets
+ * an environment not loaded yet notes it, and once the pass ends every such
+ * environment is loaded (at once) and the pass runs again. Most reads take
+ * two passes (one per level of environments), whatever their number of
+ * references, and no promise per value.
  */
 export async function resolve(
   root: View,
@@ -124,16 +134,16 @@ export async function resolve(
 ): Promise<Resolved> {
   const maxDepth = options.maxDepth ?? MAX_DEPTH;
   const keep = options.onError === "keep";
-  const done = new Map<string, string>();
   const touched = new Map<string, View>();
-  const loads = new Map<string, Loaded | Promise<Loaded>>();
-  const traces = new Map<string, Trace>();
+  /** Loaded targets, by the view they are reached from and the reference's project and environment. */
+  const loaded = new Map<string, Loaded>();
+  const wanted = [...(names ?? root.values.keys())].filter((n) => root.values.has(n));
 
   const parsedOf = (view: View, name: string, raw: string): Parsed => {
-    let cache = parsedCache.get(view);
+    let cache = parsedCache.get(view.values);
     if (!cache) {
       cache = new Map();
-      parsedCache.set(view, cache);
+      parsedCache.set(view.values, cache);
     }
     let parsed = cache.get(name);
     if (!parsed) {
@@ -143,100 +153,127 @@ export async function resolve(
     return parsed;
   };
 
-  const targetOf = async (from: View, ref: Reference): Promise<Loaded> => {
-    if (ref.env === undefined) return { view: from };
-    const id = `${from.key}\u0000${ref.project ?? ""}\u0000${ref.env}`;
-    let loaded = loads.get(id);
-    if (loaded === undefined) {
-      loaded = options.load(from, { env: ref.env, ...(ref.project ? { project: ref.project } : {}) });
-      loads.set(id, loaded);
-    }
-    const result = await loaded;
-    if ("view" in result && result.view !== root) touched.set(result.view.key, result.view);
-    return result;
-  };
+  const pass = (pending: Map<string, { from: View; target: { project?: string; env: string } }>) => {
+    const done = new Map<string, string>();
+    const traces = new Map<string, Trace>();
 
-  /** `key` (the root key), `stack` (view\0name of each value being resolved), `path` (references followed). */
-  const valueAt = async (
-    view: View,
-    name: string,
-    key: string,
-    stack: string[],
-    path: string[],
-    trace: Trace | undefined,
-  ): Promise<string> => {
-    const id = `${view.key}\u0000${name}`;
-    const memo = trace ? undefined : done.get(id);
-    if (memo !== undefined) return memo;
-    const raw = view.values.get(name)!;
-    if (view.literal?.has(name) || !raw.includes("@{")) {
-      done.set(id, raw);
-      return raw;
-    }
-    const fail = (code: ResolveErrorCode, ref: string, target?: string): ResolveError =>
-      new ResolveError(code, key, ref, [...path, ref], describe(code, ref, view, target));
-    const parsed = parsedOf(view, name, raw);
-    if ("malformed" in parsed) {
-      if (!keep) throw fail("MALFORMED", parsed.malformed);
-      done.set(id, raw);
-      return raw;
-    }
-    const inner = [...stack, id];
-    let out = "";
-    for (const token of parsed.tokens) {
-      if (typeof token === "string") {
-        out += token;
-        continue;
+    const targetOf = (from: View, ref: Reference): Loaded | typeof PENDING => {
+      if (ref.env === undefined) return { view: from };
+      const id = `${from.key}\u0000${ref.project ?? ""}\u0000${ref.env}`;
+      const found = loaded.get(id);
+      if (found) return found;
+      pending.set(id, { from, target: { env: ref.env, ...(ref.project ? { project: ref.project } : {}) } });
+      return PENDING;
+    };
+
+    /** The ids (view\0name) of the values being resolved, and the references followed to get here. */
+    const stack: string[] = [];
+    const path: string[] = [];
+
+    /** A failing reference: thrown, or (keep) traced and left as written. */
+    const problem = (
+      code: ResolveErrorCode,
+      key: string,
+      text: string,
+      at: View,
+      node: TraceRef | undefined,
+      target?: string,
+    ): string => {
+      const error = new ResolveError(code, key, text, [...path, text], describe(code, text, at, target));
+      if (!keep) throw error;
+      if (node) {
+        node.error = code;
+        node.message = error.message;
       }
-      const node: TraceRef | undefined = trace ? { text: token.text, key: token.key } : undefined;
-      if (node) trace!.references.push(node);
-      const problem = (code: ResolveErrorCode, target?: string) => {
-        const error = fail(code, token.text, target);
-        if (!keep) throw error;
-        if (node) {
-          node.error = code;
-          node.message = error.message;
+      return text;
+    };
+
+    /** `key`: the root key whose value this is part of. */
+    const valueAt = (view: View, name: string, key: string, trace: Trace | undefined): string => {
+      const raw = view.values.get(name)!;
+      if (!raw.includes("@{") || view.literal?.has(name)) return raw;
+      const id = `${view.key}\u0000${name}`;
+      const memo = trace ? undefined : done.get(id);
+      if (memo !== undefined) return memo;
+      const parsed = parsedOf(view, name, raw);
+      if ("malformed" in parsed) {
+        problem("MALFORMED", key, parsed.malformed, view, undefined);
+        return raw;
+      }
+      stack.push(id);
+      let out = "";
+      let complete = true;
+      for (const token of parsed.tokens) {
+        if (typeof token === "string") {
+          out += token;
+          continue;
         }
-        out += token.text;
-      };
-      if (stack.length >= maxDepth) {
-        problem("DEPTH");
-        continue;
+        let node: TraceRef | undefined;
+        if (trace) {
+          node = { text: token.text, key: token.key };
+          trace.references.push(node);
+        }
+        if (stack.length > maxDepth) {
+          out += problem("DEPTH", key, token.text, view, node);
+          continue;
+        }
+        const result = targetOf(view, token);
+        if (result === PENDING) {
+          complete = false;
+          continue;
+        }
+        if (!("view" in result)) {
+          const label = token.project ? `${token.project}/${token.env}` : token.env;
+          const code = result.problem === "denied" ? "DENIED" : "MISSING_ENVIRONMENT";
+          out += problem(code, key, token.text, view, node, label);
+          continue;
+        }
+        const target = result.view;
+        if (target !== root) touched.set(target.key, target);
+        if (node) node.view = target.label;
+        if (!target.values.has(token.key)) {
+          out += problem("MISSING_KEY", key, token.text, view, node, target.label);
+          continue;
+        }
+        if (stack.includes(`${target.key}\u0000${token.key}`)) {
+          out += problem("CYCLE", key, token.text, view, node);
+          continue;
+        }
+        let sub: Trace | undefined;
+        if (node) {
+          sub = { view: target.label, key: token.key, references: [] };
+          node.trace = sub;
+        }
+        path.push(token.text);
+        try {
+          out += valueAt(target, token.key, key, sub);
+        } finally {
+          path.pop();
+        }
       }
-      const loaded = await targetOf(view, token);
-      if (!("view" in loaded)) {
-        const label = token.project ? `${token.project}/${token.env}` : token.env;
-        problem(loaded.problem === "denied" ? "DENIED" : "MISSING_ENVIRONMENT", label);
-        continue;
-      }
-      const target = loaded.view;
-      if (node) node.view = target.label;
-      if (!target.values.has(token.key)) {
-        problem("MISSING_KEY", target.label);
-        continue;
-      }
-      if (inner.includes(`${target.key}\u0000${token.key}`)) {
-        problem("CYCLE");
-        continue;
-      }
-      const sub: Trace | undefined = node
-        ? { view: target.label, key: token.key, references: [] }
+      stack.pop();
+      if (!trace && complete) done.set(id, out);
+      return out;
+    };
+
+    const values = new Map<string, string>();
+    for (const name of wanted) {
+      const traced: Trace | undefined = options.trace
+        ? { view: root.label, key: name, references: [] }
         : undefined;
-      if (node) node.trace = sub;
-      out += await valueAt(target, token.key, key, inner, [...path, token.text], sub);
+      values.set(name, valueAt(root, name, name, traced));
+      if (traced) traces.set(name, traced);
     }
-    if (!trace) done.set(id, out);
-    return out;
+    return { values, traces };
   };
 
-  const values = new Map<string, string>();
-  for (const name of names ?? root.values.keys()) {
-    if (!root.values.has(name)) continue;
-    const traced: Trace | undefined = options.trace
-      ? { view: root.label, key: name, references: [] }
-      : undefined;
-    values.set(name, await valueAt(root, name, name, [], [], traced));
-    if (traced) traces.set(name, traced);
+  for (let round = 0; ; round++) {
+    const pending = new Map<string, { from: View; target: { project?: string; env: string } }>();
+    const result = pass(pending);
+    if (pending.size === 0) return { values: result.values, touched, traces: result.traces };
+    if (round > maxDepth + 1) throw new Error("the resolver did not settle");
+    const entries = [...pending];
+    const answers = await Promise.all(entries.map(([, p]) => options.load(p.from, p.target)));
+    entries.forEach(([id], i) => loaded.set(id, answers[i]!));
   }
-  return { values, touched, traces };
 }

@@ -174,28 +174,76 @@ export function createLayering(ctx: Deps, views: Views) {
     return { ...view, literal };
   };
 
+  /**
+   * The reads a resolution made besides its root, each audited as a read of its environment.
+   * Reads of one environment at one version, by one credential from one address, for one
+   * root, that arrive in the same turn of the event loop are one event with their count
+   * (`requests`): a hot `vault run` fleet does not triple the audit log, and every read is
+   * still answered only once its event is committed.
+   */
+  const pending = new Map<string, { count: number; committed: Promise<void> }>();
   const record = (caller: Caller, ip: string | null, reads: TouchedRead[], from: Environment) => {
-    const seen = new Set<string>();
     const events: Promise<void>[] = [];
+    const seen = new Set<string>();
     for (const r of reads) {
-      const id = `${r.env.id}:${r.version}`;
-      if (seen.has(id)) continue;
-      seen.add(id);
-      events.push(
-        ctx.audit.event(
-          caller,
-          "secrets.read",
-          { projectId: r.project.id, environmentId: r.env.id, ip },
-          { version: r.version, reason: r.reason, from: from.name },
-        ),
-      );
+      const key = `${caller.token.id}\u0000${ip ?? ""}\u0000${from.id}\u0000${r.env.id}\u0000${r.version}\u0000${r.reason}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let slot = pending.get(key);
+      if (!slot) {
+        const made: { count: number; committed: Promise<void> } = { count: 0, committed: Promise.resolve() };
+        made.committed = new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+          pending.delete(key);
+          return ctx.audit.event(
+            caller,
+            "secrets.read",
+            { projectId: r.project.id, environmentId: r.env.id, ip },
+            {
+              version: r.version,
+              reason: r.reason,
+              from: from.name,
+              ...(made.count > 1 ? { requests: made.count } : {}),
+            },
+          );
+        });
+        pending.set(key, made);
+        slot = made;
+      }
+      slot.count++;
+      events.push(slot.committed);
     }
     return Promise.all(events);
+  };
+
+  /**
+   * Whether a resolution's reads are all still current: every environment read is at the version
+   * it was read at and still readable by the caller. Then the same inputs give the same values.
+   */
+  const stillCurrent = async (
+    caller: Caller,
+    project: Project,
+    access: ProjectAccess,
+    reads: TouchedRead[],
+  ) => {
+    for (const read of reads) {
+      let where: ProjectAccess | undefined = access;
+      if (read.project.id !== project.id) {
+        try {
+          where = await projectAccess(ctx, caller, read.project.id);
+        } catch {
+          return false;
+        }
+      }
+      const env = where.environments.find((e) => e.id === read.env.id);
+      if (!env || env.head !== read.version || where.permission(env.id) === "none") return false;
+    }
+    return true;
   };
 
   return {
     parentsOf,
     record,
+    stillCurrent,
 
     /**
      * The resolved values of `names` (every name when undefined) of an environment's merged view,

@@ -238,40 +238,49 @@ export function createSecretService(ctx: Deps) {
           ? { version: number, dotenv: renderFile(view.layout(), view.values), reads }
           : { version: number, values: Object.fromEntries(selected), reads };
       }
-      const resolved = await layering.resolveView(
-        caller,
-        project,
-        access,
-        view,
-        overlay,
-        names ? [...names] : undefined,
-      );
+      // A whole resolution of a cached version is kept with it while all it read stays current.
+      const entry = overlay.size === 0 && number > 0 ? ctx.snapshots.get(env.id, number) : undefined;
+      const kept = entry?.resolved;
+      const reuse =
+        kept !== undefined &&
+        (await layering.stillCurrent(caller, project, access, kept.reads as TouchedRead[]));
+      const resolved = reuse
+        ? {
+            values: kept.values,
+            reads: kept.reads as TouchedRead[],
+            root: { values: view.values, personal: new Set<string>() },
+          }
+        : await layering.resolveView(caller, project, access, view, overlay, names ? [...names] : undefined);
+      if (!reuse && entry && !names) entry.resolved = { values: resolved.values, reads: resolved.reads };
+      const values = names ? pick(resolved.values) : resolved.values;
       await audit(
-        { keys: resolved.values.size, resolved: true, ...(overlay.size ? { personal: overlay.size } : {}) },
+        { keys: values.size, resolved: true, ...(overlay.size ? { personal: overlay.size } : {}) },
         resolved.reads,
       );
-      const personalNames = [...resolved.root.personal].filter((n) => resolved.values.has(n));
+      const personalNames = [...resolved.root.personal].filter((n) => values.has(n));
       const extra = {
         ...(personalNames.length > 0 ? { personal: personalNames } : {}),
         reads: resolved.reads,
       };
       if (options.format === "dotenv") {
-        return {
-          version: number,
-          dotenv: renderResolved(view.layout(), resolved.root.values, resolved.values),
-          ...extra,
-        };
+        const render = () => renderResolved(view.layout(), resolved.root.values, resolved.values);
+        let dotenv: string;
+        if (entry?.resolved && entry.resolved.values === resolved.values) {
+          entry.resolved.rendered ??= render();
+          dotenv = entry.resolved.rendered;
+        } else dotenv = render();
+        return { version: number, dotenv, ...extra };
       }
       const written: Record<string, string | null> = {};
       if (options.written) {
-        for (const [name, value] of resolved.values) {
+        for (const [name, value] of values) {
           if (resolved.root.personal.has(name) || view.values.get(name) !== value)
             written[name] = view.values.get(name) ?? null;
         }
       }
       return {
         version: number,
-        values: Object.fromEntries(resolved.values),
+        values: Object.fromEntries(values),
         ...(options.written ? { written } : {}),
         ...extra,
       };
