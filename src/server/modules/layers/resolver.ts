@@ -274,6 +274,8 @@ export async function resolve(
     if (round > maxDepth + 1) throw new Error("the resolver did not settle");
     const entries = [...pending];
     const answers = await Promise.all(entries.map(([, p]) => options.load(p.from, p.target)));
-    entries.forEach(([id], i) => loaded.set(id, answers[i]!));
+    entries.forEach(([id], i) => {
+      loaded.set(id, answers[i]!);
+    });
   }
 }
