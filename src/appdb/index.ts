@@ -18,6 +18,7 @@ export {
   type VerifyResult,
 } from "./repos/audit";
 export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";
+export type { Identity, OidcLogin } from "./repos/identities";
 export { defaultRandom, newId, type Random } from "./repos/ids";
 export type { Environment, Membership, Permission, Project } from "./repos/projects";
 export type { Token, TokenKind } from "./repos/tokens";

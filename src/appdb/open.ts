@@ -24,6 +24,7 @@ import { hashKeys, keyedHashesUpgrade, keyedNoteFile, writeKeyedNote } from "./k
 import { KEYED_HASHES, migrations, VERSION_MAC } from "./migrations";
 import { auditRepo } from "./repos/audit";
 import { handoffsRepo } from "./repos/handoffs";
+import { identitiesRepo } from "./repos/identities";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
@@ -60,6 +61,7 @@ export interface AppDb {
   versions: ReturnType<typeof versionsRepo>;
   audit: ReturnType<typeof auditRepo>;
   handoffs: ReturnType<typeof handoffsRepo>;
+  identities: ReturnType<typeof identitiesRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -116,6 +118,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     versions: versionsRepo(orm, database.client, versionMacKey),
     audit: auditRepo(orm, database.client, keys.audit),
     handoffs: handoffsRepo(orm, database),
+    identities: identitiesRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,
