@@ -70,13 +70,12 @@ function newKey(): SigningKey {
   return { kid, jwk: { ...privateKey.export({ format: "jwk" }), kid, alg: "RS256", use: "sig" } };
 }
 
-const escape = (text: string) =>
-  text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function loginPage(uid: string, error?: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Test IdP: sign in</title></head>
-<body><h1>Test IdP</h1>${error ? `<p id="idp-error">${escape(error)}</p>` : ""}
-<form method="post" action="/interaction/${escape(uid)}/login">
+<body><h1>Test IdP</h1>${error ? `<p id="idp-error">${escapeHtml(error)}</p>` : ""}
+<form method="post" action="/interaction/${escapeHtml(uid)}/login">
 <label for="login">Login</label><input id="login" name="login" autocomplete="username">
 <label for="idp-password">Password</label><input id="idp-password" type="password" name="password">
 <button type="submit" id="idp-submit">Sign in at the IdP</button>
@@ -113,7 +112,9 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
       jwks: { keys: keys.map((k) => k.jwk) },
       cookies: { keys: cookieKeys },
       features: { devInteractions: { enabled: false } },
-      interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+      interactions: {
+        url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
+      },
       pkce: { required: () => true },
       scopes: ["openid", "email", "profile", "groups"],
       claims: { openid: ["sub"], email: ["email", "email_verified"], profile: ["name"], groups: ["groups"] },
@@ -209,7 +210,10 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
     const res = await fetch(url, {
       ...init,
       redirect: "manual",
-      headers: { ...(init.headers as Record<string, string>), cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; ") },
+      headers: {
+        ...(init.headers as Record<string, string>),
+        cookie: [...jar].map(([k, v]) => `${k}=${v}`).join("; "),
+      },
     });
     for (const c of res.headers.getSetCookie()) {
       const [pair] = c.split(";");
@@ -243,13 +247,15 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
       jar.clear();
       let res = await send(authorizationUrl);
       let location = res.headers.get("location");
-      if (res.status !== 303 && res.status !== 302) throw new Error(`authorization answered ${res.status}: ${await res.text()}`);
+      if (res.status !== 303 && res.status !== 302)
+        throw new Error(`authorization answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
       // The login form
       const interaction = new URL(location!, issuer);
       res = await send(interaction.href);
       const page = await res.text();
-      if (!page.includes('id="idp-submit"')) throw new Error(`no login form at ${interaction.pathname}: ${page}`);
+      if (!page.includes('id="idp-submit"'))
+        throw new Error(`no login form at ${interaction.pathname}: ${page}`);
       res = await send(`${interaction.href}/login`, {
         method: "POST",
         headers: { "content-type": "application/x-www-form-urlencoded" },
