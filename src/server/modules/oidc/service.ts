@@ -291,11 +291,14 @@ export function createOidcService(deps: OidcDeps) {
         403,
       );
     }
-    if (error instanceof client.ResponseBodyError) {
-      if (error.error === "invalid_client" || error.error === "unauthorized_client") {
+    // A client that failed to authenticate gets invalid_client, in the body or (with Basic) a 401 challenge.
+    const challenged = error instanceof client.WWWAuthenticateChallengeError && error.status === 401;
+    if (challenged || error instanceof client.ResponseBodyError) {
+      const code = error instanceof client.ResponseBodyError ? error.error : "invalid_client";
+      if (code === "invalid_client" || code === "unauthorized_client") {
         deps.log.error("oidc: the provider refused this server's client credentials", {
-          error: error.error,
-          status: error.status,
+          error: code,
+          status: (error as { status?: number }).status,
         });
         return refuse(
           "client",
@@ -304,7 +307,7 @@ export function createOidcService(deps: OidcDeps) {
           502,
         );
       }
-      if (error.error === "invalid_grant") {
+      if (code === "invalid_grant") {
         return refuse(
           "grant",
           `${name} no longer accepts this sign-in (it took too long, or it was used already).`,
@@ -312,10 +315,7 @@ export function createOidcService(deps: OidcDeps) {
           400,
         );
       }
-      deps.log.warn("oidc: the token endpoint answered an error", {
-        error: error.error,
-        status: error.status,
-      });
+      deps.log.warn("oidc: the token endpoint answered an error", { error: code, status: error.status });
       return unavailableNow();
     }
     const code = (error as { code?: string })?.code;
