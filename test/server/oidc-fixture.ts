@@ -139,7 +139,7 @@ export async function sso(
 }
 
 /** Starts a sign-in at the app: the provider's authorization URL (and the 303 that named it). */
-export async function begin(s: Sso, b: WebBrowser, next = "/") {
+export async function begin(_s: Sso, b: WebBrowser, next = "/") {
   const res = await b.get(`/signin/oidc${next === "/" ? "" : `?next=${encodeURIComponent(next)}`}`);
   return { res, url: location(res) };
 }
