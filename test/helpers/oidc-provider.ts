@@ -38,6 +38,12 @@ export interface ProviderOptions {
   claimsOnlyInUserinfo?: boolean;
   /** Listen on this port (default: a free one). */
   port?: number;
+  /**
+   * The loopback address to listen on and name in the issuer (default 127.0.0.1). A browser test
+   * gives the provider another one (127.0.0.2) than the app's, so that it is another site, as a
+   * real provider is: addresses are sites of their own, whatever the port.
+   */
+  host?: string;
 }
 
 export interface TestProvider {
@@ -96,6 +102,7 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
   let server: Server | undefined;
   let provider: Provider;
   let port = options.port ?? 0;
+  const host = options.host ?? "127.0.0.1";
   let issuer = "";
   const cookieKeys = [randomBytes(32).toString("hex")];
 
@@ -183,7 +190,7 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
     });
     await new Promise<void>((resolve, reject) => {
       s.once("error", reject);
-      s.listen(port, "127.0.0.1", () => resolve());
+      s.listen(port, host, () => resolve());
     });
     port = (s.address() as AddressInfo).port;
     server = s;
@@ -201,7 +208,7 @@ export async function startProvider(options: ProviderOptions): Promise<TestProvi
     await listen();
     await close();
   }
-  issuer = `http://127.0.0.1:${port}`;
+  issuer = `http://${host}:${port}`;
   provider = build();
   await listen();
 
