@@ -166,12 +166,16 @@ describe("the role mapping", () => {
     expect(claimValues({ groups: [1, "g", null] }, "groups")).toEqual(["g"]);
   });
 
-  it("checks email_verified and the domain strictly", () => {
+  it("checks email_verified (or Entra's xms_edov when it is absent) and the domain strictly", () => {
     expect(emailVerified({ email_verified: true })).toBe(true);
     expect(emailVerified({ email_verified: "true" })).toBe(true);
     expect(emailVerified({ email_verified: false })).toBe(false);
     expect(emailVerified({ email_verified: "yes" })).toBe(false);
     expect(emailVerified({})).toBe(false);
+    // Entra ID's own claim, only when email_verified is absent.
+    expect(emailVerified({ xms_edov: true })).toBe(true);
+    expect(emailVerified({ xms_edov: false })).toBe(false);
+    expect(emailVerified({ email_verified: false, xms_edov: true })).toBe(false);
     expect(domainAllowed({ allowedDomains: ["example.com"] }, "a@example.com")).toBe(true);
     expect(domainAllowed({ allowedDomains: ["example.com"] }, "a@sub.example.com")).toBe(false);
     expect(domainAllowed({ allowedDomains: ["example.com"] }, "a@example.com.evil.org")).toBe(false);

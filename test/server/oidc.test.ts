@@ -125,6 +125,23 @@ describe("signing in through the provider", () => {
     expect(page.text).toContain("alice@example.com");
   });
 
+  it("keeps both query parameters of dotenv-vault's login page through the round trip", async () => {
+    const s = await sso(idp);
+    const alice = await s.h.user("alice@example.com");
+    const project = await s.h.request("POST", "/api/v1/projects", {
+      token: alice.token,
+      body: { name: "shop" },
+    });
+    const next = `/login?DOTENV_VAULT=${project.body.id}&requestUid=req_${"b".repeat(64)}`;
+    const b = s.browser;
+    expect(location(await b.get(next))).toBe(`/signin?next=${encodeURIComponent(next)}`);
+    const done = await signInSso(s, b, "alice@example.com", { next });
+    expect(done.headers.get("refresh")).toBe(`0; url=${next}`);
+    const page = await b.get(next);
+    expect(page.status).toBe(200);
+    expect(page.text).toContain("Approve a CLI login");
+  });
+
   it("makes a session like a password one: 12 hours, audited with the issuer, revoked by signing out", async () => {
     const s = await sso(idp);
     const id = await s.addUser("alice@example.com");

@@ -121,9 +121,15 @@ export function mappedRole(
   return values.some((v) => config.adminValues.includes(v)) ? "admin" : "member";
 }
 
-/** Whether the provider says the email is verified (a boolean, or the string "true" some send). */
+const yes = (value: unknown) => value === true || value === "true";
+
+/**
+ * Whether the provider says the email is verified: `email_verified` (a boolean, or the string
+ * "true" some send). Entra ID never sends that claim; its own is `xms_edov` (the email's domain
+ * owner verified it), read only when `email_verified` is absent, so an explicit false stays false.
+ */
 export const emailVerified = (claims: Claims) =>
-  claims.email_verified === true || claims.email_verified === "true";
+  claims.email_verified === undefined ? yes(claims.xms_edov) : yes(claims.email_verified);
 
 export function domainAllowed(config: Pick<OidcConfig, "allowedDomains">, email: string): boolean {
   const domain = email.slice(email.lastIndexOf("@") + 1);
@@ -566,9 +572,9 @@ export function createOidcService(deps: OidcDeps) {
       ip: string | null;
     }): Promise<{ location: string; cookie: string; cookieValue: string }> {
       limitAddress(deps, input.ip, LOGIN_LIMIT, "login");
-      let server: client.ServerMetadata;
+      let c: client.Configuration;
       try {
-        server = await ready();
+        c = configuration(await ready());
       } catch (error) {
         return failed(classify(error), input.ip);
       }
@@ -585,7 +591,6 @@ export function createOidcService(deps: OidcDeps) {
         },
         t - PURGE_AFTER_MS,
       );
-      const c = configuration(server);
       const url = client.buildAuthorizationUrl(c, {
         redirect_uri: config.redirectUrl,
         scope: config.scopes.join(" "),
@@ -683,10 +688,10 @@ export function createOidcService(deps: OidcDeps) {
       }
       issuer = idToken.iss;
       claims = { ...idToken };
-      const wanted = ["email", "email_verified", ...(config.roleClaim ? [config.roleClaim] : [])];
-      const missing = wanted.some(
-        (claim) => claimValues(claims, claim).length === 0 && typeof claims[claim] !== "boolean",
-      );
+      const missing =
+        typeof claims.email !== "string" ||
+        (claims.email_verified === undefined && claims.xms_edov === undefined) ||
+        (config.roleClaim !== undefined && claimValues(claims, config.roleClaim).length === 0);
       if (missing && server.userinfo_endpoint) {
         // Some providers send these only in the userinfo answer (the library checks it is about this subject).
         const info = await client.fetchUserInfo(c, tokens.access_token, idToken.sub);
