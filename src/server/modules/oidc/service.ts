@@ -446,7 +446,13 @@ export function createOidcService(deps: OidcDeps) {
         }
         await audit("auth.identity_linked", user, { issuer, subject: subject.slice(0, 255) }, ip);
       } else if (config.jit) {
-        user = await create(email, mappedRole(config, claims, "member"), ip);
+        try {
+          user = await create(email, mappedRole(config, claims, "member"), ip);
+        } catch (error) {
+          // Another first sign-in with this email made the user meanwhile: link to it instead.
+          if (await appdb.users.byEmail(email)) return account(issuer, claims, ip);
+          throw error;
+        }
         if (!(await appdb.identities.link({ issuer, subject, userId: user.id, email, createdAt: t }))) {
           // Another first sign-in of this subject won the race: use the user it linked.
           const won = await appdb.identities.bySubject(issuer, subject);
