@@ -40,6 +40,7 @@ const QUICK_SETTINGS: Record<string, { args?: string[]; env?: Record<string, str
   "cli-run.ts": { args: ["--runs", "5"] },
   "tui.ts": { args: ["--runs", "3", "--keys", "2000"] },
   "dotenv-parse.ts": { env: { BENCH_SECONDS: "0.2" } },
+  "web.ts": { env: { BENCH_WEB_RUNS: "10" } },
 };
 
 // ---------------------------------------------------------------- readers of the older benchmarks' output

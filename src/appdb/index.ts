@@ -17,6 +17,7 @@ export {
   macEvent,
   type VerifyResult,
 } from "./repos/audit";
+export type { Draft } from "./repos/drafts";
 export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";
 export type { Identity, OidcLogin } from "./repos/identities";
 export { defaultRandom, newId, type Random } from "./repos/ids";

@@ -5,6 +5,7 @@ import refsWithoutRowid from "./migrations/0002_refs_without_rowid.sql" with { t
 import keyedHashes from "./migrations/0003_keyed_hashes.sql" with { type: "text" };
 import handoffOrigin from "./migrations/0004_handoff_origin.sql" with { type: "text" };
 import versionMac from "./migrations/0005_version_mac.sql" with { type: "text" };
+import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
 import identities from "./migrations/0008_identities.sql" with { type: "text" };
 
 /** The migration that keys stored hashes; its code step is in keyed.ts. */
@@ -24,5 +25,6 @@ export const migrations: readonly Migration[] = [
   { name: KEYED_HASHES, sql: keyedHashes, needsHook: true },
   { name: "0004_handoff_origin", sql: handoffOrigin },
   { name: VERSION_MAC, sql: versionMac, needsHook: true },
+  { name: "0006_drafts", sql: drafts },
   { name: "0008_identities", sql: identities },
 ];

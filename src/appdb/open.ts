@@ -23,6 +23,7 @@ import {
 import { hashKeys, keyedHashesUpgrade, keyedNoteFile, writeKeyedNote } from "./keyed";
 import { KEYED_HASHES, migrations, VERSION_MAC } from "./migrations";
 import { auditRepo } from "./repos/audit";
+import { draftsRepo } from "./repos/drafts";
 import { handoffsRepo } from "./repos/handoffs";
 import { identitiesRepo } from "./repos/identities";
 import { projectsRepo } from "./repos/projects";
@@ -61,6 +62,7 @@ export interface AppDb {
   versions: ReturnType<typeof versionsRepo>;
   audit: ReturnType<typeof auditRepo>;
   handoffs: ReturnType<typeof handoffsRepo>;
+  drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
@@ -118,6 +120,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     versions: versionsRepo(orm, database.client, versionMacKey),
     audit: auditRepo(orm, database.client, keys.audit),
     handoffs: handoffsRepo(orm, database),
+    drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),

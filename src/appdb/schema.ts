@@ -197,6 +197,34 @@ export const handoffOrigins = sqliteTable("handoff_origins", {
 });
 
 /**
+ * The web editor's pending change sets: one per session and environment. The operations are
+ * sealed in the keeper (`ref`, also listed in `refs`); this row holds none of them.
+ */
+export const drafts = sqliteTable(
+  "drafts",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    /** The session the draft belongs to: no other session, even of the same user, sees it. */
+    tokenId: text("token_id").notNull(),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    /** The version the operations apply to; a save carries it as its baseVersion. */
+    baseVersion: integer("base_version").notNull(),
+    ref: blob("ref", { mode: "buffer" }).notNull(),
+    /** Counts the draft's changes: a save names the revision it reviewed. */
+    revision: integer("revision").notNull().default(1),
+    updatedAt: integer("updated_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("drafts_session_environment").on(t.tokenId, t.environmentId),
+    index("drafts_expires").on(t.expiresAt),
+  ],
+);
+
+/**
  * Single sign-on (migration 0008): who a user is at an OpenID provider. A user is found by
  * `(issuer, subject)`, never by email once linked; a user has at most one identity per issuer.
  */

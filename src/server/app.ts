@@ -18,6 +18,7 @@ import { oidcRoutes } from "./modules/oidc/routes";
 import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
+import { userRoutes } from "./modules/users/routes";
 import { html } from "./modules/web/html";
 import { page } from "./modules/web/layout";
 import { webRoutes } from "./modules/web/routes";
@@ -165,6 +166,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(secretRoutes(ctx))
     .use(envVaultRoutes(ctx))
     .use(auditRoutes(ctx))
+    .use(userRoutes(ctx))
     .use(compatRoutes(ctx))
     .use(oidcRoutes(ctx))
     .use(webRoutes(ctx));

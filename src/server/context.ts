@@ -148,7 +148,7 @@ function forgetOnChange(
     }
   };
   wrap(appdb.tokens, ["revoke", "revokeAllOfUser", "revokeMe"]);
-  wrap(appdb.users, ["update"]);
+  wrap(appdb.users, ["update", "updateKeepingAnOwner"]);
   wrap(appdb.projects, [
     "create",
     "rename",

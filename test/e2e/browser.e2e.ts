@@ -513,11 +513,14 @@ describe("consent phishing (Chromium)", () => {
 });
 
 describe("project page (Chromium)", () => {
-  it("opens dotenv-vault's /open on the project's page: environments, versions, members, and no pushed value anywhere in the page source", async () => {
+  it("shows the project's environments, versions and members, and no pushed value anywhere in the page source; dotenv-vault's /open lands on the editor", async () => {
     const { page } = await signedInPage();
-    const res = await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}&environment=undefined`);
+    const opened = await page.goto(`${srv.url}/open?DOTENV_VAULT=${projectId}&environment=undefined`);
+    expect(opened?.status()).toBe(200);
+    expect(new URL(page.url()).pathname).toBe(`/p/${projectId}/e/development`);
+    expectNoSecret(await opened!.text());
+    const res = await page.goto(`${srv.url}/p/${projectId}`);
     expect(res?.status()).toBe(200);
-    expect(new URL(page.url()).pathname).toBe(`/p/${projectId}`);
     const source = await res!.text();
     expect(await heading(page)).toBe("webshop");
 
@@ -526,7 +529,8 @@ describe("project page (Chromium)", () => {
     expect(envs).toContain("development (main)v2");
     expect(envs).toContain("productionv1");
     expect(envs).toContain(OWNER);
-    expect(await page.locator("h2").allTextContents()).toEqual(["Environments", "Members"]);
+    // The management pages (team, tokens, keys, audit) are linked under Manage once they exist.
+    expect(await page.locator("h2").allTextContents()).toEqual(["Environments", "Manage", "Members"]);
     const members = ((await page.locator("#members").textContent()) ?? "").replace(/\s+/g, " ");
     expect(members).toContain(OWNER);
     expect(members).toContain(TEAMMATE);

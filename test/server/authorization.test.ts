@@ -206,6 +206,42 @@ const OPS: Op[] = [
     call: (h, t, p) => h.request("GET", `/api/v1/audit?project=${p}`, { token: t }),
     expect: manage(200),
   },
+  {
+    name: "list the instance's users",
+    call: (h, t) => h.request("GET", "/api/v1/users", { token: t }),
+    expect: {
+      owner: 200,
+      admin: 200,
+      none: 403,
+      read: 403,
+      write: 403,
+      svcRead: 403,
+      svcWrite: 403,
+      expired: 401,
+      revoked: 401,
+      disabled: 401,
+      svcOfDisabled: 401,
+      meOther: 403,
+    },
+  },
+  {
+    name: "list one's own sessions",
+    call: (h, t) => h.request("GET", "/api/v1/me/sessions", { token: t }),
+    expect: {
+      owner: 200,
+      admin: 200,
+      none: 200,
+      read: 200,
+      write: 200,
+      svcRead: 403,
+      svcWrite: 403,
+      expired: 401,
+      revoked: 401,
+      disabled: 401,
+      svcOfDisabled: 401,
+      meOther: 403,
+    },
+  },
 ];
 
 let h: Harness;

@@ -194,9 +194,10 @@ describe("the role mapping", () => {
     idp.users.set("ivy@example.com", { ...ivy, groups: ["dev"] });
     expect((await signInSso(s, new WebBrowser(s.h), "ivy@example.com")).status).toBe(200);
     expect((await s.h.appdb.users.byId(id))?.role).toBe("member");
+    const change = { email: "ivy@example.com", userId: id, by: "oidc", claim: "groups" };
     expect((await s.events("user.role")).map((e) => e.detail)).toEqual([
-      { from: "member", to: "admin", by: "oidc", claim: "groups" },
-      { from: "admin", to: "member", by: "oidc", claim: "groups" },
+      { ...change, role: "admin", previous: "member" },
+      { ...change, role: "member", previous: "admin" },
     ]);
   });
 

@@ -19,8 +19,9 @@ describe("service tokens", () => {
     expect(await lastUsed()).toBeNull();
     let writes = 0;
     const touchMany = h.appdb.tokens.touchMany;
+    // Sessions record their use too (the account page shows it): count the writes of this token only.
     h.appdb.tokens.touchMany = async (entries) => {
-      writes++;
+      if (entries.some(([id]) => id === created.body.id)) writes++;
       return touchMany(entries);
     };
     const pull = () => h.request("GET", `${base}/ci/secrets`, { token: created.body.token });

@@ -111,7 +111,24 @@ describe("the guard", () => {
     expect(JSON.parse(res.text).error.code).toBe("NOT_FOUND");
   });
 
-  it("tells a user who still has a one-time password to change it, and lets them sign out", async () => {
+  it("holds a browser session to the API's rate limit per credential (429 with Retry-After)", async () => {
+    const h = await startHarness();
+    const { browsers } = await team(h);
+    // The harness's clock stands still: the burst (twice 100 a second) is all there is.
+    let status = 200;
+    let last: Awaited<ReturnType<WebBrowser["get"]>> | undefined;
+    for (let i = 0; i < 250 && status === 200; i++) {
+      last = await browsers.reader.get("/");
+      status = last.status;
+    }
+    expect(status).toBe(429);
+    expect(last!.headers.get("retry-after")).toBe("1");
+    expect(last!.text).toContain("Too many requests from this session.");
+    // Another session is not held back.
+    expect((await browsers.writer.get("/")).status).toBe(200);
+  });
+
+  it("sends a user who still has a one-time password to change it on the account page, and lets them sign out", async () => {
     const h = await startHarness();
     const { project } = await team(h);
     const row = (await h.appdb.users.byEmail("writer@example.com"))!;
@@ -124,10 +141,12 @@ describe("the guard", () => {
       password: "correct horse battery staple",
       next: "/",
     });
-    const res = await b.get(`/p/${project.id}`);
-    expect(res.status).toBe(403);
-    expect(res.text).toContain("Change your password first");
-    expect(res.text).not.toContain("Environments");
+    // The account page (pages/account.ts) is where they change it: every other page leads there.
+    expect(location(await b.get(`/p/${project.id}`))).toBe("/account");
+    const refused = await b.post(`/p/${project.id}/keys/development/show`);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toContain("Change your password first");
+    expect(refused.text).not.toContain("DOTENV_KEY of");
     expect((await b.post("/signout")).status).toBe(303);
   });
 });
@@ -215,12 +234,17 @@ describe("projects list and project page", () => {
     }
   });
 
-  it("sends dotenv-vault's open to the project's page, and a project one cannot see to a 404", async () => {
+  it("sends dotenv-vault's open to the editor of the environment named (else the main one) when readable, else the project's page", async () => {
     const h = await startHarness();
     const { browsers, project } = await team(h);
-    expect(
-      location(await browsers.reader.get(`/open?DOTENV_VAULT=${project.id}&environment=undefined`)),
-    ).toBe(`/p/${project.id}`);
-    expect((await browsers.stranger.get(`/open?DOTENV_VAULT=${project.id}`)).status).toBe(404);
+    const open = (b: WebBrowser, query: string) => b.get(`/open?DOTENV_VAULT=${project.id}${query}`);
+    expect(location(await open(browsers.reader, "&environment=undefined"))).toBe(
+      `/p/${project.id}/e/development`,
+    );
+    expect(location(await open(browsers.reader, "&environment=staging"))).toBe(`/p/${project.id}/e/staging`);
+    // Not granted production, nor development: the project's page.
+    expect(location(await open(browsers.none, "&environment=production"))).toBe(`/p/${project.id}`);
+    expect(location(await open(browsers.none, "&environment=ci"))).toBe(`/p/${project.id}/e/ci`);
+    expect((await open(browsers.stranger, "")).status).toBe(404);
   });
 });

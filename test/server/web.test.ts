@@ -194,7 +194,7 @@ describe("web pages", () => {
     ).toBe(401);
   });
 
-  it("sends dotenv-vault's open to the project's page, which shows no value anywhere", async () => {
+  it("sends dotenv-vault's open to the main environment's editor, and neither it nor the project's page shows a value", async () => {
     const h = await startHarness();
     const { owner, project, base } = await projectWith(h);
     await h.request("PUT", `${base}/development/secrets`, {
@@ -205,7 +205,11 @@ describe("web pages", () => {
     await b.signIn("owner@example.com");
     const redirected = await b.go("GET", `/open?DOTENV_VAULT=${project.id}&environment=undefined`);
     expect(redirected.status).toBe(303);
-    expect(redirected.headers.get("location")).toBe(`/p/${project.id}`);
+    expect(redirected.headers.get("location")).toBe(`/p/${project.id}/e/development`);
+    const editor = await b.go("GET", `/p/${project.id}/e/development`);
+    expect(editor.status).toBe(200);
+    expect(editor.text).toContain("TOKEN");
+    expect(editor.text).not.toContain("secret-xyz");
     const open = await b.go("GET", `/p/${project.id}`);
     expect(open.status).toBe(200);
     expect(open.text).toContain("development");

@@ -1,6 +1,6 @@
-import { and, desc, eq, isNull, ne, sql } from "drizzle-orm";
+import { and, desc, eq, gt, inArray, isNull, ne, or, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { tokens, users } from "../schema";
+import { projects, tokens, users } from "../schema";
 
 export type Token = typeof tokens.$inferSelect;
 export type TokenKind = Token["kind"];
@@ -59,6 +59,35 @@ export function tokensRepo(db: AppDrizzle) {
         )
         .returning({ name: tokens.name, createdAt: tokens.createdAt });
       return rows.sort((a, b) => b.createdAt - a.createdAt).map((r) => r.name ?? "me_");
+    },
+    /**
+     * A user's live sessions and `me_` credentials (neither revoked nor
+     * expired), newest first, each `me_` credential with its project's name.
+     * Never the hash.
+     */
+    async liveOfUser(userId: string, at: number, limit = 200) {
+      return db
+        .select({
+          id: tokens.id,
+          kind: tokens.kind,
+          projectId: tokens.projectId,
+          projectName: projects.name,
+          createdAt: tokens.createdAt,
+          expiresAt: tokens.expiresAt,
+          lastUsedAt: tokens.lastUsedAt,
+        })
+        .from(tokens)
+        .leftJoin(projects, eq(projects.id, tokens.projectId))
+        .where(
+          and(
+            eq(tokens.userId, userId),
+            inArray(tokens.kind, ["session", "me"]),
+            isNull(tokens.revokedAt),
+            or(isNull(tokens.expiresAt), gt(tokens.expiresAt, at)),
+          ),
+        )
+        .orderBy(desc(tokens.createdAt), desc(tokens.id))
+        .limit(limit);
     },
     /** A project's service tokens, each with whether its creator is still an active user. */
     async listServiceTokens(projectId: string): Promise<(Token & { creatorActive: boolean })[]> {

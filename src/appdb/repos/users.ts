@@ -47,6 +47,22 @@ export function usersRepo(db: AppDrizzle) {
       await db.update(users).set(changes).where(eq(users.id, id));
     },
     /**
+     * Applies changes (a disabling, a new role) unless they would leave the
+     * instance without an active owner, in one statement: two owners
+     * demoting each other at once cannot both succeed. False when `id` is
+     * the last active owner (nothing changed) or does not exist.
+     */
+    async updateKeepingAnOwner(id: string, changes: Partial<typeof users.$inferInsert>): Promise<boolean> {
+      const rows = await db
+        .update(users)
+        .set(changes)
+        .where(
+          sql`"users"."id" = ${id} AND ("users"."role" != 'owner' OR "users"."disabled_at" IS NOT NULL OR EXISTS (SELECT 1 FROM "users" AS "o" WHERE "o"."role" = 'owner' AND "o"."disabled_at" IS NULL AND "o"."id" != ${id}))`,
+        )
+        .returning({ id: users.id });
+      return rows.length > 0;
+    },
+    /**
      * Counts one wrong password, in one statement: parallel failures are
      * serialized by the database, so each one counts (a read and a write
      * back would let them all read the same count). The count restarts when

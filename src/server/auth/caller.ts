@@ -101,6 +101,7 @@ export async function authenticate(
     };
   }
   if (!user || user.disabledAt !== null) throw unauthenticated();
+  ctx.usage?.used(token.id, now);
   if (token.kind === "me") {
     if (!token.projectId) throw unauthenticated();
     return { kind: "me", user, token, projectId: token.projectId };

@@ -1,10 +1,10 @@
 /**
- * When each service token was last used (`vault tokens list`), recorded
+ * When each credential was last used (service tokens in `vault tokens list`,
+ * sessions and `me_` credentials on the account page), recorded
  * without a write per request on the hot pull path: a process writes a
  * token's time at most once a minute, and writes every token that is due in
  * one statement after the current turn of the event loop (the audit log's
  * group commit, in small). A crash loses at most a minute of "last used".
- * Sessions and `me_` credentials are not tracked: nothing shows it.
  */
 import type { Logger } from "../../log";
 

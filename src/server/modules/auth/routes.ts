@@ -6,7 +6,7 @@ import { ApiError } from "../../errors";
 import { callerOf, clientIp } from "../../http";
 import { createHandoffService } from "../handoff/service";
 import { createUserService } from "../users/service";
-import { login } from "./service";
+import { createSessionService, login } from "./service";
 
 export const LoginBody = t.Object(
   {
@@ -27,6 +27,7 @@ export function publicUser(user: { id: string; email: string; role: string; must
 export function authRoutes(ctx: AppContext) {
   const users = createUserService(ctx);
   const handoffs = createHandoffService(ctx);
+  const sessions = createSessionService(ctx);
   return new Elysia({ name: "auth", prefix: "/api/v1" })
     .post(
       "/auth/login",
@@ -101,6 +102,34 @@ export function authRoutes(ctx: AppContext) {
         detail: {
           summary:
             "Claim (first poll: the CLI's secret and verification code) and collect the session a browser approved for `vault login --browser` (202 while pending)",
+        },
+      },
+    )
+    .get(
+      "/me/sessions",
+      async ({ request }) => {
+        const caller = await callerOf(ctx, request, { duringPasswordChange: true });
+        return { sessions: await sessions.list(caller) };
+      },
+      {
+        detail: {
+          summary:
+            "The signed-in user's live sessions and me_ credentials (created, last used, expiry; the current one marked; never a token)",
+        },
+      },
+    )
+    .delete(
+      "/me/sessions/:tokenId",
+      async ({ params, request, server }) => {
+        const caller = await callerOf(ctx, request, { duringPasswordChange: true });
+        const { current } = await sessions.revoke(caller, params.tokenId, clientIp(ctx, request, server));
+        return { ok: true, current };
+      },
+      {
+        params: t.Object({ tokenId: t.String({ pattern: "^tok_[0-9a-f]{24}$" }) }),
+        detail: {
+          summary:
+            "Revoke one of the signed-in user's sessions or me_ credentials (the current one signs out)",
         },
       },
     )

@@ -14,6 +14,7 @@
  * a password never signs in (nor is it checked): only single sign-on does.
  */
 import { newId, type Random, type User } from "../../../appdb";
+import type { Caller } from "../../auth/caller";
 import { hashCredential, newCredential } from "../../auth/credentials";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
@@ -146,3 +147,73 @@ export async function login(
   }
   return startSession(deps, user, { method: "password", ip: input.ip });
 }
+
+/** A signed-in user's session or `me_` credential as listed: never the token, nor its hash. */
+export interface SessionView {
+  id: string;
+  kind: "session" | "me";
+  /** A `me_` credential's project. */
+  project: { id: string; name: string | null } | null;
+  createdAt: number;
+  /** Recorded at most once a minute (see auth/usage.ts); null before its first use since then. */
+  lastUsedAt: number | null;
+  expiresAt: number | null;
+  /** The credential this request came with. */
+  current: boolean;
+}
+
+const onlySessions = () =>
+  new ApiError(
+    "FORBIDDEN",
+    "only a signed-in user manages their sessions",
+    "sign in (vault login, or the web page) and use that session",
+  );
+
+/**
+ * The signed-in user's own sessions and `me_` credentials: list them (the
+ * current one marked) and revoke one. Only through a session: a `me_`
+ * credential is bound to one project and a service token to no user. Another
+ * user's credential is answered as missing.
+ */
+export function createSessionService(ctx: Pick<AppContext, "appdb" | "audit" | "now">) {
+  return {
+    async list(caller: Caller): Promise<SessionView[]> {
+      if (caller.kind !== "session") throw onlySessions();
+      const rows = await ctx.appdb.tokens.liveOfUser(caller.user.id, ctx.now());
+      return rows.map((r) => ({
+        id: r.id,
+        kind: r.kind as "session" | "me",
+        project: r.projectId === null ? null : { id: r.projectId, name: r.projectName },
+        createdAt: r.createdAt,
+        lastUsedAt: r.lastUsedAt,
+        expiresAt: r.expiresAt,
+        current: r.id === caller.token.id,
+      }));
+    },
+
+    /** Revokes one of the user's live sessions or `me_` credentials; `current` when it was this one (signed out). */
+    async revoke(caller: Caller, tokenId: string, ip: string | null): Promise<{ current: boolean }> {
+      if (caller.kind !== "session") throw onlySessions();
+      const token = /^tok_[0-9a-f]{24}$/.test(tokenId) ? await ctx.appdb.tokens.byId(tokenId) : undefined;
+      const at = ctx.now();
+      if (
+        !token ||
+        token.userId !== caller.user.id ||
+        (token.kind !== "session" && token.kind !== "me") ||
+        token.revokedAt !== null ||
+        (token.expiresAt !== null && token.expiresAt <= at)
+      )
+        throw new ApiError("NOT_FOUND", "no such session", "list them: GET /api/v1/me/sessions");
+      await ctx.appdb.tokens.revoke(token.id, at);
+      await ctx.audit.event(
+        caller,
+        "auth.session_revoke",
+        { projectId: token.projectId, ip },
+        { id: token.id, kind: token.kind },
+      );
+      return { current: token.id === caller.token.id };
+    },
+  };
+}
+
+export type SessionService = ReturnType<typeof createSessionService>;

@@ -8,7 +8,7 @@
 import type { Environment, Project } from "../../../appdb";
 import { buildEnvVault, formatDotenvKey } from "../../../dotenv";
 import type { ProjectAccess } from "../../auth/access";
-import { requireManage, requirePermission } from "../../auth/access";
+import { environmentNamed, requireManage, requirePermission } from "../../auth/access";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding, SealError } from "../../crypto/app-seal";
@@ -111,6 +111,20 @@ export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
       for (const env of envs)
         await record(caller, "dotenv_key.read", access.project, env, { environment: env.name }, ip);
       return envs.map((env) => ({ environment: env.name, key: uri(keys.get(env.id)!.current, env.name) }));
+    },
+
+    /** One environment's DOTENV_KEY, by name: an audited read (the key pages' "show"). */
+    async show(
+      caller: Caller,
+      access: ProjectAccess,
+      environment: string,
+      ip: string | null,
+    ): Promise<EnvironmentKey> {
+      const env = environmentNamed(access, environment);
+      requirePermission(access, env, "read");
+      const key = (await openKeys(access.project, [env])).get(env.id)!.current;
+      await record(caller, "dotenv_key.read", access.project, env, { environment: env.name }, ip);
+      return { environment: env.name, key: uri(key, env.name) };
     },
 
     /**

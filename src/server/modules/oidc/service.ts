@@ -489,7 +489,19 @@ export function createOidcService(deps: OidcDeps) {
     const role = mappedRole(config, claims, user.role);
     if (role !== user.role) {
       changes.role = role;
-      await audit("user.role", user, { from: user.role, to: role, by: "oidc", claim: config.roleClaim }, ip);
+      await audit(
+        "user.role",
+        user,
+        {
+          email: user.email,
+          userId: user.id,
+          role,
+          previous: user.role,
+          by: "oidc",
+          claim: config.roleClaim,
+        },
+        ip,
+      );
     }
     if (user.mustChangePassword) {
       // An unused one-time password is void once the person signed in through the provider.
@@ -518,7 +530,7 @@ export function createOidcService(deps: OidcDeps) {
       createdAt: now(),
     };
     await appdb.users.insert(user);
-    await audit("user.add", user, { email, role, by: "oidc" }, ip);
+    await audit("user.add", user, { email, userId: user.id, role, by: "oidc" }, ip);
     return user;
   }
 

@@ -14,7 +14,7 @@ import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
 import { serialized } from "../../serialize";
-import { editLayout, parseFile, renderChecked } from "./document";
+import { editLayout, editLayoutRenaming, parseFile, renderChecked } from "./document";
 import { checkFile, checkKeyName, checkValues } from "./limits";
 import type { Snapshot } from "./snapshot";
 
@@ -36,7 +36,12 @@ export interface ChangeResult {
 export type Change =
   | { kind: "push"; text: string }
   | { kind: "merge"; text: string }
-  | { kind: "set"; set: Map<string, string>; unset?: string[] }
+  /**
+   * Set, remove and rename keys. `rename` maps an old name to a new one: the key keeps its
+   * value (unless `set` gives the new name another) and its line in the file; its value is
+   * sealed again under the new name, since a value's seal binds its name.
+   */
+  | { kind: "set"; set: Map<string, string>; unset?: string[]; rename?: Map<string, string> }
   | { kind: "unset"; unset: string[] }
   | { kind: "rollback"; to: number };
 
@@ -92,6 +97,7 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
         checkKeyName(name);
         if (change.set.has(name)) throw new ApiError("INVALID_REQUEST", `${name} is both set and unset`);
       }
+      checkRenames(change.rename ?? new Map(), new Set(change.unset ?? []));
     }
     if (change.kind === "unset") for (const name of change.unset) checkKeyName(name);
 
@@ -123,8 +129,28 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
           break;
         case "set": {
           const gone = new Set(change.unset ?? []);
-          values = new Map([...current.values, ...change.set].filter(([n]) => !gone.has(n)));
-          layout = editLayout(current.layout, change.set, [...gone]);
+          const rename = change.rename ?? new Map<string, string>();
+          if (rename.size === 0) {
+            values = new Map([...current.values, ...change.set].filter(([n]) => !gone.has(n)));
+            layout = editLayout(current.layout, change.set, [...gone]);
+            break;
+          }
+          for (const [from, to] of rename) {
+            if (!current.values.has(from)) throw new ApiError("NOT_FOUND", `${env.name} has no key ${from}`);
+            if (current.values.has(to) && !gone.has(to) && !rename.has(to)) {
+              throw new ApiError(
+                "CONFLICT",
+                `${env.name} already has a key ${to}`,
+                "remove it in the same change, or rename to another name",
+              );
+            }
+          }
+          values = new Map();
+          for (const [name, value] of current.values) {
+            if (!gone.has(name)) values.set(rename.get(name) ?? name, value);
+          }
+          for (const [name, value] of change.set) values.set(name, value);
+          layout = editLayoutRenaming(current.layout, change.set, [...gone], rename, values);
           break;
         }
         case "unset": {
@@ -226,6 +252,19 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
       return { version: number, summary, unchanged: false };
     };
     return serialized(envAtCall.id, () => once(true));
+  }
+}
+
+/** Renames name valid keys, each old and new name once, none both renamed and removed. */
+function checkRenames(rename: ReadonlyMap<string, string>, unset: ReadonlySet<string>): void {
+  const targets = new Set<string>();
+  for (const [from, to] of rename) {
+    checkKeyName(from);
+    checkKeyName(to);
+    if (from === to) throw new ApiError("INVALID_REQUEST", `${from} is renamed to itself`);
+    if (unset.has(from)) throw new ApiError("INVALID_REQUEST", `${from} is both renamed and unset`);
+    if (targets.has(to)) throw new ApiError("INVALID_REQUEST", `two keys are renamed to ${to}`);
+    targets.add(to);
   }
 }
 

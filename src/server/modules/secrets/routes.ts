@@ -27,6 +27,12 @@ const KeysBody = t.Object(
     unset: t.Optional(
       t.Array(t.String({ maxLength: LIMITS.nameLength }), { maxItems: LIMITS.keysPerEnvironment }),
     ),
+    /** Old name -> new name: the key keeps its value and its line in the file. */
+    rename: t.Optional(
+      t.Record(t.String({ maxLength: LIMITS.nameLength }), t.String({ maxLength: LIMITS.nameLength }), {
+        maxProperties: LIMITS.keysPerEnvironment,
+      }),
+    ),
     baseVersion: t.Optional(VersionNumber),
   },
   { additionalProperties: false },
@@ -127,11 +133,18 @@ export function secretRoutes(ctx: AppContext) {
         const ip = clientIp(ctx, request, server);
         const set = new Map(Object.entries((body.set ?? {}) as Record<string, string>));
         const unset = body.unset ?? [];
-        if (set.size === 0 && unset.length === 0) {
-          throw new ApiError("INVALID_REQUEST", "give set, unset or both", "one call makes one version");
+        const rename = new Map(Object.entries((body.rename ?? {}) as Record<string, string>));
+        if (set.size === 0 && unset.length === 0 && rename.size === 0) {
+          throw new ApiError(
+            "INVALID_REQUEST",
+            "give set, unset, rename or several",
+            "one call makes one version",
+          );
         }
         const change =
-          set.size > 0 ? ({ kind: "set", set, unset } as const) : ({ kind: "unset", unset } as const);
+          set.size > 0 || rename.size > 0
+            ? ({ kind: "set", set, unset, rename } as const)
+            : ({ kind: "unset", unset } as const);
         const result = await secrets.change(caller, access.project, env, change, {
           baseVersion: body.baseVersion,
           ip,
@@ -141,7 +154,10 @@ export function secretRoutes(ctx: AppContext) {
       {
         params: EnvParams,
         body: KeysBody,
-        detail: { summary: "Set and/or unset keys, as one new version (the file's layout is kept)" },
+        detail: {
+          summary:
+            "Set, unset and rename keys, as one new version (the file's layout is kept; a renamed key keeps its line and value)",
+        },
       },
     )
     .get(

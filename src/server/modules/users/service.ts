@@ -8,6 +8,7 @@
 import { type AppDb, newId, type Random, type Role, type User } from "../../../appdb";
 import { newPasswordProblem } from "../../../password-rules";
 import type { AuditLog } from "../../audit-log";
+import type { Caller } from "../../auth/caller";
 import { ApiError } from "../../errors";
 
 export { PASSWORD_MAX, PASSWORD_MIN } from "../../../password-rules";
@@ -71,23 +72,143 @@ export async function wrongPassword(
   return failure.refused;
 }
 
+/**
+ * Who acts on users: a signed-in instance owner or admin (the users API and
+ * pages), or, when absent, the operator on the server host (`vault admin`).
+ */
+export interface UserActor {
+  id: string;
+  email: string;
+  role: Role;
+}
+
+export interface ActOptions {
+  actor?: UserActor;
+  ip?: string | null;
+}
+
+export const USER_ID = /^usr_[0-9a-f]{24}$/;
+
+/** What an admin sees of a user: never the password hash, nor the lockout counters. */
+export interface UserView {
+  id: string;
+  email: string;
+  role: Role;
+  status: "active" | "disabled" | "locked" | "must change password";
+  mustChangePassword: boolean;
+  createdAt: number;
+  disabledAt: number | null;
+  lockedUntil: number | null;
+}
+
+export function userView(user: User, at: number): UserView {
+  const locked = user.lockedUntil !== null && user.lockedUntil > at;
+  return {
+    id: user.id,
+    email: user.email,
+    role: user.role,
+    status:
+      user.disabledAt !== null
+        ? "disabled"
+        : locked
+          ? "locked"
+          : user.mustChangePassword
+            ? "must change password"
+            : "active",
+    mustChangePassword: user.mustChangePassword,
+    createdAt: user.createdAt,
+    disabledAt: user.disabledAt,
+    lockedUntil: locked ? user.lockedUntil : null,
+  };
+}
+
+/**
+ * The users API and pages are for instance owners and admins, signed in: a
+ * `me_` credential is bound to one project (an admin's too), and a service
+ * token belongs to its project.
+ */
+export function requireUserAdmin(caller: Caller): UserActor {
+  if (caller.kind !== "session" || (caller.user.role !== "owner" && caller.user.role !== "admin"))
+    throw new ApiError(
+      "FORBIDDEN",
+      "only instance owners and admins, signed in, manage users",
+      caller.kind === "session" ? "ask an instance admin" : "sign in: vault login",
+    );
+  return { id: caller.user.id, email: caller.user.email, role: caller.user.role };
+}
+
+const forbidden = (message: string, hint: string) => new ApiError("FORBIDDEN", message, hint);
+
+/**
+ * The rules of user management, the same for the host's operator, the API
+ * and the web pages (the last one binds the operator too):
+ * - only instance owners and admins manage users;
+ * - nobody disables, resets or changes the role of their own account here
+ *   (a password is changed with the current one; another owner or admin, or
+ *   the operator, does the rest), so no admin locks themselves out by a slip;
+ * - only an owner makes an owner or touches one (disables, resets, demotes);
+ * - the instance keeps at least one active owner: the last one cannot be
+ *   disabled or demoted (checked in the same statement as the change).
+ */
+function checkActor(actor: UserActor | undefined, target: User | undefined, doing: string, toRole?: Role) {
+  if (!actor) return;
+  if (actor.role !== "owner" && actor.role !== "admin")
+    throw forbidden("only instance owners and admins manage users", "ask an admin");
+  if (target && target.id === actor.id)
+    throw forbidden(
+      `you cannot ${doing} your own account`,
+      doing === "reset the password of"
+        ? "change your own password with the current one (the Account page, or POST /api/v1/auth/password)"
+        : "ask another owner or admin, or the operator on the server host (vault admin)",
+    );
+  if (actor.role !== "owner" && (target?.role === "owner" || toRole === "owner"))
+    throw forbidden(
+      target?.role === "owner"
+        ? `only an instance owner can ${doing} an owner`
+        : "only an instance owner makes owners",
+      "ask an instance owner",
+    );
+}
+
+const lastOwner = (user: User) =>
+  new ApiError(
+    "CONFLICT",
+    `${user.email} is the last active owner of this instance`,
+    "make another user an owner first (the Users page, PUT /api/v1/users/USER_ID/role, or on the host: vault admin user add EMAIL --role owner)",
+  );
+
 export function createUserService(deps: UserServiceDeps) {
   const { appdb, audit, now, random } = deps;
-  /** Events of user management; `actor` is an email when a signed-in admin acted, else the host's operator. */
-  const event = (action: string, email: string, actor?: string, detail: object = {}) =>
+  /** Events of user management: by a signed-in admin, or by the host's operator. */
+  const event = (
+    action: string,
+    target: { id: string; email: string },
+    options: ActOptions,
+    detail: object = {},
+  ) =>
     audit.record({
       action,
-      actorKind: actor ? "user" : "operator",
-      actorId: null,
-      actorLabel: actor ?? "operator",
+      actorKind: options.actor ? "user" : "operator",
+      actorId: options.actor?.id ?? null,
+      actorLabel: options.actor?.email ?? "operator",
       projectId: null,
       environmentId: null,
-      detail: JSON.stringify({ email, ...detail }),
-      ip: null,
+      detail: JSON.stringify({ email: target.email, userId: target.id, ...detail }),
+      ip: options.ip ?? null,
     });
+  /** A user by id (`usr_...`) or by email. */
+  const find = async (target: string): Promise<User> => {
+    const user = USER_ID.test(target)
+      ? await appdb.users.byId(target)
+      : await appdb.users.byEmail(target.trim().toLowerCase());
+    if (!user) throw new ApiError("NOT_FOUND", USER_ID.test(target) ? "no such user" : `no user ${target}`);
+    return user;
+  };
   return {
+    find,
     /** Creates a user; without a password, returns a one-time password that must be changed at first sign-in. */
-    async add(input: { email: string; role: Role; password?: string; actor?: string }) {
+    async add(input: { email: string; role: Role; password?: string } & ActOptions) {
+      checkActor(input.actor, undefined, "create", input.role);
       const email = input.email.trim().toLowerCase();
       if (!EMAIL.test(email))
         throw new ApiError("INVALID_REQUEST", `"${input.email}" is not an email address`);
@@ -95,30 +216,36 @@ export function createUserService(deps: UserServiceDeps) {
       const oneTime = input.password === undefined ? generatePassword(random) : undefined;
       const password = input.password ?? oneTime!;
       checkPassword(password);
-      const user = {
+      const user: User = {
         id: newId.user(random),
         email,
         passwordHash: await hashPassword(password),
         role: input.role,
         mustChangePassword: oneTime !== undefined,
+        disabledAt: null,
+        failedLogins: 0,
+        failedWindowStart: null,
+        lockedUntil: null,
         createdAt: now(),
       };
       await appdb.users.insert(user);
-      await event("user.add", email, input.actor, { role: input.role });
+      await event("user.add", user, input, { role: input.role });
       return { user, oneTimePassword: oneTime };
     },
-    async disable(email: string, actor = "operator"): Promise<User> {
-      const user = await appdb.users.byEmail(email);
-      if (!user) throw new ApiError("NOT_FOUND", `no user ${email}`);
-      await appdb.users.update(user.id, { disabledAt: now() });
+    /** Disables a user: signs them out everywhere and suspends the service tokens they created. */
+    async disable(target: string, options: ActOptions = {}): Promise<User> {
+      const user = await find(target);
+      checkActor(options.actor, user, "disable");
+      if (!(await appdb.users.updateKeepingAnOwner(user.id, { disabledAt: user.disabledAt ?? now() })))
+        throw lastOwner(user);
       await appdb.tokens.revokeAllOfUser(user.id, now());
-      await event("user.disable", user.email, actor === "operator" ? undefined : actor);
+      await event("user.disable", user, options);
       return user;
     },
     /** Sets a new one-time password, clears any lockout and signs the user out everywhere. */
-    async resetPassword(email: string, actor = "operator"): Promise<string> {
-      const user = await appdb.users.byEmail(email);
-      if (!user) throw new ApiError("NOT_FOUND", `no user ${email}`);
+    async resetPassword(target: string, options: ActOptions = {}): Promise<string> {
+      const user = await find(target);
+      checkActor(options.actor, user, "reset the password of");
       const oneTime = generatePassword(random);
       await appdb.users.update(user.id, {
         passwordHash: await hashPassword(oneTime),
@@ -128,8 +255,17 @@ export function createUserService(deps: UserServiceDeps) {
         lockedUntil: null,
       });
       await appdb.tokens.revokeAllOfUser(user.id, now());
-      await event("user.reset_password", user.email, actor === "operator" ? undefined : actor);
+      await event("user.reset_password", user, options);
       return oneTime;
+    },
+    /** Changes a user's instance role (the last active owner stays one). */
+    async setRole(target: string, role: Role, options: ActOptions = {}): Promise<User> {
+      const user = await find(target);
+      checkActor(options.actor, user, "change the role of", role);
+      if (user.role === role) return user;
+      if (!(await appdb.users.updateKeepingAnOwner(user.id, { role }))) throw lastOwner(user);
+      await event("user.role", user, options, { role, previous: user.role });
+      return { ...user, role };
     },
     /**
      * Changes a signed-in user's password. A wrong current password counts

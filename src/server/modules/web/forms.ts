@@ -82,3 +82,32 @@ export function withNotice(location: string, code: string, n?: number): string {
   const sep = location.includes("?") ? "&" : "?";
   return `${location}${sep}done=${encodeURIComponent(code)}${n === undefined ? "" : `&n=${n}`}`;
 }
+
+/**
+ * A one-button form for what cannot be undone (revoke, rotate, remove). With
+ * the script, its dialog asks first (data-confirm). Without it, the form's
+ * `<noscript>` field (`ask=yes`, sent only when scripts do not run) makes the
+ * handler answer confirmPage instead of acting, so the question is asked on
+ * a page.
+ */
+export function confirmForm(b: ButtonForm & { confirm: string }): Html {
+  return html`<form method="post" action="${b.action}" data-confirm="${b.confirm}"${b.confirmAction ? html` data-confirm-action="${b.confirmAction}"` : ""}>${csrfField(b.csrf)}${Object.entries(b.fields ?? {}).map(([k, v]) => hidden(k, v))}<noscript>${hidden("ask", "yes")}</noscript><button type="submit"${b.className ? html` class="${b.className}"` : ""}${b.disabled ? html` disabled` : ""}${b.ariaLabel ? html` aria-label="${b.ariaLabel}"` : ""}${b.testId ? html` data-testid="${b.testId}"` : ""}>${b.label}</button></form>`;
+}
+
+/** Whether a confirmForm came without the script: ask on a page first. */
+export const asksFirst = (form: Form) => form.ask === "yes";
+
+/** The question of a confirmForm on its own, for a browser without the script: the same form, to act, or back. */
+export function confirmQuestion(b: ButtonForm & { confirm: string; back: string }): Html {
+  return html`<div class="card"><p>${b.confirm}</p><div class="row"><form method="post" action="${b.action}">${csrfField(b.csrf)}${Object.entries(b.fields ?? {}).map(([k, v]) => hidden(k, v))}<button type="submit" class="${b.className ?? "danger"}"${b.testId ? html` data-testid="${b.testId}"` : ""}>${b.confirmAction ?? b.label}</button></form><a href="${b.back}">Cancel</a></div></div>`;
+}
+
+/**
+ * A secret shown once (a new token, a one-time password) or on explicit
+ * request (a DOTENV_KEY): in a block a person can select, with a copy button
+ * that the script reveals (vault.js `data-copy`). Pages holding one are never
+ * cached (Cache-Control: no-store, like every page).
+ */
+export function secretBlock(id: string, label: string, value: string, note: Html | string): Html {
+  return html`<div class="card" data-testid="secret"><p><strong>${label}</strong></p><pre class="value" id="${id}">${value}</pre><button type="button" class="small secondary" data-copy="${id}" hidden>Copy</button><p class="hint">${note}</p></div>`;
+}

@@ -12,7 +12,8 @@ import type { Server } from "bun";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError, ERROR_STATUS, errorBody, errorResponse } from "../../errors";
-import { clientIp } from "../../http";
+import { clientIp, rateLimited } from "../../http";
+import { ruleOf } from "../../rate-limit";
 import { type Form, redirect } from "./forms";
 import { html } from "./html";
 import { page, type Viewer } from "./layout";
@@ -120,6 +121,26 @@ export function createGuard(ctx: AppContext) {
         return redirect(`/signin?next=${encodeURIComponent(url.pathname + url.search)}`, extra);
       }
       const viewer = viewerOf(session, csrf.token);
+      // The API's limit per credential holds for a browser's session too.
+      const rule = ruleOf(ctx.config.rateLimitCredential);
+      const wait = rule ? ctx.limiter.take(`cred:${session.token.id}`, rule) : 0;
+      if (wait > 0) {
+        const error = rateLimited(wait);
+        return wantsJson
+          ? Response.json(errorBody(error.code, error.message, error.hint), {
+              status: error.status,
+              headers: { ...error.headers, ...extra },
+            })
+          : page(
+              "Too many requests",
+              html`<p class="error">Too many requests from this session.</p><p>Wait ${wait} s and try again.</p>`,
+              {
+                status: error.status,
+                viewer,
+                headers: { ...error.headers, ...extra },
+              },
+            );
+      }
       if (session.user.mustChangePassword && !options.duringPasswordChange) {
         if (passwordChange.page && method === "GET" && !wantsJson)
           return redirect(passwordChange.page, extra);

@@ -6,7 +6,7 @@
  * style, nothing from another origin), no framing, no referrer, no caching
  * (a page can hold a value that was asked for).
  */
-import { SCRIPT_URL, STYLE_URL } from "./assets";
+import { ICON_URL, SCRIPT_URL, STYLE_URL } from "./assets";
 import { type Html, html } from "./html";
 
 export const CSP =
@@ -34,6 +34,8 @@ export interface NavItem {
   label: string;
   href: string;
   admin?: boolean;
+  /** Where it goes: lower first (pages register in any order); Projects is 0. */
+  rank?: number;
 }
 
 /** The header's navigation: only pages that exist are listed (pages/*.ts add theirs here). */
@@ -64,10 +66,12 @@ function header(viewer: Viewer | undefined, area: string | undefined): Html {
   if (!viewer)
     return html`<header class="top"><nav aria-label="Main"><a class="brand" href="/">vault</a></nav></header>`;
   const admin = viewer.role === "owner" || viewer.role === "admin";
-  const items = NAV.filter((item) => !item.admin || admin).map(
-    (item) =>
-      html`<li><a href="${item.href}"${item.area === area ? html` aria-current="page"` : ""}>${item.label}</a></li>`,
-  );
+  const items = NAV.filter((item) => !item.admin || admin)
+    .sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+    .map(
+      (item) =>
+        html`<li><a href="${item.href}"${item.area === area ? html` aria-current="page"` : ""}>${item.label}</a></li>`,
+    );
   return html`<header class="top"><nav aria-label="Main"><a class="brand" href="/">vault</a><ul>${items}</ul><span class="who">${viewer.email}</span><form class="signout" method="post" action="/signout"><input type="hidden" name="csrf" value="${viewer.csrf}"><button class="link" type="submit">Sign out</button></form></nav></header>`;
 }
 
@@ -89,6 +93,7 @@ export function page(title: string, body: Html, options: PageOptions = {}): Resp
 <meta name="viewport" content="width=device-width, initial-scale=1">
 ${options.refreshSeconds ? html`<meta http-equiv="refresh" content="${options.refreshSeconds}">\n` : ""}<title>${title} · vault</title>
 <link rel="stylesheet" href="${STYLE_URL}">
+<link rel="icon" href="${ICON_URL}" type="image/svg+xml">
 <script src="${SCRIPT_URL}" defer></script>
 ${options.viewer ? html`<meta name="csrf" content="${options.viewer.csrf}">\n` : ""}
 </head>

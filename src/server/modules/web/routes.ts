@@ -7,14 +7,34 @@
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
 import { assetRoutes } from "./assets";
+import { accountPages } from "./pages/account";
+import { auditPages } from "./pages/audit";
+import { comparePages } from "./pages/compare";
+import { editorPages } from "./pages/editor";
 import { handoffPages } from "./pages/handoff";
+import { historyPages } from "./pages/history";
+import { keyPages } from "./pages/keys";
 import { projectPages } from "./pages/projects";
+import { reviewPages } from "./pages/review";
 import { signinPages } from "./pages/signin";
+import { teamPages } from "./pages/team";
+import { tokenPages } from "./pages/tokens";
+import { userPages } from "./pages/users";
 
 export function webRoutes(ctx: AppContext) {
   return new Elysia({ name: "web" })
     .use(assetRoutes())
     .use(signinPages(ctx))
     .use(handoffPages(ctx))
-    .use(projectPages(ctx));
+    .use(projectPages(ctx))
+    .use(teamPages(ctx))
+    .use(tokenPages(ctx))
+    .use(keyPages(ctx))
+    .use(auditPages(ctx))
+    .use(accountPages(ctx))
+    .use(userPages(ctx))
+    .use(editorPages(ctx))
+    .use(reviewPages(ctx))
+    .use(historyPages(ctx))
+    .use(comparePages(ctx));
 }

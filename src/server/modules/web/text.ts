@@ -13,3 +13,6 @@ export const ACCESS_WORDS: Record<Permission, string> = {
   read: "read only",
   none: "no access",
 };
+
+/** What every hidden value is shown as: the same whatever the value, so its length never shows. */
+export const MASK = "••••••••";

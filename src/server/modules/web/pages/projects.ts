@@ -3,12 +3,12 @@
  * its environments (version, last change and who, the caller's access),
  * its members, and links to the pages that manage it. Names only: nothing
  * here opens a value. The decisions are projectAccess's, as in the API.
+ * dotenv-vault's `open` lands on the editor of the environment it names.
  */
 import { Elysia } from "elysia";
 import type { Environment } from "../../../../appdb";
 import { type ProjectAccess, projectAccess } from "../../../auth/access";
 import type { AppContext } from "../../../context";
-import { ApiError } from "../../../errors";
 import { summaryLine } from "../../compat/routes";
 import { createProjectService } from "../../projects/service";
 import { createSecretService } from "../../secrets/service";
@@ -16,7 +16,8 @@ import { redirect } from "../forms";
 import { createGuard } from "../guard";
 import { type Html, html } from "../html";
 import { page } from "../layout";
-import { ACCESS_WORDS, PROJECT_ID, when } from "../text";
+import { envHref, projectHref, projectIdParam } from "../paths";
+import { ACCESS_WORDS, when } from "../text";
 
 /** A page that manages one side of a project (members, tokens, keys): listed on the project page. */
 export interface ProjectLink {
@@ -26,24 +27,14 @@ export interface ProjectLink {
   /** Only for those who manage the project (project owners, instance admins). */
   manage?: boolean;
   describe: string;
+  /** Where it goes in the list: lower first (pages register in any order). */
+  rank?: number;
 }
 
 /** The project page's links to its management pages: only pages that exist are listed (pages/*.ts add theirs). */
 export const PROJECT_LINKS: ProjectLink[] = [];
 
-export const projectHref = (projectId: string) => `/p/${projectId}`;
-
-/** The project id of a URL, or a 404 page (the same answer as a project one cannot see). */
-export function projectIdParam(value: unknown): string {
-  if (typeof value !== "string" || !PROJECT_ID.test(value)) {
-    throw new ApiError(
-      "NOT_FOUND",
-      "no such project",
-      "check the link, or ask the project's owner for access",
-    );
-  }
-  return value;
-}
+export { projectHref, projectIdParam };
 
 /** What a caller may do in a project, in a few words (the projects list). */
 export function accessSummary(access: ProjectAccess): string {
@@ -65,8 +56,13 @@ export function projectPages(ctx: AppContext) {
   const projects = createProjectService(ctx);
   const secrets = createSecretService(ctx);
 
-  const envCell = (env: Environment): Html =>
-    html`${env.name}${env.isMain ? html` <span class="muted">(main)</span>` : ""}`;
+  /** An environment's name, a link to its editor for those who may read it. */
+  const envCell = (projectId: string, env: Environment, readable: boolean): Html => {
+    const name = html`${env.name}${env.isMain ? html` <span class="muted">(main)</span>` : ""}`;
+    return readable
+      ? html`<a href="${envHref(projectId, env.name)}" data-testid="env-${env.name}">${name}</a>`
+      : name;
+  };
 
   return new Elysia({ name: "web-projects" })
     .get(
@@ -112,12 +108,14 @@ export function projectPages(ctx: AppContext) {
               : last
                 ? html`${summaryLine(last.summary)} <span class="muted">(${when(last.createdAt)})</span>`
                 : html`<span class="muted">nothing pushed yet</span>`;
-          return html`<tr data-name="${env.name}"><td data-label="Environment">${envCell(env)}</td><td data-label="Version">${env.head ? `v${env.head}` : "—"}</td><td data-label="Last change">${change}</td><td data-label="By">${last?.author ?? ""}</td><td data-label="Your access">${ACCESS_WORDS[permission]}</td></tr>`;
+          return html`<tr data-name="${env.name}"><td data-label="Environment">${envCell(project.id, env, permission !== "none")}</td><td data-label="Version">${env.head ? `v${env.head}` : "—"}</td><td data-label="Last change">${change}</td><td data-label="By">${last?.author ?? ""}</td><td data-label="Your access">${ACCESS_WORDS[permission]}</td></tr>`;
         });
-        const links = PROJECT_LINKS.filter((l) => !l.manage || access.manage).map(
-          (l) =>
-            html`<li><a href="${projectHref(project.id)}/${l.path}">${l.label}</a> <span class="muted">${l.describe}</span></li>`,
-        );
+        const links = PROJECT_LINKS.filter((l) => !l.manage || access.manage)
+          .sort((a, b) => (a.rank ?? 0) - (b.rank ?? 0))
+          .map(
+            (l) =>
+              html`<li><a href="${projectHref(project.id)}/${l.path}">${l.label}</a> <span class="muted">${l.describe}</span></li>`,
+          );
         return page(
           project.name,
           html`<p class="muted">Project id <code>${project.id}</code></p>
@@ -139,12 +137,18 @@ ${links.length ? html`<h2>Manage</h2><ul>${links}</ul>` : ""}
     .get(
       "/open",
       guarded(async ({ url, session }) => {
-        // dotenv-vault's `open`: the project's page.
+        // dotenv-vault's `open`: the editor of the environment named (else the main one), when
+        // the caller may read it; else the project's page.
         const access = await projectAccess(
           ctx,
           session,
           projectIdParam(url.searchParams.get("DOTENV_VAULT")),
         );
+        const named = url.searchParams.get("environment");
+        const env =
+          access.environments.find((e) => e.name === named) ?? access.environments.find((e) => e.isMain);
+        if (env && access.permission(env.id) !== "none")
+          return redirect(envHref(access.project.id, env.name));
         return redirect(projectHref(access.project.id));
       }, "GET"),
     );

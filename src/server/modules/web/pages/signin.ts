@@ -1,16 +1,18 @@
 /**
  * Signing in and out. The sign-in form carries a CSRF token bound to a
  * cookie of this browser; the password check (and the lockout) is the API's
- * own `login`. Signing out revokes the session. With single sign-on the
- * page offers "Sign in with <provider>" (modules/oidc), keeping `next`
- * through the provider's round trip; with `--password-login off` it offers
- * only that.
+ * own `login`. Signing out revokes the session and removes its drafts.
+ * With single sign-on the page offers "Sign in with <provider>"
+ * (modules/oidc), keeping `next` through the provider's round trip; with
+ * `--password-login off` it offers only that.
  */
 import { Elysia } from "elysia";
 import type { AppContext } from "../../../context";
 import { ApiError, ERROR_STATUS } from "../../../errors";
 import { clientIp } from "../../../http";
 import { login, SESSION_TTL_MS } from "../../auth/service";
+import { createDraftService } from "../../secrets/drafts";
+import { createSecretService } from "../../secrets/service";
 import { csrfField, type Form, hidden, redirect, safeNext } from "../forms";
 import { createGuard } from "../guard";
 import { type Html, html } from "../html";
@@ -22,6 +24,7 @@ const SSO_PAGE_WAIT_MS = 3_000;
 
 export function signinPages(ctx: AppContext) {
   const guarded = createGuard(ctx);
+  const drafts = createDraftService(ctx, createSecretService(ctx));
 
   const passwordLogin = ctx.config.passwordLogin !== false;
 
@@ -98,6 +101,8 @@ ${csrfField(csrf)}${hidden("next", next)}
       guarded(
         async ({ session }) => {
           await ctx.appdb.tokens.revoke(session.token.id, ctx.now());
+          // Its pending changes go with it (the values typed in them are in the keeper until then).
+          await drafts.discardAll(session).catch(() => undefined);
           return redirect("/signin", { "set-cookie": cookie(ctx, SESSION_COOKIE, "", 0) });
         },
         "POST",
