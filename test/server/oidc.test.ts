@@ -379,6 +379,18 @@ describe("refusals: a page with what to do, an audit event, no session", () => {
     expect(await s.h.appdb.users.byEmail("alice@example.com")).toBeUndefined();
   });
 
+  it("starting sign-ins shares the sign-in limit per address: a page with Retry-After, not JSON", async () => {
+    const s = await sso(idp);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) statuses.push((await s.browser.get("/signin/oidc")).status);
+    expect(statuses).toEqual(Array(10).fill(303));
+    const limited = await s.browser.get("/signin/oidc");
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("content-type")).toContain("text/html");
+    expect(limited.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(limited.text).toContain("Sign-in did not work");
+  });
+
   it("a sign-in left at the provider longer than ten minutes is refused", async () => {
     const s = await sso(idp);
     await s.addUser("alice@example.com");

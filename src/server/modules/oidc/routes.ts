@@ -13,6 +13,7 @@
  */
 import { Elysia } from "elysia";
 import type { AppContext } from "../../context";
+import { ApiError } from "../../errors";
 import { clientIp } from "../../http";
 import { SESSION_TTL_MS } from "../auth/service";
 import { redirect, safeNext } from "../web/forms";
@@ -40,12 +41,27 @@ const refreshTarget = (next: string) =>
 export function refusedPage(error: OidcError, next: string, headers: Record<string, string> = {}): Response {
   const again = `/signin${next === "/" ? "" : `?next=${encodeURIComponent(next)}`}`;
   return page(
-    error.reason === "unavailable" ? "Single sign-on unavailable" : "Sign-in did not work",
+    error.status === 503 ? "Single sign-on unavailable" : "Sign-in did not work",
     html`<p class="error" role="alert">${error.message}</p>
 <p>${error.hint}</p>
 <p><a class="button" href="${again}">Back to sign-in</a></p>`,
     { status: error.status, headers },
   );
+}
+
+/** A refused sign-in as a page; the sign-in rate limit (an ApiError) too. Anything else is a failure of the server. */
+function failurePage(error: unknown, next: string, headers: Record<string, string> = {}): Response {
+  if (error instanceof OidcError) return refusedPage(error, next, headers);
+  if (error instanceof ApiError) {
+    const again = new OidcError(
+      "unavailable",
+      error.message,
+      error.hint ?? "Try again shortly.",
+      error.status,
+    );
+    return refusedPage(again, next, { ...error.headers, ...headers });
+  }
+  throw error;
 }
 
 /** The pages, when single sign-on is configured (none otherwise). */
@@ -61,13 +77,11 @@ function pages(ctx: AppContext, oidc: OidcService) {
       const next = safeNext(query.next);
       try {
         const started = await oidc.begin({ next, ip: clientIp(ctx, request, server) });
-        const response = redirect(started.location, {
+        return redirect(started.location, {
           "set-cookie": loginCookie(ctx, started.cookie, started.cookieValue, LOGIN_TTL_MS / 1000),
         });
-        return response;
       } catch (error) {
-        if (error instanceof OidcError) return refusedPage(error, next);
-        throw error;
+        return failurePage(error, next);
       }
     })
     .get(CALLBACK_PATH, async ({ request, server }) => {
@@ -94,8 +108,7 @@ function pages(ctx: AppContext, oidc: OidcService) {
         if (clear["set-cookie"]) response.headers.append("set-cookie", clear["set-cookie"]);
         return response;
       } catch (error) {
-        if (error instanceof OidcError) return refusedPage(error, safeNext(error.next), clear);
-        throw error;
+        return failurePage(error, error instanceof OidcError ? safeNext(error.next) : "/", clear);
       }
     });
 }
