@@ -86,18 +86,14 @@ describe("the idle trim", () => {
       const before = trims();
       // A quiet spell is QUIET_MS on a quiet machine; on a loaded one the burst's tail (JIT and GC
       // threads) can keep a process busy for longer, so wait for the trims rather than for a time.
+      // At least one each: under load a process can go busy, quiet, busy and quiet again, so the
+      // exact count (one shrink per burst) is test/supervisor/idle-trim.test.ts's to check.
       const trimmedOnce = () =>
         ["app", "keeper"].every((role) => (trims()[role] ?? 0) >= (before[role] ?? 0) + 1);
       await waitFor("a trim of the app and the keeper", trimmedOnce, {
         timeoutMs: 4 * QUIET_MS,
         intervalMs: 250,
       });
-      // Then quiet stays quiet: one trim per burst, not one per interval.
-      await Bun.sleep(IDLE_TRIM_INTERVAL_MS + 1_000);
-      const after = trims();
-      for (const role of ["app", "keeper"]) {
-        expect({ role, trims: after[role] ?? 0 }).toEqual({ role, trims: (before[role] ?? 0) + 1 });
-      }
       expect(await burst(round + 10, 40)).toEqual([]);
       expect(await vs.server.status("/readyz")).toBe(200);
     });
