@@ -6,6 +6,7 @@ import keyedHashes from "./migrations/0003_keyed_hashes.sql" with { type: "text"
 import handoffOrigin from "./migrations/0004_handoff_origin.sql" with { type: "text" };
 import versionMac from "./migrations/0005_version_mac.sql" with { type: "text" };
 import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
+import identities from "./migrations/0008_identities.sql" with { type: "text" };
 
 /** The migration that keys stored hashes; its code step is in keyed.ts. */
 export const KEYED_HASHES = "0003_keyed_hashes";
@@ -25,4 +26,5 @@ export const migrations: readonly Migration[] = [
   { name: "0004_handoff_origin", sql: handoffOrigin },
   { name: VERSION_MAC, sql: versionMac, needsHook: true },
   { name: "0006_drafts", sql: drafts },
+  { name: "0008_identities", sql: identities },
 ];

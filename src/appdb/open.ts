@@ -25,6 +25,7 @@ import { KEYED_HASHES, migrations, VERSION_MAC } from "./migrations";
 import { auditRepo } from "./repos/audit";
 import { draftsRepo } from "./repos/drafts";
 import { handoffsRepo } from "./repos/handoffs";
+import { identitiesRepo } from "./repos/identities";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
@@ -62,6 +63,7 @@ export interface AppDb {
   audit: ReturnType<typeof auditRepo>;
   handoffs: ReturnType<typeof handoffsRepo>;
   drafts: ReturnType<typeof draftsRepo>;
+  identities: ReturnType<typeof identitiesRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -119,6 +121,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     audit: auditRepo(orm, database.client, keys.audit),
     handoffs: handoffsRepo(orm, database),
     drafts: draftsRepo(orm, database.client),
+    identities: identitiesRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,
