@@ -81,6 +81,8 @@ ${csrfField(csrf)}
       {
         viewer,
         area: "account",
+        // Wide: the sessions table's dates and buttons on one line (the form keeps its width).
+        wide: true,
         crumbs: [{ label: "Projects", href: "/" }, { label: "Account" }],
         notice: noticeOf(url),
         status: problem?.status,
