@@ -20,8 +20,10 @@
  * A screenshot of every page in every one of those four looks goes to
  * test/e2e/screenshots/ (ignored by git; $VAULT_E2E_SCREENSHOTS to put them
  * elsewhere). readme-editor.png and readme-history.png there are the
- * README's pictures (docs/screenshots/ holds copies of them). Every value in
- * this file is an obviously fake one.
+ * README's pictures: docs/screenshots/ holds them, made smaller with
+ * `pngquant --quality=80-95` and `optipng -o5` (Debian packages; only to
+ * refresh those pictures, never in CI). Every value in this file is an
+ * obviously fake one, and no picture shows one.
  */
 import { afterAll, beforeAll, describe, expect, it } from "bun:test";
 import { spawnSync } from "node:child_process";
@@ -485,6 +487,66 @@ describe("the editor without scripts (Chromium)", () => {
     expect(await text(page, ".notice")).toBe("Saved as version 1.");
     expect(vault(["pull", "ci", "-"])).toBe("GREETING='fake hello\nfake world'\nBUILD_MODE=fake-release\n");
   }, 45_000);
+
+  it("reveals on a page of its own, filters with the search form, renames, deletes and undoes with form posts, rolls back after a confirmation page (what the README says works without JavaScript)", async () => {
+    const page = await signedIn(OWNER, PASSWORD, { javaScript: false });
+    await page.goto(editorUrl("ci"));
+    // Reveal: a POST answered by a page with that one value (no copy button without the script).
+    await Promise.all([
+      page.waitForURL(/\/ci\/reveal$/),
+      page.locator('#keys tr[data-name="GREETING"] button[data-action="reveal"]').click(),
+    ]);
+    expect(await page.locator("#revealed").textContent()).toBe("fake hello\nfake world");
+    expect(await page.locator('button[data-copy="revealed"]').isVisible()).toBe(false);
+    await Promise.all([
+      page.waitForURL(/\/e\/ci$/),
+      page.getByRole("link", { name: "Back to the editor" }).click(),
+    ]);
+
+    // The filter is a search form (the server filters).
+    await page.locator("#q").fill("gree");
+    await Promise.all([page.waitForURL(/\?q=gree$/), page.locator('form[role="search"] button').click()]);
+    expect(await rowNames(page, "#keys")).toEqual(["GREETING"]);
+    await page.goto(editorUrl("ci"));
+
+    // Rename on its page; delete and undo are one form post each.
+    await Promise.all([
+      page.waitForURL(/\/rename\?name=BUILD_MODE/),
+      page.locator('#keys tr[data-name="BUILD_MODE"] a[data-action="rename"]').click(),
+    ]);
+    await page.locator("#to").fill("MODE");
+    await Promise.all([
+      page.waitForURL(/done=renamed/),
+      page.locator('form.card button[type="submit"]').click(),
+    ]);
+    await Promise.all([
+      page.waitForURL(/done=removed/),
+      page.locator('#keys tr[data-name="GREETING"] button[data-action="delete"]').click(),
+    ]);
+    expect(await text(page, "#pending")).toContain("2 pending changes: 1 renamed, 1 deleted");
+    await Promise.all([
+      page.waitForURL(/done=undone/),
+      page.locator('#keys tr[data-name="GREETING"] button[data-action="undo"]').click(),
+    ]);
+    expect(await text(page, "#pending")).toContain("1 pending change: 1 renamed");
+    await Promise.all([page.waitForURL(/\/review$/), page.locator('[data-testid="review"]').click()]);
+    await Promise.all([page.waitForURL(/done=saved&n=2/), page.locator('[data-testid="save"]').click()]);
+    expect(vault(["pull", "ci", "-"])).toBe("GREETING='fake hello\nfake world'\nMODE=fake-release\n");
+
+    // Roll back: a confirmation page first, then its button.
+    await page.goto(`${editorUrl("ci")}/history`);
+    await Promise.all([
+      page.waitForURL(/\/rollback\?to=1$/),
+      page.getByRole("link", { name: "Roll back to version 1" }).click(),
+    ]);
+    expect(await text(page, "h1")).toBe("Roll ci back to version 1?");
+    expect(vault(["pull", "ci", "-"])).toContain("MODE=fake-release");
+    await Promise.all([
+      page.waitForURL(/done=rolledback&n=3/),
+      page.locator('[data-testid="rollback"]').click(),
+    ]);
+    expect(vault(["pull", "ci", "-"])).toBe("GREETING='fake hello\nfake world'\nBUILD_MODE=fake-release\n");
+  }, 45_000);
 });
 
 describe("the keyboard (Chromium)", () => {
@@ -693,7 +755,7 @@ describe("axe-core on every page (Chromium)", () => {
       )) as number;
       await page.screenshot({
         path: join(SHOTS, `readme-${name}.png`),
-        clip: { x: 0, y: 0, width: 1440, height: Math.min(bottom, 1400) },
+        clip: { x: 0, y: 0, width: 1440, height: Math.min(bottom + 24, 1400) },
         fullPage: true,
       });
     }
