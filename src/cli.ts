@@ -475,6 +475,14 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await import("./commands/admin")).userResetPassword(ctx),
   },
   {
+    name: "admin session",
+    summary: "break-glass: print a session token for an owner or admin, made on this host (no sign-in)",
+    args: "EMAIL",
+    config: "data",
+    flags: { ttl: { type: "string", help: "how long it lasts (default 1h, at most 12h)" } },
+    run: async (ctx) => (await import("./commands/admin")).session(ctx),
+  },
+  {
     name: "audit verify",
     summary: "check the audit log's hash chain and name the first broken row",
     config: "data",

@@ -4,6 +4,7 @@
  * environment; nothing secret has a default value (key files are generated on
  * first start, never defaulted to a constant).
  */
+import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import { type IpRange, IpRangeError, LOOPBACK_RANGES, parseIpRange } from "./ip-range";
 
@@ -67,6 +68,33 @@ export interface Config {
   logFormat: "json" | "pretty";
   /** How long a stopping app waits for in-flight requests before it closes them. */
   shutdownTimeoutMs: number;
+  /** Single sign-on through an OpenID Connect provider; undefined when not configured. */
+  oidc: OidcConfig | undefined;
+  /** Whether email and password sign in (web page and API); off needs `oidc`. */
+  passwordLogin: boolean;
+}
+
+/** `--oidc-*`: one OpenID Connect provider (see README, "SSO"). */
+export interface OidcConfig {
+  /** The issuer identifier; discovery reads `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string;
+  /** Read at each sign-in (a replaced secret takes effect without a restart); never in the config itself. */
+  clientSecretFile: string;
+  /** Always holds `openid`. */
+  scopes: readonly string[];
+  /** Shown on the sign-in page: "Sign in with <name>". */
+  name: string;
+  /** Email domains that may sign in through the provider (lowercase); empty: any. */
+  allowedDomains: readonly string[];
+  /** The claim whose values map to the instance role (a name, or a dotted path such as realm_access.roles). */
+  roleClaim: string | undefined;
+  /** Values of `roleClaim` that make a user an instance admin; anyone else is a member. */
+  adminValues: readonly string[];
+  /** Just-in-time creation: a first sign-in with no matching user creates one. */
+  jit: boolean;
+  /** `<public URL>/signin/oidc/callback`, registered at the provider. */
+  redirectUrl: string;
 }
 
 export type Flags = Record<string, string | boolean | undefined>;
@@ -160,6 +188,43 @@ export const CONFIG_FLAGS = {
   "shutdown-timeout": {
     env: "VAULT_SHUTDOWN_TIMEOUT",
     help: "on SIGTERM, wait this long for in-flight requests before closing them (default 10s)",
+  },
+  "oidc-issuer": {
+    env: "VAULT_OIDC_ISSUER",
+    help: "single sign-on: the OpenID Connect issuer URL (https; discovery at /.well-known/openid-configuration)",
+  },
+  "oidc-client-id": { env: "VAULT_OIDC_CLIENT_ID", help: "the client id registered at the issuer" },
+  "oidc-client-secret-file": {
+    env: "VAULT_OIDC_CLIENT_SECRET_FILE",
+    help: "file holding the client secret (read at each sign-in)",
+  },
+  "oidc-scopes": {
+    env: "VAULT_OIDC_SCOPES",
+    help: "scopes to ask for, space- or comma-separated (default openid email profile)",
+  },
+  "oidc-name": {
+    env: "VAULT_OIDC_NAME",
+    help: 'the provider\'s name on the sign-in page: "Sign in with NAME" (default SSO)',
+  },
+  "oidc-allowed-domains": {
+    env: "VAULT_OIDC_ALLOWED_DOMAINS",
+    help: "email domains that may sign in through SSO, comma-separated, or * for any (default any)",
+  },
+  "oidc-role-claim": {
+    env: "VAULT_OIDC_ROLE_CLAIM",
+    help: "claim whose values set the instance role at each SSO sign-in, e.g. groups or realm_access.roles",
+  },
+  "oidc-admin-values": {
+    env: "VAULT_OIDC_ADMIN_VALUES",
+    help: "values of --oidc-role-claim that make a user an instance admin, comma-separated",
+  },
+  "oidc-jit": {
+    env: "VAULT_OIDC_JIT",
+    help: "on | off: create a user at the first SSO sign-in when none has that email (default off; needs --oidc-allowed-domains)",
+  },
+  "password-login": {
+    env: "VAULT_PASSWORD_LOGIN",
+    help: "on | off: sign in with email and password (default on; off needs --oidc-issuer)",
   },
 } as const;
 
@@ -365,6 +430,15 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
   const shutdownTimeoutMs = parseDuration("shutdown-timeout", str("shutdown-timeout") ?? "10s");
   if (shutdownTimeoutMs > 600_000) throw new ConfigError("--shutdown-timeout: at most 10m");
 
+  const oidc = parseOidc(str, file, publicUrl);
+  const passwordLogin = parseBool("password-login", get("password-login") ?? true);
+  if (!passwordLogin && !oidc) {
+    throw new ConfigError(
+      "--password-login off needs single sign-on: without it nobody could sign in",
+      "give --oidc-issuer, --oidc-client-id and --oidc-client-secret-file, or leave password sign-in on",
+    );
+  }
+
   const config: Config = {
     dataDir,
     role,
@@ -399,8 +473,169 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     logLevel: logLevel as Config["logLevel"],
     logFormat,
     shutdownTimeoutMs,
+    oidc,
+    passwordLogin,
   };
   return Object.freeze(config);
+}
+
+const OIDC_FLAGS = [
+  "oidc-client-id",
+  "oidc-client-secret-file",
+  "oidc-scopes",
+  "oidc-name",
+  "oidc-allowed-domains",
+  "oidc-role-claim",
+  "oidc-admin-values",
+  "oidc-jit",
+] as const;
+const DOMAIN = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const SCOPE = /^[\x21\x23-\x5b\x5d-\x7e]{1,100}$/;
+const CLAIM = /^[A-Za-z0-9_:/.#-]{1,200}$/;
+
+const list = (text: string) =>
+  text
+    .split(/[\s,]+/)
+    .map((item) => item.trim())
+    .filter((item) => item.length > 0);
+
+/** `--oidc-*`, checked together: every rule that makes a provider unusable is refused here, at start. */
+function parseOidc(
+  str: (flag: ConfigFlag) => string | undefined,
+  file: (flag: ConfigFlag) => string | undefined,
+  publicUrl: string,
+): OidcConfig | undefined {
+  const issuerText = str("oidc-issuer");
+  if (issuerText === undefined) {
+    const stray = OIDC_FLAGS.find((flag) => str(flag) !== undefined);
+    if (stray) throw new ConfigError(`--${stray} needs --oidc-issuer`, "see the README, section SSO");
+    return undefined;
+  }
+  let issuer: URL;
+  try {
+    issuer = new URL(issuerText);
+  } catch {
+    throw new ConfigError(
+      `--oidc-issuer: "${issuerText}" is not a URL`,
+      "for example https://accounts.google.com",
+    );
+  }
+  if (
+    issuer.protocol !== "https:" &&
+    !(issuer.protocol === "http:" && isLoopback(issuer.hostname.replace(/^\[|\]$/g, "")))
+  ) {
+    throw new ConfigError(
+      `--oidc-issuer: "${issuerText}" is not an https:// URL`,
+      "the issuer must use https (plain http only on a loopback address, for testing)",
+    );
+  }
+  if (issuer.search || issuer.hash || issuer.username || issuer.password) {
+    throw new ConfigError(
+      `--oidc-issuer: "${issuerText}" has a query, fragment or credentials`,
+      "give the issuer identifier exactly as the provider publishes it",
+    );
+  }
+  const clientId = str("oidc-client-id");
+  if (!clientId)
+    throw new ConfigError("--oidc-issuer needs --oidc-client-id", "the client id registered at the issuer");
+  if (clientId.length > 500 || /[\x00-\x1f\x7f]/.test(clientId))
+    throw new ConfigError("--oidc-client-id: too long or holds control characters");
+  const clientSecretFile = file("oidc-client-secret-file");
+  if (!clientSecretFile) {
+    throw new ConfigError(
+      "--oidc-issuer needs --oidc-client-secret-file",
+      "put the client secret in a file readable only by vault (never on the command line)",
+    );
+  }
+  readClientSecret(clientSecretFile);
+
+  const scopes = list(str("oidc-scopes") ?? "openid email profile");
+  const badScope = scopes.find((scope) => !SCOPE.test(scope));
+  if (badScope !== undefined) throw new ConfigError(`--oidc-scopes: "${badScope}" is not a scope`);
+  if (!scopes.includes("openid"))
+    throw new ConfigError("--oidc-scopes must include openid", "for example: openid email profile");
+
+  const name = (str("oidc-name") ?? "SSO").trim();
+  if (name.length === 0 || name.length > 60 || /[\x00-\x1f\x7f]/.test(name))
+    throw new ConfigError("--oidc-name: give 1 to 60 printable characters", "for example --oidc-name Okta");
+
+  const domainsText = str("oidc-allowed-domains");
+  const domains = domainsText === undefined ? [] : list(domainsText.toLowerCase());
+  if (domainsText !== undefined && domains.length === 0)
+    throw new ConfigError(
+      "--oidc-allowed-domains names no domain",
+      "for example example.com,example.org, or * for any",
+    );
+  const anyDomain = domains.length === 1 && domains[0] === "*";
+  const badDomain = anyDomain ? undefined : domains.find((domain) => !DOMAIN.test(domain));
+  if (badDomain !== undefined)
+    throw new ConfigError(
+      `--oidc-allowed-domains: "${badDomain}" is not a domain`,
+      "for example example.com, or * alone for any",
+    );
+
+  const jit = parseBool("oidc-jit", str("oidc-jit") ?? false);
+  if (jit && domainsText === undefined) {
+    throw new ConfigError(
+      "--oidc-jit on needs --oidc-allowed-domains",
+      "name the domains whose people may get an account by signing in (or * for anyone the provider signs in)",
+    );
+  }
+
+  const roleClaim = str("oidc-role-claim");
+  const adminText = str("oidc-admin-values");
+  if ((roleClaim === undefined) !== (adminText === undefined)) {
+    throw new ConfigError(
+      "--oidc-role-claim and --oidc-admin-values go together",
+      "for example --oidc-role-claim groups --oidc-admin-values vault-admins",
+    );
+  }
+  if (roleClaim !== undefined && !CLAIM.test(roleClaim))
+    throw new ConfigError(`--oidc-role-claim: "${roleClaim}" is not a claim name`);
+  const adminValues =
+    adminText === undefined
+      ? []
+      : adminText
+          .split(",")
+          .map((v) => v.trim())
+          .filter((v) => v.length > 0);
+  if (adminText !== undefined && adminValues.length === 0)
+    throw new ConfigError("--oidc-admin-values names no value", "for example vault-admins");
+
+  return Object.freeze({
+    issuer: issuerText,
+    clientId,
+    clientSecretFile,
+    scopes: Object.freeze(scopes),
+    name,
+    allowedDomains: Object.freeze(anyDomain ? [] : domains),
+    roleClaim,
+    adminValues: Object.freeze(adminValues),
+    jit,
+    redirectUrl: `${publicUrl}/signin/oidc/callback`,
+  });
+}
+
+/** The client secret from its file (trimmed); a clear error when it cannot be read or is empty. */
+export function readClientSecret(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(
+      `--oidc-client-secret-file: cannot read ${path}${code ? ` (${code})` : ""}`,
+      "check the path and that the user running vault can read it",
+    );
+  }
+  const secret = text.trim();
+  if (secret.length === 0) throw new ConfigError(`--oidc-client-secret-file: ${path} is empty`);
+  if (/[\r\n]/.test(secret))
+    throw new ConfigError(
+      `--oidc-client-secret-file: ${path} holds more than one line`,
+      "put the secret alone in the file",
+    );
+  return secret;
 }
 
 /** `--trusted-proxy`: comma- or space-separated ranges; loopback when behind a proxy and none given. */

@@ -6,6 +6,7 @@ import keyedHashes from "./migrations/0003_keyed_hashes.sql" with { type: "text"
 import handoffOrigin from "./migrations/0004_handoff_origin.sql" with { type: "text" };
 import versionMac from "./migrations/0005_version_mac.sql" with { type: "text" };
 import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
+import identities from "./migrations/0008_identities.sql" with { type: "text" };
 import layers from "./migrations/0009_layers.sql" with { type: "text" };
 import overrides from "./migrations/0010_overrides.sql" with { type: "text" };
 
@@ -27,6 +28,7 @@ export const migrations: readonly Migration[] = [
   { name: "0004_handoff_origin", sql: handoffOrigin },
   { name: VERSION_MAC, sql: versionMac, needsHook: true },
   { name: "0006_drafts", sql: drafts },
+  { name: "0008_identities", sql: identities },
   { name: "0009_layers", sql: layers },
   { name: "0010_overrides", sql: overrides },
 ];

@@ -25,6 +25,7 @@ import { KEYED_HASHES, migrations, VERSION_MAC } from "./migrations";
 import { auditRepo } from "./repos/audit";
 import { draftsRepo } from "./repos/drafts";
 import { handoffsRepo } from "./repos/handoffs";
+import { identitiesRepo } from "./repos/identities";
 import { overridesRepo } from "./repos/overrides";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
@@ -63,6 +64,7 @@ export interface AppDb {
   audit: ReturnType<typeof auditRepo>;
   handoffs: ReturnType<typeof handoffsRepo>;
   drafts: ReturnType<typeof draftsRepo>;
+  identities: ReturnType<typeof identitiesRepo>;
   overrides: ReturnType<typeof overridesRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
@@ -121,6 +123,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     audit: auditRepo(orm, database.client, keys.audit),
     handoffs: handoffsRepo(orm, database),
     drafts: draftsRepo(orm, database.client),
+    identities: identitiesRepo(orm),
     overrides: overridesRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),

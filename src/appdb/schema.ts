@@ -247,6 +247,48 @@ export const drafts = sqliteTable(
 );
 
 /**
+ * Single sign-on (migration 0008): who a user is at an OpenID provider. A user is found by
+ * `(issuer, subject)`, never by email once linked; a user has at most one identity per issuer.
+ */
+export const identities = sqliteTable(
+  "identities",
+  {
+    issuer: text("issuer").notNull(),
+    subject: text("subject").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    /** The email the provider last sent (the vault account keeps its own). */
+    email: text("email"),
+    createdAt: integer("created_at").notNull(),
+    lastSignInAt: integer("last_sign_in_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.issuer, t.subject] }),
+    uniqueIndex("identities_issuer_user").on(t.issuer, t.userId),
+  ],
+);
+
+/**
+ * Sign-ins started through the provider, single use (migration 0008). `id` is a keyed digest of
+ * the `state` sent to the provider, `bindingHash` one of the secret in the browser's cookie; the
+ * nonce and the PKCE verifier are derived from that secret, so none of them is stored here.
+ */
+export const oidcLogins = sqliteTable(
+  "oidc_logins",
+  {
+    id: text("id").primaryKey(),
+    bindingHash: text("binding_hash").notNull(),
+    /** The local page to go to once signed in. */
+    next: text("next").notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    usedAt: integer("used_at"),
+  },
+  (t) => [index("oidc_logins_expires").on(t.expiresAt)],
+);
+
+/**
  * Personal overrides (migration 0010): a user's own values on top of an environment they can
  * read, applied to that user's resolved reads only. The value is sealed in the keeper (`ref`);
  * the garbage collector counts these refs as used while their row lives (they are not in `refs`).

@@ -1,7 +1,9 @@
 /**
  * Operator commands on the server host, against the data directory:
- * `vault admin user add|list|disable|reset-password`, `vault audit verify`
- * and `vault gc`. They open app.db directly (SQLite's locking makes that safe
+ * `vault admin user add|list|disable|reset-password`, `vault admin session`
+ * (break-glass: a session for an owner or admin without signing in, for
+ * when single sign-on is the only way in and the provider is down),
+ * `vault audit verify` and `vault gc`. They open app.db directly (SQLite's locking makes that safe
  * next to a running server, which keeps no user cache), with the same keys
  * as the server (credential hashes and the audit chain are keyed with
  * app.key), and reach values only through the keeper: its socket when a
@@ -11,10 +13,10 @@ import { existsSync } from "node:fs";
 import { type AppDb, AuditIntegrityError, openAppDb, type Role } from "../appdb";
 import type { CommandContext } from "../cli";
 import { CliError } from "../cli-kit";
-import { type Config, loadConfig } from "../config";
+import { type Config, loadConfig, parseDuration } from "../config";
 import { readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";
-import { ApiError, collectGarbage, createAuditLog, createUserService } from "../server";
+import { ApiError, collectGarbage, createAuditLog, createUserService, startSession } from "../server";
 import { runningServer } from "../supervisor";
 import { createKeeperClient, openKeeper } from "../vault";
 
@@ -148,6 +150,56 @@ export async function userResetPassword(ctx: CommandContext): Promise<number> {
     const oneTime = await users(appdb).resetPassword(address);
     ctx.io.stdout.write(`one-time password for ${address.toLowerCase()}: ${oneTime}\n`);
     ctx.io.stderr.write("vault: hint: it must be changed at first sign-in; their sessions were revoked\n");
+    return EXIT.ok;
+  });
+}
+
+/** Break-glass sessions last an hour unless asked, and never longer than a signed-in one. */
+const BREAK_GLASS_TTL = "1h";
+const BREAK_GLASS_MAX_MS = 12 * 3_600_000;
+
+/**
+ * `vault admin session EMAIL [--ttl 1h]`: a session token for an instance owner or admin, made
+ * on the host from app.db (no password, no provider), printed alone on stdout for
+ * `VAULT_TOKEN=$(...)`. It works whatever `--password-login` says and is audited as
+ * `auth.login` by the operator (`{method: "break-glass"}`); it is an ordinary session
+ * (revocable with POST /api/v1/auth/logout, by disabling the user, ...).
+ */
+export async function session(ctx: CommandContext): Promise<number> {
+  const address = email(ctx);
+  const ttlText = typeof ctx.flags.ttl === "string" ? ctx.flags.ttl : BREAK_GLASS_TTL;
+  let ttlMs: number;
+  try {
+    ttlMs = parseDuration("ttl", ttlText);
+  } catch (error) {
+    throw new CliError((error as Error).message, EXIT.usage, ["for example --ttl 30m or --ttl 2h"]);
+  }
+  if (ttlMs < 60_000 || ttlMs > BREAK_GLASS_MAX_MS)
+    throw new CliError(`--ttl: ${ttlText} is outside 1m..12h`, EXIT.usage);
+  return withAppDb(ctx, async (appdb) => {
+    const user = await appdb.users.byEmail(address.trim().toLowerCase());
+    if (!user) throw new CliError(`no user ${address}`, EXIT.notFound, ["list them: vault admin user list"]);
+    if (user.disabledAt !== null) throw new CliError(`${user.email} is disabled`, EXIT.usage);
+    if (user.role === "member") {
+      throw new CliError(
+        `${user.email} is a member: break-glass sessions are for owners and admins`,
+        EXIT.usage,
+        ["a member signs in as usual; an owner or admin can act for them"],
+      );
+    }
+    const audit = createAuditLog(appdb.audit, { now: Date.now });
+    const result = await startSession(
+      { appdb, audit, now: Date.now, random: (n) => crypto.getRandomValues(new Uint8Array(n)) },
+      user,
+      { method: "break-glass", operator: true, ip: null, ttlMs },
+    );
+    await audit.flush();
+    ctx.io.stdout.write(`${result.token}\n`);
+    ctx.io.stderr.write(
+      `vault: a session for ${user.email} (${user.role}) until ${new Date(result.expiresAt).toISOString().replace(/\.\d+Z$/, "Z")}\n` +
+        "vault: hint: use it as VAULT_TOKEN, with VAULT_SERVER=URL: vault projects, vault tui, ...\n" +
+        "vault: hint: it ends by itself then; POST /api/v1/auth/logout with it ends it sooner\n",
+    );
     return EXIT.ok;
   });
 }

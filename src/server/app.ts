@@ -14,6 +14,7 @@ import { compatRoutes } from "./modules/compat/routes";
 import { envVaultRoutes } from "./modules/envvault/routes";
 import { healthRoutes } from "./modules/health/routes";
 import { memberRoutes } from "./modules/members/routes";
+import { oidcRoutes } from "./modules/oidc/routes";
 import { projectRoutes } from "./modules/projects/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
@@ -167,6 +168,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(auditRoutes(ctx))
     .use(userRoutes(ctx))
     .use(compatRoutes(ctx))
+    .use(oidcRoutes(ctx))
     .use(webRoutes(ctx));
   let doc: ReturnType<typeof openApiDocument> | undefined;
   return app.get("/api/v1/openapi.json", () => {

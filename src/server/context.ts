@@ -13,6 +13,7 @@ import { type AccessCache, createAccessCache } from "./auth/access";
 import { type CredentialCache, createCredentialCache } from "./auth/caller";
 import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import { type AppSealer, createAppSealer } from "./crypto/app-seal";
+import { createOidcService, type OidcService } from "./modules/oidc/service";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
 import { createSnapshotCache, type SnapshotCache } from "./snapshot-cache";
 
@@ -52,7 +53,9 @@ export interface AppContext {
     | "rateLimitCredential"
     | "cacheTtlMs"
   > &
-    Partial<Pick<Config, "trustedProxies">>;
+    Partial<Pick<Config, "trustedProxies" | "oidc" | "passwordLogin">>;
+  /** Single sign-on (modules/oidc), when `config.oidc` is set. */
+  oidc: OidcService | undefined;
   log: Logger;
   now: () => number;
   random: Random;
@@ -65,6 +68,8 @@ export interface ContextOptions {
   log: Logger;
   now?: () => number;
   random?: Random;
+  /** The app's requests to other servers (the OpenID provider); tests wrap it. */
+  fetch?: typeof fetch;
 }
 
 /** Wires the context by hand: the app's sealer from app.key, the audit log over app.db, the limiter. */
@@ -84,6 +89,9 @@ export function createAppContext(options: ContextOptions): AppContext {
       access.moved(environmentId, head);
     },
   });
+  const audit = createAuditLog(options.appdb.audit, { now, log: options.log });
+  const limiter = createRateLimiter(now);
+  const oidcConfig = options.config.oidc;
   return {
     credentials,
     access,
@@ -92,8 +100,20 @@ export function createAppContext(options: ContextOptions): AppContext {
     keeper: options.keeper,
     sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
     csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
-    audit: createAuditLog(options.appdb.audit, { now, log: options.log }),
-    limiter: createRateLimiter(now),
+    audit,
+    limiter,
+    oidc: oidcConfig
+      ? createOidcService({
+          config: oidcConfig,
+          appdb: options.appdb,
+          audit,
+          limiter,
+          log: options.log,
+          now,
+          random,
+          fetch: options.fetch,
+        })
+      : undefined,
     heads,
     snapshots: createSnapshotCache({ ttlMs: options.config.cacheTtlMs, maxBytes: SNAPSHOT_CACHE_BYTES, now }),
     config: options.config,

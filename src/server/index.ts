@@ -5,6 +5,7 @@ export { type AppSealer, binding, createAppSealer, SealError } from "./crypto/ap
 export { ApiError, ERROR_STATUS, type ErrorCode } from "./errors";
 export { collectGarbage, type GcResult } from "./gc";
 export { afterListen, type ListenConfig, listenOptions } from "./listen";
+export { startSession } from "./modules/auth/service";
 export { createUserService, type UserService } from "./modules/users/service";
 export { createRateLimiter } from "./rate-limit";
 export { type AppRoleOptions, runApp } from "./run";

@@ -36,6 +36,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     metrics,
   );
   const ctx = createAppContext({ appdb, keeper, config, log });
+  // Discovery of the single sign-on provider in the background: the app serves without it.
+  ctx.oidc?.start();
   serverGauges(metrics, ctx);
   countAuditEvents(metrics, ctx.audit);
   if ((await appdb.users.count()) === 0) {
@@ -101,6 +103,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);
+  ctx.oidc?.stop();
   log.info("app stopping", { reason, deadlineMs: config.shutdownTimeoutMs });
   process.off("SIGHUP", onHangup);
   const { forced } = await listener.stop(config.shutdownTimeoutMs);

@@ -48,11 +48,20 @@ export interface Harness {
 export const PASSWORD = "correct horse battery staple";
 
 export async function startHarness(
-  options: { keeper?: (k: KeeperApi) => KeeperApi; cacheTtlMs?: number } = {},
+  options: {
+    keeper?: (k: KeeperApi) => KeeperApi;
+    cacheTtlMs?: number;
+    /** More configuration (single sign-on, --password-login). */
+    config?: Partial<AppContext["config"]>;
+    /** Where the clock starts (default 2030-01-01). */
+    start?: number;
+    /** The app's outgoing requests (to an OpenID provider). */
+    fetch?: typeof fetch;
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vault-app-"));
   made.push(dir);
-  let t = Date.UTC(2030, 0, 1);
+  let t = options.start ?? Date.UTC(2030, 0, 1);
   const clock = {
     now: () => t,
     advance: (ms: number) => {
@@ -87,7 +96,9 @@ export async function startHarness(
       rateLimitAddress: 200,
       rateLimitCredential: 100,
       cacheTtlMs: options.cacheTtlMs ?? 60_000,
+      ...options.config,
     },
+    fetch: options.fetch,
   });
   const app = createServer(ctx);
   const request: Harness["request"] = async (method, path, opts = {}) => {

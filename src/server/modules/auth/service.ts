@@ -7,6 +7,11 @@
  * cannot all read the same count), and a right password that finishes after
  * a lock was set is refused too. An unknown email costs the same time as a
  * wrong password.
+ *
+ * A session is made in one place (startSession), whichever way its user
+ * signed in: a password here, single sign-on (modules/oidc), or the
+ * operator's `vault admin session` on the host. With `--password-login off`
+ * a password never signs in (nor is it checked): only single sign-on does.
  */
 import { newId, type Random, type User } from "../../../appdb";
 import type { Caller } from "../../auth/caller";
@@ -31,7 +36,60 @@ export interface LoginResult {
   user: User;
 }
 
-type Deps = Pick<AppContext, "appdb" | "audit" | "now" | "limiter"> & { random: Random };
+type Deps = Pick<AppContext, "appdb" | "audit" | "now" | "limiter"> & {
+  random: Random;
+  config: Partial<Pick<AppContext["config"], "passwordLogin" | "oidc">>;
+};
+
+/** How a session's user proved who they are, as the audit log records it. */
+export type SignInMethod =
+  | { method: "password" }
+  | { method: "oidc"; issuer: string }
+  | { method: "break-glass"; operator: true };
+
+/** Refused at once, password unchecked, when only single sign-on signs in. */
+export function passwordLoginOff(config: Deps["config"]): ApiError {
+  const sso = config.oidc ? `Sign in with ${config.oidc.name}` : "single sign-on";
+  return new ApiError(
+    "FORBIDDEN",
+    "password sign-in is turned off on this server: only single sign-on signs in",
+    `use "${sso}" on the sign-in page, or vault login --browser; the operator can use vault admin on the server host`,
+  );
+}
+
+/**
+ * A new session for a user who has just proved who they are: a 12-hour session token (only
+ * its keyed hash is stored), revocable like any, audited as `auth.login` with the method.
+ */
+export async function startSession(
+  deps: Pick<AppContext, "appdb" | "audit" | "now"> & { random: Random },
+  user: User,
+  how: SignInMethod & { ip: string | null; ttlMs?: number },
+): Promise<LoginResult> {
+  const t = deps.now();
+  const token = newCredential("session", deps.random);
+  const expiresAt = t + (how.ttlMs ?? SESSION_TTL_MS);
+  await deps.appdb.tokens.insert({
+    id: newId.token(deps.random),
+    kind: "session",
+    hash: hashCredential(deps.appdb.credentialKey, token),
+    userId: user.id,
+    createdAt: t,
+    expiresAt,
+  });
+  const { ip, ttlMs: _, ...method } = how;
+  await deps.audit.record({
+    action: "auth.login",
+    actorKind: method.method === "break-glass" ? "operator" : "user",
+    actorId: user.id,
+    actorLabel: user.email.slice(0, 320),
+    projectId: null,
+    environmentId: null,
+    detail: JSON.stringify({ kind: "session", ...method }),
+    ip,
+  });
+  return { token, expiresAt, user };
+}
 
 export async function login(
   deps: Deps,
@@ -59,6 +117,10 @@ export async function login(
       "check both, or ask an admin to reset your password",
     );
 
+  if (deps.config.passwordLogin === false) {
+    await event("auth.login_failed", { method: "password", reason: "password login off" });
+    throw passwordLoginOff(deps.config);
+  }
   if (!user) {
     await Bun.password.verify(input.password, await dummy());
     await event("auth.login_failed", { reason: "unknown user" });
@@ -83,18 +145,7 @@ export async function login(
     const now = await appdb.users.byId(user.id);
     throw locked((now?.lockedUntil ?? t) - t);
   }
-  const token = newCredential("session", deps.random);
-  const expiresAt = t + SESSION_TTL_MS;
-  await appdb.tokens.insert({
-    id: newId.token(deps.random),
-    kind: "session",
-    hash: hashCredential(appdb.credentialKey, token),
-    userId: user.id,
-    createdAt: t,
-    expiresAt,
-  });
-  await event("auth.login", { kind: "session" });
-  return { token, expiresAt, user };
+  return startSession(deps, user, { method: "password", ip: input.ip });
 }
 
 /** A signed-in user's session or `me_` credential as listed: never the token, nor its hash. */

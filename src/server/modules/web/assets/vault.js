@@ -10,6 +10,8 @@
  * - The editor: Reveal shows the value in its row (and Hide masks it again), Edit and Rename
  *   open a field under the row, Delete and Undo apply at once; each is one request to the
  *   same address as the form without script, and the table is then drawn again from the page.
+ * - A table wider than its card (it scrolls inside it) makes the card a focusable region, so
+ *   the keyboard can scroll it.
  * - Every script-made request (send) carries the page's CSRF token in the x-csrf-token
  *   header and asks for JSON; the server answers {error} or what the page needs.
  *
@@ -123,6 +125,7 @@
     if (meta)
       document.querySelector('meta[name="csrf"]')?.setAttribute("content", meta.getAttribute("content"));
     applyFilter();
+    scrollingTables();
     if (focusName !== undefined) {
       const row = [...document.querySelectorAll("#keys tr[data-name]")].find(
         (r) => r.dataset.name === focusName,
@@ -344,6 +347,36 @@
   }
   for (const input of document.querySelectorAll("input[data-filter]"))
     input.addEventListener("input", applyFilter);
+
+  // Tables wider than their card -------------------------------------------------------------
+  // A table that does not fit scrolls inside its card (.table-wrap); that card then takes the
+  // focus, as a named region, so the keyboard can scroll it (a card that fits is no tab stop).
+  function scrollingTables() {
+    for (const wrap of document.querySelectorAll(".table-wrap")) {
+      const scrolls = wrap.scrollWidth > wrap.clientWidth + 1;
+      if (scrolls && !wrap.hasAttribute("tabindex")) {
+        const table = wrap.querySelector("table");
+        const name =
+          table?.getAttribute("aria-label") ??
+          table?.querySelector("caption")?.textContent ??
+          document.querySelector("h1")?.textContent ??
+          "Table";
+        wrap.tabIndex = 0;
+        wrap.setAttribute("role", "region");
+        wrap.setAttribute("aria-label", `${name.trim()} (scrolls sideways)`);
+      } else if (!scrolls && wrap.getAttribute("role") === "region") {
+        wrap.removeAttribute("tabindex");
+        wrap.removeAttribute("role");
+        wrap.removeAttribute("aria-label");
+      }
+    }
+  }
+  scrollingTables();
+  let resizing;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizing);
+    resizing = setTimeout(scrollingTables, 100);
+  });
 
   window.vault = { send, announce, confirmDialog, refresh };
 })();

@@ -44,7 +44,7 @@ export function accountPages(ctx: AppContext) {
         label: s.current ? "Sign out here" : "Revoke",
         className: "small secondary",
         ariaLabel: s.current
-          ? "Sign out this browser"
+          ? "Sign out here, in this browser"
           : `Revoke the ${s.kind === "me" ? "CLI credential" : "session"} made ${when(s.createdAt)}`,
         testId: "revoke-session",
       },
@@ -81,6 +81,8 @@ ${csrfField(csrf)}
       {
         viewer,
         area: "account",
+        // Wide: the sessions table's dates and buttons on one line (the form keeps its width).
+        wide: true,
         crumbs: [{ label: "Projects", href: "/" }, { label: "Account" }],
         notice: noticeOf(url),
         status: problem?.status,

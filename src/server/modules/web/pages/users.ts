@@ -88,7 +88,7 @@ export function userPages(ctx: AppContext) {
             className: "small secondary",
             confirm: `Reset the password of ${u.email}? They are signed out everywhere and get a one-time password, shown once.`,
             confirmAction: "Reset",
-            ariaLabel: `Reset the password of ${u.email}`,
+            ariaLabel: `Reset password of ${u.email}`,
             testId: "reset-password",
           })}${
             u.status === "disabled"
