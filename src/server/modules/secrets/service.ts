@@ -222,7 +222,8 @@ export function createSecretService(ctx: Deps) {
           ![...few.values.values()].some((v) => few.resolves && mayReference(v)) &&
           ![...names].some((n) => overlay.has(n));
         if (plain) {
-          await audit({ keys: few.values.size, resolved: true }, []);
+          // Nothing to resolve: the read is audited as the plain read it is.
+          await audit({ keys: few.values.size }, []);
           return { version: number, values: Object.fromEntries(few.values) };
         }
       }
@@ -253,8 +254,14 @@ export function createSecretService(ctx: Deps) {
         : await layering.resolveView(caller, project, access, view, overlay, names ? [...names] : undefined);
       if (!reuse && entry && !names) entry.resolved = { values: resolved.values, reads: resolved.reads };
       const values = names ? pick(resolved.values) : resolved.values;
+      // `resolved` when a reference was followed (a read that found none is the plain read it was).
+      const followed = resolved.reads.length > 0 || [...values].some(([n, v]) => view.values.get(n) !== v);
       await audit(
-        { keys: values.size, resolved: true, ...(overlay.size ? { personal: overlay.size } : {}) },
+        {
+          keys: values.size,
+          ...(followed ? { resolved: true } : {}),
+          ...(overlay.size ? { personal: overlay.size } : {}),
+        },
         resolved.reads,
       );
       const personalNames = [...resolved.root.personal].filter((n) => values.has(n));
