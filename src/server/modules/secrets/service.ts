@@ -15,6 +15,9 @@ export type { Summary } from "./change";
 
 type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads" | "log">;
 
+/** A read of at most this many named keys records their names in its audit event. */
+const READ_NAMES_AUDITED = 20;
+
 export function createSecretService(ctx: Deps) {
   /**
    * A version, once its MAC verified: every read of a version (pull, cache
@@ -107,6 +110,8 @@ export function createSecretService(ctx: Deps) {
         {
           version: number,
           keys: selected.size,
+          // Which keys, when asked for by name (a reveal, `vault get`): names, never values.
+          ...(names && selected.size <= READ_NAMES_AUDITED ? { names: [...selected.keys()] } : {}),
           format: options.format,
           ...(options.reason ? { reason: options.reason } : {}),
         },
