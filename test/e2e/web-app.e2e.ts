@@ -345,10 +345,13 @@ NEW_KEY=fake-new-value
       `/api/v1/audit?project=${projectId}&action=secrets.read&limit=5`,
     );
     const reveal = (
-      events as { action: string; detail: { reason?: string; keys?: number; version?: number } }[]
+      events as {
+        action: string;
+        detail: { reason?: string; keys?: number; version?: number; names?: string[] };
+      }[]
     )[0]!;
     expect(reveal.action).toBe("secrets.read");
-    expect(reveal.detail).toMatchObject({ reason: "reveal", keys: 1, version: 3 });
+    expect(reveal.detail).toMatchObject({ reason: "reveal", keys: 1, version: 3, names: ["DATABASE_URL"] });
     expect(JSON.stringify(events)).not.toContain("fake_password");
   }, 30_000);
 });

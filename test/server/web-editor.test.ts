@@ -397,8 +397,9 @@ describe("reveal and download", () => {
     expect(script.headers.get("cache-control")).toBe("no-store");
     const reads = await events(s.h, "secrets.read");
     expect(reads.map((r) => r.detail)).toEqual([
-      { version: 1, keys: 1, format: "json", reason: "reveal" },
-      { version: 1, keys: 1, format: "json", reason: "reveal" },
+      // Newest first.
+      { version: 1, keys: 1, names: ["MULTI"], format: "json", reason: "reveal" },
+      { version: 1, keys: 1, names: ["API_TOKEN"], format: "json", reason: "reveal" },
     ]);
     expect(reads.every((r) => r.actorLabel === "reader@example.com")).toBe(true);
     // A GET reveals nothing (no such page), and a stranger is refused as the API refuses them.

@@ -50,6 +50,9 @@ export interface ExplainReference {
   references: ExplainReference[];
 }
 
+/** A read of at most this many named keys records their names in its audit event. */
+const READ_NAMES_AUDITED = 20;
+
 export function createSecretService(ctx: Deps) {
   /**
    * A version, once its MAC verified: every read of a version (pull, cache
@@ -143,6 +146,8 @@ export function createSecretService(ctx: Deps) {
       {
         version: number,
         keys: selected.size,
+        // Which keys, when asked for by name (a reveal, `vault get`): names, never values.
+        ...(names && selected.size <= READ_NAMES_AUDITED ? { names: [...selected.keys()] } : {}),
         format: options.format,
         ...(options.reason ? { reason: options.reason } : {}),
       },
@@ -187,7 +192,11 @@ export function createSecretService(ctx: Deps) {
       if (!options.resolve && env.parentId === null)
         return readWritten(caller, project, env, number, options);
       const names = options.names ? new Set(options.names) : undefined;
-      const audit = (detail: object, reads: Parameters<typeof layering.record>[2]) =>
+      const audit = (
+        { keys, ...detail }: { keys: number } & Record<string, unknown>,
+        reads: Parameters<typeof layering.record>[2],
+        read?: Iterable<string>,
+      ) =>
         Promise.all([
           record(
             caller,
@@ -196,6 +205,9 @@ export function createSecretService(ctx: Deps) {
             env,
             {
               version: number,
+              keys,
+              // Which keys, when asked for by name (a reveal, `vault get`): names, never values.
+              ...(names && read && keys <= READ_NAMES_AUDITED ? { names: [...read] } : {}),
               format: options.format,
               ...detail,
               ...(options.reason ? { reason: options.reason } : {}),
@@ -223,7 +235,7 @@ export function createSecretService(ctx: Deps) {
           ![...names].some((n) => overlay.has(n));
         if (plain) {
           // Nothing to resolve: the read is audited as the plain read it is.
-          await audit({ keys: few.values.size }, []);
+          await audit({ keys: few.values.size }, [], few.values.keys());
           return { version: number, values: Object.fromEntries(few.values) };
         }
       }
@@ -234,7 +246,7 @@ export function createSecretService(ctx: Deps) {
       if (!options.resolve) {
         const selected = pick(view.values);
         const reads = layering.parentsOf(project, view);
-        await audit({ keys: selected.size }, reads);
+        await audit({ keys: selected.size }, reads, selected.keys());
         return options.format === "dotenv"
           ? { version: number, dotenv: renderFile(view.layout(), view.values), reads }
           : { version: number, values: Object.fromEntries(selected), reads };
@@ -263,6 +275,7 @@ export function createSecretService(ctx: Deps) {
           ...(overlay.size ? { personal: overlay.size } : {}),
         },
         resolved.reads,
+        values.keys(),
       );
       const personalNames = [...resolved.root.personal].filter((n) => values.has(n));
       const extra = {
