@@ -41,6 +41,7 @@ const QUICK_SETTINGS: Record<string, { args?: string[]; env?: Record<string, str
   "tui.ts": { args: ["--runs", "3", "--keys", "2000"] },
   "dotenv-parse.ts": { env: { BENCH_SECONDS: "0.2" } },
   "web.ts": { env: { BENCH_WEB_RUNS: "10" } },
+  "layers.ts": { env: { BENCH_SECONDS: "2", BENCH_WARMUP: "1" } },
 };
 
 // ---------------------------------------------------------------- readers of the older benchmarks' output

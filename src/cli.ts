@@ -157,9 +157,15 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "envs add",
-    summary: "add an environment",
+    summary: "add an environment (--from ENV: a branch that inherits every key of ENV)",
     args: "NAME",
-    flags: PROJECT_FLAGS,
+    flags: {
+      ...PROJECT_FLAGS,
+      from: {
+        type: "string",
+        help: "make a branch of this environment: it keeps only its own overrides, additions and removals",
+      },
+    },
     run: async (ctx) => (await client()).envsAdd(ctx),
   },
   {
@@ -188,12 +194,18 @@ export const COMMANDS: readonly Command[] = [
     name: "pull",
     summary: "write an environment (or ENV@VERSION) to its .env file; the old one is kept as FILE.previous",
     args: "[ENV[@VERSION]] [FILE|-]",
-    flags: PROJECT_FLAGS,
+    flags: {
+      ...PROJECT_FLAGS,
+      resolve: {
+        type: "boolean",
+        help: "references resolved and your personal overrides applied (default: the file as written)",
+      },
+    },
     run: async (ctx) => (await client()).pull(ctx),
   },
   {
     name: "get",
-    summary: "print one value",
+    summary: "print one value (references resolved, your personal override applied)",
     args: "KEY",
     flags: { ...PROJECT_FLAGS, ...ENV_FLAG, ...JSON_FLAG },
     run: async (ctx) => (await client()).get(ctx),
@@ -202,14 +214,25 @@ export const COMMANDS: readonly Command[] = [
     name: "set",
     summary: "set values (KEY=VALUE..., or KEY - to read one from standard input)",
     args: "KEY=VALUE... | KEY -",
-    flags: { ...PROJECT_FLAGS, ...ENV_FLAG },
+    flags: {
+      ...PROJECT_FLAGS,
+      ...ENV_FLAG,
+      personal: {
+        type: "boolean",
+        help: "keep them as your own overrides of the environment (only your run, export, get see them)",
+      },
+    },
     run: async (ctx) => (await client()).set(ctx),
   },
   {
     name: "unset",
     summary: "remove keys",
     args: "KEY...",
-    flags: { ...PROJECT_FLAGS, ...ENV_FLAG },
+    flags: {
+      ...PROJECT_FLAGS,
+      ...ENV_FLAG,
+      personal: { type: "boolean", help: "remove your personal overrides of these keys instead" },
+    },
     run: async (ctx) => (await client()).unset(ctx),
   },
   {
@@ -246,8 +269,28 @@ export const COMMANDS: readonly Command[] = [
         help: "use the offline copy when the server cannot be reached (default; --no-fallback refuses)",
       },
       offline: { type: "boolean", help: "use the offline copy without asking the server" },
+      local: { type: "string", help: "lay this local .env file over the values, as the last layer" },
     },
     run: async (ctx) => (await client()).run(ctx),
+  },
+  {
+    name: "explain",
+    summary: "say which layer gives a key its value, and what its references point at (with versions)",
+    args: "KEY [ENV]",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      reveal: { type: "boolean", help: "show the value (an audited read)" },
+      local: { type: "string", help: "a local .env file laid on top, as vault run --local lays it" },
+    },
+    run: async (ctx) => (await client()).explain(ctx),
+  },
+  {
+    name: "overrides",
+    summary: "list the names of your personal overrides (of ENV, or of every environment)",
+    args: "[ENV]",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).overrides(ctx),
   },
   {
     name: "export",

@@ -21,6 +21,7 @@ export type { Draft } from "./repos/drafts";
 export type { Handoff, HandoffKind, HandoffOrigin } from "./repos/handoffs";
 export type { Identity, OidcLogin } from "./repos/identities";
 export { defaultRandom, newId, type Random } from "./repos/ids";
+export type { Override } from "./repos/overrides";
 export type { Environment, Membership, Permission, Project } from "./repos/projects";
 export type { Token, TokenKind } from "./repos/tokens";
 export type { Role, User } from "./repos/users";

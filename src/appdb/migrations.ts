@@ -7,6 +7,8 @@ import handoffOrigin from "./migrations/0004_handoff_origin.sql" with { type: "t
 import versionMac from "./migrations/0005_version_mac.sql" with { type: "text" };
 import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
 import identities from "./migrations/0008_identities.sql" with { type: "text" };
+import layers from "./migrations/0009_layers.sql" with { type: "text" };
+import overrides from "./migrations/0010_overrides.sql" with { type: "text" };
 
 /** The migration that keys stored hashes; its code step is in keyed.ts. */
 export const KEYED_HASHES = "0003_keyed_hashes";
@@ -27,4 +29,6 @@ export const migrations: readonly Migration[] = [
   { name: VERSION_MAC, sql: versionMac, needsHook: true },
   { name: "0006_drafts", sql: drafts },
   { name: "0008_identities", sql: identities },
+  { name: "0009_layers", sql: layers },
+  { name: "0010_overrides", sql: overrides },
 ];

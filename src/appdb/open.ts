@@ -26,6 +26,7 @@ import { auditRepo } from "./repos/audit";
 import { draftsRepo } from "./repos/drafts";
 import { handoffsRepo } from "./repos/handoffs";
 import { identitiesRepo } from "./repos/identities";
+import { overridesRepo } from "./repos/overrides";
 import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
@@ -64,6 +65,7 @@ export interface AppDb {
   handoffs: ReturnType<typeof handoffsRepo>;
   drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
+  overrides: ReturnType<typeof overridesRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -122,6 +124,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     handoffs: handoffsRepo(orm, database),
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
+    overrides: overridesRepo(orm),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,

@@ -4,7 +4,16 @@
  * epoch; ids carry a prefix that says what they are (`usr_`, `vlt_`, `env_`,
  * `tok_`).
  */
-import { blob, index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import {
+  type AnySQLiteColumn,
+  blob,
+  index,
+  integer,
+  primaryKey,
+  sqliteTable,
+  text,
+  uniqueIndex,
+} from "drizzle-orm/sqlite-core";
 
 export const meta = sqliteTable("meta", {
   key: text("key").primaryKey(),
@@ -70,8 +79,16 @@ export const environments = sqliteTable(
     /** The key before the last rotation, kept so `DOTENV_KEY='<old>,<new>'` overlaps. */
     previousDotenvKeyRef: blob("previous_dotenv_key_ref", { mode: "buffer" }),
     createdAt: integer("created_at").notNull(),
+    /**
+     * A branch environment's parent, in the same project (migration 0009): its versions hold only
+     * its overrides, additions and removals over the parent's head. Null for an ordinary one.
+     */
+    parentId: text("parent_id").references((): AnySQLiteColumn => environments.id),
   },
-  (t) => [uniqueIndex("environments_project_name").on(t.projectId, t.name)],
+  (t) => [
+    uniqueIndex("environments_project_name").on(t.projectId, t.name),
+    index("environments_parent").on(t.parentId),
+  ],
 );
 
 export const memberships = sqliteTable(
@@ -124,6 +141,11 @@ export const versions = sqliteTable(
     createdAt: integer("created_at").notNull(),
     /** HMAC-SHA-256 of the snapshot under a key derived from app.key (migration 0005, repos/versions.ts). */
     mac: blob("mac", { mode: "buffer" }),
+    /**
+     * Whether its values are read with references resolved (migration 0009): false for every
+     * version made before references existed, so that a stored file never changes meaning.
+     */
+    resolves: integer("resolves", { mode: "boolean" }).notNull().default(false),
   },
   (t) => [primaryKey({ columns: [t.environmentId, t.number] })],
 );
@@ -264,4 +286,29 @@ export const oidcLogins = sqliteTable(
     usedAt: integer("used_at"),
   },
   (t) => [index("oidc_logins_expires").on(t.expiresAt)],
+);
+
+/**
+ * Personal overrides (migration 0010): a user's own values on top of an environment they can
+ * read, applied to that user's resolved reads only. The value is sealed in the keeper (`ref`);
+ * the garbage collector counts these refs as used while their row lives (they are not in `refs`).
+ */
+export const overrides = sqliteTable(
+  "overrides",
+  {
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    ref: blob("ref", { mode: "buffer" }).notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.environmentId, t.name] }),
+    index("overrides_environment").on(t.environmentId),
+    index("overrides_ref").on(t.ref),
+  ],
 );

@@ -42,6 +42,8 @@ export interface EnvironmentInfo {
   main: boolean;
   version: number;
   permission: Permission;
+  /** A branch environment's parent (absent for an ordinary one, and from servers before issue 15). */
+  parent?: string;
 }
 
 export interface Project extends ProjectSummary {
@@ -72,6 +74,46 @@ export interface PullValues {
   environment: string;
   version: number;
   values: Record<string, string>;
+  /** With `written`: what each value that differs from its resolved form is as written (null: only personal). */
+  written?: Record<string, string | null>;
+  /** The names your personal overrides gave. */
+  personal?: string[];
+}
+
+export interface ExplainLayer {
+  kind: "personal" | "environment" | "parent";
+  environment: string;
+  version?: number;
+  state: "set" | "removed";
+}
+
+export interface ExplainReference {
+  reference: string;
+  environment?: string;
+  project?: string;
+  key: string;
+  version?: number;
+  layer?: ExplainLayer["kind"];
+  error?: string;
+  references: ExplainReference[];
+}
+
+export interface ExplainAnswer {
+  environment: string;
+  version: number;
+  key: string;
+  found: boolean;
+  layers: ExplainLayer[];
+  references: ExplainReference[];
+  value?: string | null;
+  written?: string | null;
+}
+
+export interface OverridesAnswer {
+  environment: string;
+  set: string[];
+  unset: string[];
+  names: string[];
 }
 
 export interface VersionInfo {
@@ -421,19 +463,32 @@ export function createApiClient(options: ApiClientOptions) {
       list: async () => (await get<{ projects: ProjectSummary[] }>("/api/v1/projects")).projects,
       create: (name: string) => send<Project>("POST", "/api/v1/projects", { name }),
       get: (id: string) => get<Project>(project(id)),
-      addEnvironment: (id: string, name: string) =>
-        send<Project>("POST", `${project(id)}/environments`, { name }),
+      /** With `parent`, a branch of that environment. */
+      addEnvironment: (id: string, name: string, parent?: string) =>
+        send<Project>("POST", `${project(id)}/environments`, parent ? { name, parent } : { name }),
       removeEnvironment: (id: string, name: string) =>
         send<Project>("DELETE", envPath(id, name), { confirm: name }),
     },
 
     secrets: {
-      pullFile: (id: string, env: string, version?: number) =>
-        get<PullDotenv>(`${envPath(id, env)}/secrets${query({ version, format: "dotenv" })}`),
-      pullValues: (id: string, env: string, version?: number) =>
-        get<PullValues>(`${envPath(id, env)}/secrets${query({ version, format: "json" })}`),
-      getKey: (id: string, env: string, key: string, version?: number) =>
-        get<PullValues>(`${envPath(id, env)}/secrets${query({ version, format: "json", key })}`),
+      /** The file as written (references as they are); `resolve`: with them resolved and your overrides. */
+      pullFile: (id: string, env: string, version?: number, options: { resolve?: boolean } = {}) =>
+        get<PullDotenv & { personal?: string[] }>(
+          `${envPath(id, env)}/secrets${query({ version, format: "dotenv", resolve: options.resolve ? "true" : undefined })}`,
+        ),
+      /** The values, resolved (with your personal overrides); `written`: also what differs as written. */
+      pullValues: (id: string, env: string, version?: number, options: { written?: boolean } = {}) =>
+        get<PullValues>(
+          `${envPath(id, env)}/secrets${query({ version, format: "json", written: options.written ? "true" : undefined })}`,
+        ),
+      getKey: (id: string, env: string, key: string, version?: number, options: { written?: boolean } = {}) =>
+        get<PullValues>(
+          `${envPath(id, env)}/secrets${query({ version, format: "json", key, written: options.written ? "true" : undefined })}`,
+        ),
+      explain: (id: string, env: string, key: string, reveal = false) =>
+        get<ExplainAnswer>(
+          `${envPath(id, env)}/explain${query({ key, reveal: reveal ? "true" : undefined })}`,
+        ),
       push: (id: string, env: string, body: { dotenv: string; baseVersion?: number; merge?: boolean }) =>
         send<ChangeAnswer>("PUT", `${envPath(id, env)}/secrets`, body),
       patch: (
@@ -471,6 +526,18 @@ export function createApiClient(options: ApiClientOptions) {
           version,
           baseVersion,
         }),
+    },
+
+    /** Your personal overrides: applied to your own resolved reads only. */
+    overrides: {
+      list: async (id: string) =>
+        (
+          await get<{ overrides: { environment: string; name: string; updatedAt: number }[] }>(
+            `${project(id)}/overrides`,
+          )
+        ).overrides,
+      change: (id: string, env: string, body: { set?: Record<string, string>; unset?: string[] }) =>
+        send<OverridesAnswer>("PATCH", `${envPath(id, env)}/overrides`, body),
     },
 
     members: {

@@ -16,6 +16,7 @@ export { type CachedValues, type CacheIdentity, createCache, openCache, sealCach
 export { login, logout, whoami } from "./commands/auth";
 export { diff, diffValues, renderDiff } from "./commands/diff";
 export { build, decrypt, keys, rotatekey } from "./commands/envvault";
+export { explain, overrides } from "./commands/layers";
 export { envs, envsAdd, envsRm, link, newProject, projects } from "./commands/projects";
 export { CREDENTIAL_VARIABLES, childEnvironment, exitCodeOfChild, exportValues, run } from "./commands/run";
 export { get, parseAssignments, pull, push, rollback, set, unset, versions } from "./commands/secrets";

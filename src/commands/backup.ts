@@ -142,7 +142,16 @@ async function missingRefs(
   app: Database,
   vault: Database,
 ): Promise<{ missing: number; refs: number; values: number }> {
-  const named = await refsOf(app, "SELECT ref FROM refs");
+  // Personal overrides' refs are not listed in refs (migration 0010): their rows name them.
+  const overrides = await app.client.execute(
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'overrides'",
+  );
+  const named = await refsOf(
+    app,
+    overrides.rows.length > 0
+      ? "SELECT ref FROM refs UNION SELECT ref FROM overrides"
+      : "SELECT ref FROM refs",
+  );
   const held = await refsOf(vault, "SELECT ref FROM sealed_values");
   let missing = 0;
   for (const ref of named) if (!held.has(ref)) missing++;

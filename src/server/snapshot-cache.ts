@@ -16,6 +16,20 @@ export interface CachedSnapshot {
   values: Map<string, string>;
   layout: Uint8Array | undefined;
   entries: [name: string, ref: string][];
+  /** Whether the version's values resolve references (false: made before references existed). */
+  resolves: boolean;
+  /**
+   * A branch's version merged over its parent's chain (secrets/views.ts), kept with the heads it
+   * was merged with (`key`): a parent that moved on gives another key, never this view.
+   */
+  merged?: { key: string; view: unknown };
+  /**
+   * The version's values resolved (references followed; never a personal override), with the
+   * reads it made: valid only while every environment read is still at the version it was read
+   * at (secrets/layers.ts checks that before each use), so a change anywhere it touched is seen
+   * at once. Not weighed: one more copy of the values, like the rendered file.
+   */
+  resolved?: { values: Map<string, string>; reads: unknown[]; rendered?: string };
   /** The rendered file, once something rendered it. */
   rendered?: string;
   /** The rendered file as a JSON string literal, for the pull answer (escaping 5 KB per pull showed). */

@@ -9,6 +9,7 @@ const snap = (n: number) => ({
   values: new Map([["A", "x".repeat(n)]]),
   layout: new Uint8Array(10),
   entries: [["A", "00"]] as [string, string][],
+  resolves: false,
 });
 
 describe("snapshot cache", () => {

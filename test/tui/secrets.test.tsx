@@ -345,3 +345,52 @@ describe("masked fields", () => {
     await ui.until("sk_live_7c1a-2");
   });
 });
+
+describe("layers in the secrets table", () => {
+  it("reveals a reference resolved, but edits and renames it as written (never flattened)", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A_HOST=db.internal\nURL=pg://@{A_HOST}/app\n");
+    ui = renderApp(h, owner.token);
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press(KEYS.enter);
+    await ui.until("URL");
+    await ui.press(KEYS.down, KEYS.enter, "y");
+    await ui.until("pg://db.internal/app");
+    await ui.press("e");
+    await ui.until("new value of URL");
+    expect(ui.frame()).toContain("pg://@{A_HOST}/app");
+    await ui.press(KEYS.escape, "n");
+    await ui.until("rename URL to:");
+    await ui.press(KEYS.ctrlU);
+    await ui.type("DATABASE_URL");
+    await ui.press(KEYS.enter, "w");
+    await ui.until("save as one new version");
+    await ui.press("y");
+    await ui.until("saved as version 2");
+    const file = await pullFile(h, owner.token, id);
+    expect(file.dotenv).toMatch(/^DATABASE_URL=.?pg:\/\/@\{A_HOST\}\/app.?$/m);
+  });
+
+  it("marks the keys of your personal overrides, shows yours on reveal, and lists a key only your override has", async () => {
+    const { h, owner } = await setup();
+    const id = await makeProject(h, owner.token, "shop", "A=stored\n");
+    await h.request("PATCH", `/api/v1/projects/${id}/environments/development/overrides`, {
+      token: owner.token,
+      body: { set: { A: "mine", B: "only-mine" } },
+    });
+    ui = renderApp(h, owner.token);
+    await ui.until("shop");
+    await ui.press(KEYS.enter);
+    await ui.until("development *");
+    await ui.press(KEYS.enter);
+    const frame = await ui.until("B");
+    expect(frame).toMatch(/A +•+ +yours/);
+    expect(frame).toMatch(/B +•+ +yours/);
+    await ui.press(KEYS.enter, "y");
+    await ui.until("mine");
+    await ui.press(KEYS.down, "e");
+    await ui.until("only your personal override");
+  });
+});

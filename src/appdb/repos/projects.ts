@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { environments, grants, memberships, projects, refs, users } from "../schema";
+import { environments, grants, memberships, overrides, projects, refs, users } from "../schema";
 
 export type Project = typeof projects.$inferSelect;
 export type Environment = typeof environments.$inferSelect;
@@ -92,6 +92,14 @@ export function projectsRepo(db: AppDrizzle) {
     async addEnvironment(env: typeof environments.$inferInsert): Promise<void> {
       await db.batch([db.insert(environments).values(env), db.insert(refs).values(keyRefsOf([env]))]);
     },
+    /** The branches of an environment (environments whose parent it is). */
+    async branchesOf(id: string): Promise<Environment[]> {
+      return db
+        .select()
+        .from(environments)
+        .where(eq(environments.parentId, id))
+        .orderBy(asc(environments.name));
+    },
     async deleteEnvironment(id: string): Promise<void> {
       await db.delete(environments).where(eq(environments.id, id));
     },
@@ -160,6 +168,10 @@ export function projectsRepo(db: AppDrizzle) {
         .where(eq(environments.projectId, projectId));
       await db.batch([
         db.delete(grants).where(and(eq(grants.userId, userId), inArray(grants.environmentId, envIds))),
+        // Their personal overrides of the project go with them (the blobs to the collector).
+        db
+          .delete(overrides)
+          .where(and(eq(overrides.userId, userId), inArray(overrides.environmentId, envIds))),
         db
           .delete(memberships)
           .where(and(eq(memberships.projectId, projectId), eq(memberships.userId, userId))),
@@ -169,6 +181,33 @@ export function projectsRepo(db: AppDrizzle) {
     async grantsOf(projectId: string, userId: string): Promise<Map<string, "read" | "write">> {
       const rows = await grantsOfUser.all({ id: projectId, user: userId });
       return new Map(rows.map((r) => [r.environmentId, r.permission]));
+    },
+    /**
+     * Who can read what in a project, for a `.env.vault` build's check that everyone who can open
+     * an environment's section may read what it holds: the grants of active users, and the
+     * project owners who are active.
+     */
+    async readers(projectId: string) {
+      const [granted, owners] = await Promise.all([
+        db
+          .select({ userId: grants.userId, environmentId: grants.environmentId, role: users.role })
+          .from(grants)
+          .innerJoin(environments, eq(environments.id, grants.environmentId))
+          .innerJoin(users, eq(users.id, grants.userId))
+          .where(and(eq(environments.projectId, projectId), sql`${users.disabledAt} IS NULL`)),
+        db
+          .select({ userId: memberships.userId, role: users.role })
+          .from(memberships)
+          .innerJoin(users, eq(users.id, memberships.userId))
+          .where(
+            and(
+              eq(memberships.projectId, projectId),
+              eq(memberships.role, "owner"),
+              sql`${users.disabledAt} IS NULL`,
+            ),
+          ),
+      ]);
+      return { granted, owners: owners.map((o) => o.userId) };
     },
     async projectGrants(projectId: string) {
       return db

@@ -13,6 +13,12 @@
  *     JSON.stringify writes it (no whitespace), of
  *     ["vault/v1/version", project id, environment id, number (an integer),
  *      [[name, ref (hex, as stored)], ...in file order], layout ref (lowercase hex)]
+ *   and, for a version whose values resolve references (migration 0009), one more element at
+ *   the end: the string "resolves". A version made before 0009 never resolves, so its form
+ *   (and MAC) is unchanged; turning the flag on or off in app.db fails the check.
+ *
+ * In a branch environment's version an entry whose ref is "" is a removal (a key of the
+ * parent the branch does not have); it is part of the form like any entry.
  *
  * The form is computed from the parsed entries, not from the stored JSON, so
  * a later change of storage keeps every MAC. `get` checks the MAC before it
@@ -29,16 +35,17 @@ import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Client, Transaction } from "@libsql/client";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
-import { environments, refs, versions } from "../schema";
+import { environments, overrides, refs, versions } from "../schema";
 
 export type VersionRow = typeof versions.$inferSelect;
-export type VersionSummary = Omit<VersionRow, "entries" | "layoutRef" | "mac">;
+export type VersionSummary = Omit<VersionRow, "entries" | "layoutRef" | "mac" | "resolves">;
 export type Entries = [name: string, ref: string][];
 /** A version as `get` returns it: its MAC checked, its entries parsed. */
 export type Version = Omit<VersionRow, "entries" | "mac"> & { entries: Entries };
 
 export const VERSION_MAC_LABEL = "vault/v1/version-mac";
 const FORM_LABEL = "vault/v1/version";
+const RESOLVES = "resolves";
 const MAC_BYTES = 32;
 
 /** A version whose MAC is missing or does not verify: app.db was changed behind the app's back. */
@@ -60,6 +67,8 @@ export interface Snapshotted {
   number: number;
   entries: readonly (readonly [string, string])[];
   layoutRef: Uint8Array;
+  /** The version's values resolve references (absent or false: made before migration 0009). */
+  resolves?: boolean;
 }
 
 /** The MAC of a version's snapshot (see the top of this file for the canonical form). */
@@ -67,14 +76,16 @@ export function versionMac(key: Uint8Array, v: Snapshotted): Buffer {
   // JSON of an array of strings and integers is canonical and can be parsed back (JSON.stringify
   // escapes even lone surrogates), and writing it is one native call: a push and a cache fill
   // each compute one, and building a length-prefixed form part by part cost three times as much.
-  const form = JSON.stringify([
+  const parts: unknown[] = [
     FORM_LABEL,
     v.projectId,
     v.environmentId,
     v.number,
     v.entries,
     Buffer.from(v.layoutRef).toString("hex"),
-  ]);
+  ];
+  if (v.resolves) parts.push(RESOLVES);
+  const form = JSON.stringify(parts);
   return createHmac("sha256", key).update(form, "utf8").digest();
 }
 
@@ -139,6 +150,8 @@ export interface NewVersion {
   layoutRef: Buffer;
   summary: { added: string[]; changed: string[]; removed: string[] };
   kind: VersionRow["kind"];
+  /** Whether its values resolve references (see the top of this file). */
+  resolves: boolean;
   authorId: string | null;
   authorLabel: string;
   createdAt: number;
@@ -160,11 +173,19 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
     entries: Entries | string | undefined,
     layoutRef: Uint8Array,
     mac: Uint8Array | null,
+    resolves: boolean,
   ): VersionIntegrityError["reason"] | null => {
     if (mac === null || mac.length !== MAC_BYTES) return "missing";
     const parsed = typeof entries === "string" ? parseEntries(entries) : entries;
     if (parsed === undefined) return "malformed";
-    const expected = versionMac(macKey, { projectId, environmentId, number, entries: parsed, layoutRef });
+    const expected = versionMac(macKey, {
+      projectId,
+      environmentId,
+      number,
+      entries: parsed,
+      layoutRef,
+      resolves,
+    });
     return timingSafeEqual(expected, mac) ? null : "mismatch";
   };
   const versionAt = db
@@ -183,7 +204,7 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
         await client.batch(
           [
             {
-              sql: "INSERT INTO versions (environment_id, number, entries, layout_ref, summary, kind, author_id, author_label, created_at, mac) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+              sql: "INSERT INTO versions (environment_id, number, entries, layout_ref, summary, kind, author_id, author_label, created_at, mac, resolves) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
               args: [
                 v.environmentId,
                 number,
@@ -195,6 +216,7 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
                 v.authorLabel,
                 v.createdAt,
                 versionMac(macKey, { ...v, number }),
+                v.resolves ? 1 : 0,
               ],
             },
             {
@@ -240,7 +262,15 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
       if (row === undefined) return undefined;
       const { mac, entries: text, ...rest } = row;
       const entries = parseEntries(text);
-      const reason = check(projectId, row.environmentId, row.number, entries, row.layoutRef, mac);
+      const reason = check(
+        projectId,
+        row.environmentId,
+        row.number,
+        entries,
+        row.layoutRef,
+        mac,
+        row.resolves,
+      );
       if (reason !== null || entries === undefined)
         throw new VersionIntegrityError(environmentId, number, reason ?? "malformed");
       return { ...rest, entries };
@@ -268,11 +298,14 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
         .orderBy(desc(versions.number))
         .limit(options.limit);
     },
-    /** Which of these refs app.db still uses. */
+    /** Which of these refs app.db still uses (versions, keys, drafts, and personal overrides). */
     async referenced(candidates: Buffer[]): Promise<Set<string>> {
       if (candidates.length === 0) return new Set();
-      const rows = await db.select({ ref: refs.ref }).from(refs).where(inArray(refs.ref, candidates));
-      return new Set(rows.map((r) => Buffer.from(r.ref).toString("hex")));
+      const [listed, personal] = await Promise.all([
+        db.select({ ref: refs.ref }).from(refs).where(inArray(refs.ref, candidates)),
+        db.select({ ref: overrides.ref }).from(overrides).where(inArray(overrides.ref, candidates)),
+      ]);
+      return new Set([...listed, ...personal].map((r) => Buffer.from(r.ref).toString("hex")));
     },
     async refsOfEnvironments(environmentIds: string[]): Promise<Buffer[]> {
       if (environmentIds.length === 0) return [];
@@ -300,7 +333,7 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
       let after: [string, number] = ["", 0];
       for (;;) {
         const page = await client.execute({
-          sql: "SELECT v.environment_id, v.number, v.entries, v.layout_ref, v.mac, e.project_id FROM versions v JOIN environments e ON e.id = v.environment_id WHERE (v.environment_id, v.number) > (?, ?) ORDER BY v.environment_id, v.number LIMIT 500",
+          sql: "SELECT v.environment_id, v.number, v.entries, v.layout_ref, v.mac, v.resolves, e.project_id FROM versions v JOIN environments e ON e.id = v.environment_id WHERE (v.environment_id, v.number) > (?, ?) ORDER BY v.environment_id, v.number LIMIT 500",
           args: after,
         });
         for (const row of page.rows) {
@@ -314,6 +347,7 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
             String(row.entries),
             new Uint8Array(row.layout_ref as ArrayBuffer),
             row.mac === null ? null : new Uint8Array(row.mac as ArrayBuffer),
+            Number(row.resolves) === 1,
           );
           if (reason !== null) failed.push({ environmentId, number, reason });
           after = [environmentId, number];

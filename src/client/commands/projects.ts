@@ -107,7 +107,12 @@ export function envs(ctx: CommandContext): Promise<number> {
     client.io.stdout.write(
       table([
         ["ENVIRONMENT", "VERSION", "ACCESS", ""],
-        ...project.environments.map((e) => [e.name, String(e.version), e.permission, e.main ? "(main)" : ""]),
+        ...project.environments.map((e) => [
+          e.name,
+          String(e.version),
+          e.permission,
+          e.main ? "(main)" : e.parent ? `(branch of ${e.parent})` : "",
+        ]),
       ]),
     );
     return EXIT.ok;
@@ -117,8 +122,13 @@ export function envs(ctx: CommandContext): Promise<number> {
 export function envsAdd(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     const name = checkEnvironmentName(oneArg(client, "environment", "envs add"));
-    await client.api().projects.addEnvironment(await client.projectId(), name);
-    client.io.stdout.write(`added environment ${name}\n`);
+    const from = typeof client.flags.from === "string" ? checkEnvironmentName(client.flags.from) : undefined;
+    await client.api().projects.addEnvironment(await client.projectId(), name, from);
+    client.io.stdout.write(
+      from
+        ? `added environment ${name}, a branch of ${from}: it has every key of ${from} and keeps only its own changes\n`
+        : `added environment ${name}\n`,
+    );
     return EXIT.ok;
   });
 }

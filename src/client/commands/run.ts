@@ -6,15 +6,19 @@
  * SIGINT, SIGTERM and SIGHUP, and exits with the child's code (128 + the
  * signal's number when a signal ended it). The child never sees the CLI's
  * credential (VAULT_TOKEN, DOTENV_ME), and values travel only in its
- * environment, never in an argument.
+ * environment, never in an argument. The values are the server's resolved
+ * ones (references followed, a branch merged, your personal overrides on
+ * top); `--local FILE` lays a local .env file over them as the last layer.
  */
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
 import type { CommandContext } from "../../cli";
 import { CliError, printError } from "../../cli-kit";
+import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";
-import { flagString, runClient } from "../context";
+import { type Client, flagString, runClient } from "../context";
 import { EXPORT_FORMATS, type ExportFormat, formatExport } from "../formats";
-import { envFlag } from "./secrets";
+import { envFlag, readDotenvFile, resolvePath } from "./secrets";
 import { fetchValues } from "./values";
 
 /** Variables the CLI reads its credential from: never passed on to the child. */
@@ -38,6 +42,17 @@ export function childEnvironment(
   return env;
 }
 
+/** `--local FILE`: a local .env file's values, laid over the server's (read before anything is asked). */
+export function localLayer(client: Client): { file: string; values: Record<string, string> } | undefined {
+  const file = flagString(client, "local");
+  if (file === undefined) return undefined;
+  const path = resolvePath(client, file);
+  if (!existsSync(path)) {
+    throw new CliError(`no file ${file} for --local`, EXIT.notFound, ["give the path of a .env file"]);
+  }
+  return { file, values: parse(readDotenvFile(path, file)) };
+}
+
 export function exitCodeOfChild(code: number | null, signal: string | number | null): number {
   if (typeof signal === "number") return 128 + signal;
   if (signal) {
@@ -56,11 +71,17 @@ export function run(ctx: CommandContext): Promise<number> {
       ]);
     }
     const ref = envFlag(client, `run -- ${command.join(" ").slice(0, 80)}`);
+    const local = localLayer(client);
     const { values } = await fetchValues(client, ref, {
       fallback: client.flags.fallback !== false,
       offline: client.flags.offline === true,
     });
-    const env = childEnvironment(client.io.env, values, client.flags.override === true);
+    if (local) client.detail(`laid ${local.file} over ${ref.env} (${Object.keys(local.values).length} keys)`);
+    const env = childEnvironment(
+      client.io.env,
+      local ? { ...values, ...local.values } : values,
+      client.flags.override === true,
+    );
     let child: ReturnType<typeof Bun.spawn>;
     try {
       child = Bun.spawn(command, {

@@ -233,18 +233,29 @@ export function pull(ctx: CommandContext): Promise<number> {
     const file = second ?? defaultFileFor(ref.env);
     const server = client.server();
     const projectId = await client.projectId();
+    // As written (references as they are: a push of it keeps them), unless --resolve.
+    const resolve = client.flags.resolve === true;
     const answer = await withProgress(client.io, `pulling ${ref.env}`, () =>
-      client.api().secrets.pullFile(projectId, ref.env, ref.version),
+      client.api().secrets.pullFile(projectId, ref.env, ref.version, { resolve }),
     );
-    if (ref.version === undefined) {
-      cacheValues(client, { server, projectId, environment: ref.env }, answer.version, parse(answer.dotenv));
+    const values = parse(answer.dotenv);
+    // The offline copy is what `vault run` would get: resolved values, never the reference text.
+    if (ref.version === undefined && (resolve || !Object.values(values).some((v) => v.includes("@{")))) {
+      cacheValues(client, { server, projectId, environment: ref.env }, answer.version, values);
     }
     if (file === "-") {
       client.io.stdout.write(answer.dotenv);
       return EXIT.ok;
     }
     const path = resolvePath(client, file);
-    client.store.rememberVersion(server, projectId, ref.env, client.cwd, answer.version);
+    if (resolve) {
+      warn(
+        client.io,
+        `${file} holds resolved values${answer.personal?.length ? ` and your personal overrides (${nameList(answer.personal)})` : ""}: pushing it back would replace the references with their values (vault pull ${ref.env} gets the file as written)`,
+      );
+    } else {
+      client.store.rememberVersion(server, projectId, ref.env, client.cwd, answer.version);
+    }
     if (existsSync(path) && readFileSync(path, "utf8") === answer.dotenv) {
       client.io.stdout.write(`${file} is already ${ref.env} version ${answer.version}\n`);
       return EXIT.ok;
@@ -256,7 +267,9 @@ export function pull(ctx: CommandContext): Promise<number> {
       kept = ` (the old file is ${file}.previous)`;
     }
     writeFileAtomic(path, answer.dotenv, 0o600);
-    client.io.stdout.write(`pulled ${ref.env} version ${answer.version} into ${file}${kept}\n`);
+    client.io.stdout.write(
+      `pulled ${ref.env} version ${answer.version}${resolve ? " (resolved)" : ""} into ${file}${kept}\n`,
+    );
     return EXIT.ok;
   });
 }
@@ -321,9 +334,21 @@ export function set(ctx: CommandContext): Promise<number> {
         note(client.io, `type the value of ${fromStdin}, then Ctrl-D on a line of its own`);
       values[fromStdin] = decodeText(await readAllStdinBytes(), "standard input").replace(/\r?\n$/, "");
     }
-    const ref = envFlag(client, "set KEY=VALUE", "write");
+    const personal = client.flags.personal === true;
+    const ref = envFlag(
+      client,
+      personal ? "set --personal KEY=VALUE" : "set KEY=VALUE",
+      personal ? "read" : "write",
+    );
     if (ref.version !== undefined)
       throw new CliError("set makes a new version; --env takes no @VERSION here", EXIT.usage);
+    if (personal) {
+      const answer = await client.api().overrides.change(await client.projectId(), ref.env, { set: values });
+      client.io.stdout.write(
+        `${clean(`set ${nameList(answer.set)} as your personal override${answer.set.length === 1 ? "" : "s"} of ${ref.env}`)}: only your own run, export, get and pull --resolve see ${answer.set.length === 1 ? "it" : "them"}\n`,
+      );
+      return EXIT.ok;
+    }
     const answer = await client.api().secrets.patch(await client.projectId(), ref.env, { set: values });
     const n = Object.keys(values).length;
     client.io.stdout.write(
@@ -339,9 +364,26 @@ export function unset(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     if (client.positionals.length === 0)
       throw new CliError("unset which keys?", EXIT.usage, ["run: vault help unset"]);
-    const ref = envFlag(client, `unset ${client.positionals.join(" ")}`, "write");
+    const personal = client.flags.personal === true;
+    const ref = envFlag(
+      client,
+      `unset ${personal ? "--personal " : ""}${client.positionals.join(" ")}`,
+      personal ? "read" : "write",
+    );
     if (ref.version !== undefined)
       throw new CliError("unset makes a new version; --env takes no @VERSION here", EXIT.usage);
+    if (personal) {
+      const answer = await client
+        .api()
+        .overrides.change(await client.projectId(), ref.env, { unset: client.positionals });
+      if (answer.unset.length > 0)
+        client.io.stdout.write(
+          `${clean(`removed your personal ${nameList(answer.unset)} from ${ref.env}`)}\n`,
+        );
+      const missing = client.positionals.filter((k) => !answer.unset.includes(k));
+      if (missing.length > 0) note(client.io, `you had no personal ${nameList(missing)} in ${ref.env}`);
+      return EXIT.ok;
+    }
     const answer = await client
       .api()
       .secrets.patch(await client.projectId(), ref.env, { unset: client.positionals });

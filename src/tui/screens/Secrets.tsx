@@ -8,6 +8,13 @@
  * 0). A value is read from the server only when it is revealed (one audited
  * read of that key; "reveal all" reads the version), or when a rename needs
  * it, and is forgotten when the table moves to another version.
+ *
+ * Layers: a revealed value is shown resolved, as `vault run` gets it
+ * (references followed, a branch merged, your personal override on top),
+ * while an edit starts from, and a rename keeps, the value as written (so a
+ * reference is never flattened). Keys you hold a personal override of are
+ * marked `yours` in the CHANGED column; a key that only your override has is
+ * listed too, and is changed with `vault set --personal`, not here.
  */
 import { Box, Text } from "ink";
 import { type ReactNode, useEffect, useMemo, useState } from "react";
@@ -75,20 +82,27 @@ export function Secrets(props: {
   // Back from the history (a rollback makes a version): the latest version, pending changes kept.
   const returns = useReturns(props.onTop);
   const loaded = useLoad(async () => {
-    const [names, versions] = await Promise.all([
+    const [names, versions, overrides] = await Promise.all([
       tui.api.secrets.diff(project.id, env.name, { from: 0 }),
       tui.api.secrets.versions(project.id, env.name, { limit: 1000 }),
+      // A service token has none (and may not ask); a server before issue 15 has no such route.
+      tui.api.overrides.list(project.id).catch(() => []),
     ]);
+    const personal = new Set(overrides.filter((o) => o.environment === env.name).map((o) => o.name));
+    const stored = new Set(names.added);
     return {
-      names: names.added,
-      stored: new Set(names.added),
+      names: [...names.added, ...[...personal].filter((n) => !stored.has(n))],
+      stored,
+      personal,
       version: names.to.version,
       lastChanged: lastChangedOf(versions.versions),
     };
   }, [project.id, env.name, returns]);
   const data = loaded.data;
-  /** Values read so far, of `data.version`. */
+  /** Values read so far, of `data.version`, as written (what an edit starts from). */
   const [known, setKnown] = useState<Readonly<Record<string, string>>>({});
+  /** The same values resolved, as shown on reveal (references followed, your overrides on top). */
+  const [resolved, setResolved] = useState<Readonly<Record<string, string>>>({});
   const [pending, setPending] = useState<Pending>(emptyPending);
   const [revealed, setRevealed] = useState<ReadonlySet<string>>(new Set());
   const [revealAll, setRevealAll] = useState(false);
@@ -109,6 +123,7 @@ export function Secrets(props: {
   // biome-ignore lint/correctness/useExhaustiveDependencies: runs when the version changes, on purpose.
   useEffect(() => {
     setKnown({});
+    setResolved({});
     setRevealed(new Set());
     setRevealAll(false);
   }, [data?.version]);
@@ -117,13 +132,21 @@ export function Secrets(props: {
   const read = async (names?: string[]): Promise<Record<string, string> | undefined> => {
     if (!data) return undefined;
     try {
-      const values =
+      const answer =
         names === undefined
-          ? (await tui.api.secrets.pullValues(project.id, env.name, data.version)).values
+          ? await tui.api.secrets.pullValues(project.id, env.name, data.version, { written: true })
           : names.length === 1
-            ? (await tui.api.secrets.getKey(project.id, env.name, names[0]!, data.version)).values
-            : {};
+            ? await tui.api.secrets.getKey(project.id, env.name, names[0]!, data.version, { written: true })
+            : { values: {} as Record<string, string>, written: {} as Record<string, string | null> };
+      // As written: a value whose written form differs (a reference, your override) keeps that form.
+      const values: Record<string, string> = {};
+      for (const [name, value] of Object.entries(answer.values)) {
+        const written = answer.written?.[name];
+        if (written === null) continue;
+        values[name] = written ?? value;
+      }
       setKnown((k) => ({ ...k, ...values }));
+      setResolved((r) => ({ ...r, ...answer.values }));
       return values;
     } catch (error) {
       tui.report(error);
@@ -285,6 +308,13 @@ export function Secrets(props: {
         return setMode({ kind: "reveal", name: row.name });
       }
       if (input.length === 1 && "aemndwu".includes(input) && !writable) return readOnly();
+      const onlyPersonal =
+        row && data && row.state === "same" && data.personal.has(row.name) && !data.stored.has(row.name);
+      if (onlyPersonal && input.length === 1 && "emnd".includes(input))
+        return say(
+          `${row.name} is only your personal override: vault set --personal ${row.name}=... --env ${env.name}`,
+          "yellow",
+        );
       if (input === "a") {
         setText("");
         return setMode({ kind: "add-name" });
@@ -551,10 +581,23 @@ export function Secrets(props: {
                   {selected ? "›" : " "}
                   <Text color={MARK_COLOR[r.state]}>{MARK[r.state]}</Text>{" "}
                   <Text strikethrough={r.state === "removed"}>{pad(r.name, nameWidth)}</Text>{" "}
-                  {pad(shown(r.value, isRevealed(r.name), valueWidth), valueWidth)}{" "}
+                  {pad(
+                    shown(
+                      r.state === "same" ? (resolved[r.name] ?? r.value) : r.value,
+                      isRevealed(r.name),
+                      valueWidth,
+                    ),
+                    valueWidth,
+                  )}{" "}
                   <Text dimColor>
                     {pad(
-                      r.version === undefined ? (r.state === "added" ? "new" : "") : `v${r.version}`,
+                      data.personal.has(r.name) && r.state === "same"
+                        ? "yours"
+                        : r.version === undefined
+                          ? r.state === "added"
+                            ? "new"
+                            : ""
+                          : `v${r.version}`,
                       versionWidth,
                     )}
                   </Text>

@@ -182,8 +182,21 @@ export function compatRoutes(ctx: AppContext) {
       }
     };
 
-  const built = async (caller: Caller, access: ProjectAccess, ip: string | null) =>
-    (await vault.build(caller, access, ip)).text;
+  /**
+   * The `.env.vault` a push or pull answers with. Its values are resolved, so it can be refused
+   * (a part that would hold what someone who opens it may not read, a broken reference): then
+   * the answer says what was done and why the file was not built.
+   */
+  const built = async (caller: Caller, access: ProjectAccess, ip: string | null, done?: string) => {
+    try {
+      return (await vault.build(caller, access, ip)).text;
+    } catch (error) {
+      if (done && error instanceof ApiError && (error.code === "FORBIDDEN" || error.code === "CONFLICT")) {
+        throw new ApiError(error.code, `${done}, but .env.vault was not built: ${error.message}`, error.hint);
+      }
+      throw error;
+    }
+  };
 
   const app = new Elysia({ name: "compat" })
     .post(
@@ -193,12 +206,12 @@ export function compatRoutes(ctx: AppContext) {
         const { env } = environment(access, optionalString(body, "environment"));
         requirePermission(access, env, "write");
         const text = field(body, ["dotenv"], "the file's text");
-        await secrets.change(caller, access.project, env, { kind: "push", text }, { ip });
+        const result = await secrets.change(caller, access.project, env, { kind: "push", text }, { ip });
         const fresh = await projectAccess(ctx, caller, access.project.id);
         return {
           environment: env.name,
           envName: envFileName(env),
-          dotenvVault: await built(caller, fresh, ip),
+          dotenvVault: await built(caller, fresh, ip, `pushed ${env.name} version ${result.version}`),
         };
       }),
     )
@@ -215,7 +228,7 @@ export function compatRoutes(ctx: AppContext) {
           environment: env.name,
           envName: envFileName(env),
           dotenv: file.dotenv ?? "",
-          dotenvVault: await built(caller, access, ip),
+          dotenvVault: await built(caller, access, ip, `pulled ${env.name}`),
         };
       }),
     )

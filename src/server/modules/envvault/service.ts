@@ -3,6 +3,16 @@
  * stored like a value: sealed by the app (bound to its project and
  * environment) and then by the keeper. A rotation keeps the previous key, so
  * `DOTENV_KEY='<old>,<new>'` opens both the previous and the new file.
+ *
+ * A build holds each environment's values resolved (references followed, a
+ * branch merged over its parents; never anyone's personal overrides). Whoever
+ * can read an environment can read its DOTENV_KEY and so open its part of
+ * the file: a part may hold values from another environment (through a
+ * reference or a parent) only if everyone who can open it may read that
+ * environment too (members with a grant, service tokens, the project's
+ * owners; instance admins read everything). Otherwise the build is refused
+ * (403, naming both environments), rather than publish production's value to
+ * whoever holds development's key.
  */
 
 import type { Environment, Project } from "../../../appdb";
@@ -14,10 +24,15 @@ import type { AppContext } from "../../context";
 import { binding, SealError } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
 import { serialized } from "../../serialize";
+import type { TouchedRead } from "../secrets/layers";
 import type { SecretService } from "../secrets/service";
 import { integrityError } from "../secrets/snapshot";
 
 type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "random" | "config">;
+
+type Readers = Awaited<ReturnType<AppContext["appdb"]["projects"]["readers"]>> & {
+  tokens: { name: string; environments: Set<string> }[];
+};
 
 export interface EnvironmentKey {
   environment: string;
@@ -26,6 +41,77 @@ export interface EnvironmentKey {
 
 export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
   const host = () => new URL(ctx.config.publicUrl).host;
+
+  /** Who can read what in a project (active users' grants, its owners, its live service tokens). */
+  const readersOf = async (projectId: string): Promise<Readers> => {
+    const [readers, tokens] = await Promise.all([
+      ctx.appdb.projects.readers(projectId),
+      ctx.appdb.tokens.listServiceTokens(projectId),
+    ]);
+    const now = ctx.now();
+    return {
+      ...readers,
+      tokens: tokens
+        .filter((t) => t.creatorActive && t.revokedAt === null && (t.expiresAt === null || t.expiresAt > now))
+        .map((t) => ({
+          name: t.name ?? t.id,
+          environments: new Set(JSON.parse(t.environments ?? "[]") as string[]),
+        })),
+    };
+  };
+
+  /** Refuses a part of `env` holding values of `from` that someone who can open it may not read. */
+  const checkAudience = async (
+    project: Project,
+    env: Environment,
+    reads: readonly TouchedRead[],
+    memo: Map<string, Promise<Readers>>,
+  ) => {
+    const readers = (id: string) => {
+      let found = memo.get(id);
+      if (!found) {
+        found = readersOf(id);
+        memo.set(id, found);
+      }
+      return found;
+    };
+    const here = await readers(project.id);
+    const admins = new Set(here.granted.filter((g) => g.role !== "member").map((g) => g.userId));
+    const owners = new Set(here.owners);
+    const users = new Set(
+      here.granted
+        .filter((g) => g.environmentId === env.id && !admins.has(g.userId) && !owners.has(g.userId))
+        .map((g) => g.userId),
+    );
+    const tokens = here.tokens.filter((t) => t.environments.has(env.id));
+    for (const read of reads) {
+      if (read.env.id === env.id) continue;
+      const refuse = (who: string) =>
+        new ApiError(
+          "FORBIDDEN",
+          `.env.vault: the part of ${env.name} would hold values of ${read.project.id === project.id ? read.env.name : `${read.project.id}/${read.env.name}`} (${read.reason === "branch" ? "its parent" : "through a reference"}), but ${who} who can open it cannot read that environment`,
+          read.project.id === project.id
+            ? `give everyone who reads ${env.name} read access to ${read.env.name} too (vault members grant EMAIL ${read.env.name}=read; a service token: vault tokens create NAME --env ${env.name},${read.env.name}), or refer to an environment they can read`
+            : `whoever reads ${env.name} needs read access to that project's ${read.env.name} (service tokens never read another project), or copy the value into this project`,
+        );
+      if (read.project.id === project.id) {
+        const granted = new Set(
+          here.granted.filter((g) => g.environmentId === read.env.id).map((g) => g.userId),
+        );
+        if ([...users].some((u) => !granted.has(u))) throw refuse("a member");
+        if (tokens.some((t) => !t.environments.has(read.env.id))) throw refuse("a service token");
+        continue;
+      }
+      if (tokens.length > 0) throw refuse("a service token");
+      const there = await readers(read.project.id);
+      const theirOwners = new Set(there.owners);
+      const theirGrants = new Set(
+        there.granted.filter((g) => g.environmentId === read.env.id).map((g) => g.userId),
+      );
+      const everyone = [...users, ...[...owners].filter((u) => !admins.has(u))];
+      if (everyone.some((u) => !theirOwners.has(u) && !theirGrants.has(u))) throw refuse("a member");
+    }
+  };
 
   /** Opens the current (and previous) DOTENV_KEYs of environments in one keeper round trip. */
   const openKeys = async (project: Project, envs: Environment[]) => {
@@ -73,15 +159,21 @@ export function createEnvVaultService(ctx: Deps, secrets: SecretService) {
       access: ProjectAccess,
       ip: string | null,
     ): Promise<{ text: string; environments: string[] }> {
-      const readable = access.environments.filter((e) => e.head > 0 && access.permission(e.id) !== "none");
+      const readable = access.environments.filter(
+        (e) => (e.head > 0 || e.parentId !== null) && access.permission(e.id) !== "none",
+      );
       const keys = await openKeys(access.project, readable);
       const environments = [];
+      const memo = new Map<string, Promise<Readers>>();
       for (const env of readable) {
         const file = await secrets.read(caller, access.project, env, {
           format: "dotenv",
           ip,
           reason: "build",
+          resolve: true,
+          personal: false,
         });
+        await checkAudience(access.project, env, file.reads ?? [], memo);
         environments.push({
           name: env.name,
           version: file.version,

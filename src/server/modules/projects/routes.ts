@@ -11,7 +11,11 @@ const NameBody = t.Object(
   { additionalProperties: false },
 );
 const EnvNameBody = t.Object(
-  { name: t.String({ minLength: 1, maxLength: 64 }) },
+  {
+    name: t.String({ minLength: 1, maxLength: 64 }),
+    /** Make a branch of this environment of the project (it inherits every key of it). */
+    parent: t.Optional(t.String({ minLength: 1, maxLength: 64 })),
+  },
   { additionalProperties: false },
 );
 
@@ -25,12 +29,16 @@ export function projectRoutes(ctx: AppContext) {
       name: access.project.name,
       createdAt: access.project.createdAt,
       canManage: access.manage,
-      environments: access.environments.map((e) => ({
-        name: e.name,
-        main: e.isMain,
-        version: e.head,
-        permission: access.permission(e.id),
-      })),
+      environments: access.environments.map((e) => {
+        const parent = e.parentId === null ? undefined : access.environments.find((p) => p.id === e.parentId);
+        return {
+          name: e.name,
+          main: e.isMain,
+          version: e.head,
+          permission: access.permission(e.id),
+          ...(parent ? { parent: parent.name } : {}),
+        };
+      }),
     };
   };
   return new Elysia({ name: "projects", prefix: "/api/v1" })
@@ -89,11 +97,21 @@ export function projectRoutes(ctx: AppContext) {
         const caller = await callerOf(ctx, request);
         const access = await projectAccess(ctx, caller, params.projectId);
         requireManage(access);
-        await projects.addEnvironment(caller, access.project, body.name, clientIp(ctx, request, server));
+        await projects.addEnvironment(
+          caller,
+          access.project,
+          body.name,
+          clientIp(ctx, request, server),
+          body.parent,
+        );
         set.status = 201;
         return describe(request, params.projectId);
       },
-      { params: ProjectParams, body: EnvNameBody, detail: { summary: "Add an environment" } },
+      {
+        params: ProjectParams,
+        body: EnvNameBody,
+        detail: { summary: "Add an environment (with parent: a branch of that environment)" },
+      },
     )
     .delete(
       "/projects/:projectId/environments/:env",

@@ -8,6 +8,7 @@ import { type Caller, isInstanceAdmin } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
+import { MAX_CHAIN } from "../secrets/views";
 
 export const DEFAULT_ENVIRONMENTS = ["development", "ci", "staging", "production"] as const;
 export const MAIN_ENVIRONMENT = "development";
@@ -85,6 +86,7 @@ export function createProjectService(ctx: Deps) {
         dotenvKeyRef: keyRefs[i]!,
         previousDotenvKeyRef: null,
         createdAt: at,
+        parentId: null,
       }));
       try {
         await ctx.appdb.projects.create(project, environments, { userId: caller.user.id, at });
@@ -141,15 +143,52 @@ export function createProjectService(ctx: Deps) {
       await deleteInBatches(ctx, refs);
     },
 
+    /**
+     * A new environment; with `parent`, a branch of that environment of the project: it starts
+     * with every key of its parent and stores only its own changes (at most MAX_CHAIN parents
+     * above it; `example`, which anyone with the project id may pull, is never a branch).
+     */
     async addEnvironment(
       caller: Caller,
       project: Project,
       name: string,
       ip: string | null,
+      parentName?: string,
     ): Promise<Environment> {
       checkEnvironmentName(name);
       if (await ctx.appdb.projects.environment(project.id, name)) {
         throw new ApiError("CONFLICT", `the environment ${name} already exists`);
+      }
+      let parent: Environment | undefined;
+      if (parentName !== undefined) {
+        parent = await ctx.appdb.projects.environment(project.id, parentName);
+        if (!parent) {
+          const names = (await ctx.appdb.projects.environments(project.id)).map((e) => e.name);
+          throw new ApiError(
+            "NOT_FOUND",
+            `no environment "${parentName.slice(0, 40)}" to branch from`,
+            `environments: ${names.join(", ")}`,
+          );
+        }
+        if (name === "example") {
+          throw new ApiError(
+            "INVALID_REQUEST",
+            "example cannot be a branch: anyone with the project id may pull it, and a branch holds its parent's values",
+            "add example as an environment of its own, with placeholders",
+          );
+        }
+        let depth = 1;
+        for (let up = parent; up.parentId !== null; depth++) {
+          const next = await ctx.appdb.projects.environmentById(up.parentId);
+          if (!next || depth >= MAX_CHAIN) {
+            throw new ApiError(
+              "INVALID_REQUEST",
+              `${parent.name} already has ${MAX_CHAIN} parents above it`,
+              "branch from an environment nearer the top",
+            );
+          }
+          up = next;
+        }
       }
       const id = newId.environment(ctx.random);
       const [keyRef] = await sealDotenvKeys(ctx, project.id, [id]);
@@ -162,6 +201,7 @@ export function createProjectService(ctx: Deps) {
         dotenvKeyRef: keyRef!,
         previousDotenvKeyRef: null,
         createdAt: ctx.now(),
+        parentId: parent?.id ?? null,
       };
       try {
         await ctx.appdb.projects.addEnvironment(env);
@@ -169,7 +209,14 @@ export function createProjectService(ctx: Deps) {
         await ctx.keeper.delete([keyRef!]).catch(() => 0);
         throw error;
       }
-      await event(caller, "environment.add", project.id, id, { name }, ip);
+      await event(
+        caller,
+        "environment.add",
+        project.id,
+        id,
+        { name, ...(parent ? { parent: parent.name } : {}) },
+        ip,
+      );
       return env;
     },
 
@@ -183,6 +230,15 @@ export function createProjectService(ctx: Deps) {
         throw new ApiError(
           "INVALID_REQUEST",
           `${env.name} is the project's main environment and cannot be removed`,
+        );
+      }
+      const branches = await ctx.appdb.projects.branchesOf(env.id);
+      if (branches.length > 0) {
+        const names = branches.map((b) => b.name);
+        throw new ApiError(
+          "CONFLICT",
+          `${env.name} has branches (${names.join(", ")}), which read their keys from it`,
+          `remove them first: ${names.map((n) => `vault envs rm ${n}`).join("; ")}`,
         );
       }
       const refs = await ctx.appdb.versions.refsOfEnvironments([env.id]);

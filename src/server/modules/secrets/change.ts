@@ -7,18 +7,32 @@
  * the collector, never a name without a value. Changes to one environment are
  * serialized in this process, and the version's primary key refuses a second
  * writer elsewhere.
+ *
+ * Layers: a change to a branch is computed on its merged view (./views.ts)
+ * and stores only what differs from its parent's head: its overrides and
+ * additions, and a removal (an entry whose ref is "") for each parent key it
+ * does not have. Every new or changed value's references are checked with
+ * the writer's access (./layers.ts: a 400 naming the key and the reference),
+ * and a change never gives an old value a new meaning: see `resolvesAfter`.
  */
 import { type Environment, type Project, VersionConflictError } from "../../../appdb";
+import { projectAccess } from "../../auth/access";
 import { actorOf, type Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { binding } from "../../crypto/app-seal";
 import { ApiError } from "../../errors";
 import { serialized } from "../../serialize";
+import { mayReference } from "../layers";
 import { editLayout, editLayoutRenaming, parseFile, renderChecked } from "./document";
+import type { Layering } from "./layers";
 import { checkFile, checkKeyName, checkValues } from "./limits";
-import type { Snapshot } from "./snapshot";
+import { type Snapshot, TOMBSTONE } from "./snapshot";
+import type { EnvView, Views } from "./views";
 
-type Deps = Pick<AppContext, "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads">;
+type Deps = Pick<
+  AppContext,
+  "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads" | "access"
+>;
 
 export interface Summary {
   added: string[];
@@ -76,9 +90,31 @@ export interface ChangeHelpers {
     detail: object,
     ip: string | null,
   ): Promise<void>;
+  views: Views;
+  layering: Layering;
 }
 
-export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
+/**
+ * What a branch stores after a change: for each name of the new merged values, an override or
+ * an addition, unless the parent has the same value and the branch did not hold it already (nor
+ * set it explicitly): then it is inherited; and a removal for each parent name it no longer has.
+ */
+export function splitBranch(
+  parent: ReadonlyMap<string, string>,
+  own: ReadonlyMap<string, string>,
+  next: ReadonlyMap<string, string>,
+  explicit: ReadonlySet<string>,
+): { own: Map<string, string>; removed: string[] } {
+  const out = new Map<string, string>();
+  for (const [name, value] of next) {
+    if (!parent.has(name) || parent.get(name) !== value || explicit.has(name) || own.get(name) === value)
+      out.set(name, value);
+  }
+  const removed = [...parent.keys()].filter((name) => !next.has(name));
+  return { own: out, removed };
+}
+
+export function createChange(ctx: Deps, { snapshotAt, record, views, layering }: ChangeHelpers) {
   return change;
 
   async function change(
@@ -115,6 +151,15 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
       if (options.baseVersion !== undefined && options.baseVersion !== head)
         throw conflict(head, options.baseVersion);
       const current = await snapshotAt(project, env, head);
+      const branch = env.parentId !== null;
+      const access = await projectAccess(ctx, caller, project.id);
+      // A branch is changed as the user sees it: merged over its parent's head.
+      const view: EnvView | undefined = branch ? await views.viewAt(project, env, head, access) : undefined;
+      const before = view ? view.values : current.values;
+      const beforeLayout = view ? view.layout() : current.layout;
+      /** Names the change sets on purpose (a branch keeps them even when equal to its parent's). */
+      let explicit = new Set<string>();
+      let rolledBackTo: EnvView | Snapshot | undefined;
 
       let values: Map<string, string>;
       let layout: Uint8Array;
@@ -124,20 +169,21 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
           layout = parsed!.layout;
           break;
         case "merge":
-          values = new Map([...current.values, ...parsed!.values]);
-          layout = editLayout(current.layout, parsed!.values, []);
+          values = new Map([...before, ...parsed!.values]);
+          layout = editLayout(beforeLayout, parsed!.values, []);
           break;
         case "set": {
           const gone = new Set(change.unset ?? []);
           const rename = change.rename ?? new Map<string, string>();
+          explicit = new Set([...change.set.keys(), ...rename.values()]);
           if (rename.size === 0) {
-            values = new Map([...current.values, ...change.set].filter(([n]) => !gone.has(n)));
-            layout = editLayout(current.layout, change.set, [...gone]);
+            values = new Map([...before, ...change.set].filter(([n]) => !gone.has(n)));
+            layout = editLayout(beforeLayout, change.set, [...gone]);
             break;
           }
           for (const [from, to] of rename) {
-            if (!current.values.has(from)) throw new ApiError("NOT_FOUND", `${env.name} has no key ${from}`);
-            if (current.values.has(to) && !gone.has(to) && !rename.has(to)) {
+            if (!before.has(from)) throw new ApiError("NOT_FOUND", `${env.name} has no key ${from}`);
+            if (before.has(to) && !gone.has(to) && !rename.has(to)) {
               throw new ApiError(
                 "CONFLICT",
                 `${env.name} already has a key ${to}`,
@@ -146,20 +192,20 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
             }
           }
           values = new Map();
-          for (const [name, value] of current.values) {
+          for (const [name, value] of before) {
             if (!gone.has(name)) values.set(rename.get(name) ?? name, value);
           }
           for (const [name, value] of change.set) values.set(name, value);
-          layout = editLayoutRenaming(current.layout, change.set, [...gone], rename, values);
+          layout = editLayoutRenaming(beforeLayout, change.set, [...gone], rename, values);
           break;
         }
         case "unset": {
-          const missing = change.unset.filter((n) => !current.values.has(n));
+          const missing = change.unset.filter((n) => !before.has(n));
           if (missing.length === change.unset.length) {
             throw new ApiError("NOT_FOUND", `${env.name} has no key ${missing.join(", ")}`);
           }
-          values = new Map([...current.values].filter(([n]) => !change.unset.includes(n)));
-          layout = editLayout(current.layout, new Map(), change.unset);
+          values = new Map([...before].filter(([n]) => !change.unset.includes(n)));
+          layout = editLayout(beforeLayout, new Map(), change.unset);
           break;
         }
         case "rollback": {
@@ -170,9 +216,19 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
               `versions run from 1 to ${head}`,
             );
           }
-          const old = await snapshotAt(project, env, change.to);
-          values = old.values;
-          layout = old.layout!;
+          if (branch) {
+            // A branch's old overrides, additions and removals, over its parent as it is now.
+            const old = await views.viewAt(project, env, change.to, access);
+            rolledBackTo = old;
+            values = old.values;
+            layout = old.layout() ?? editLayout(undefined, old.values, []);
+            explicit = new Set(old.own.values.keys());
+          } else {
+            const old = await snapshotAt(project, env, change.to);
+            rolledBackTo = old;
+            values = old.values;
+            layout = old.layout!;
+          }
           break;
         }
       }
@@ -180,25 +236,65 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
       if (change.kind !== "push") checkValues(values);
       // An edited layout must render with its values before it is stored (re-quoted neighbours included).
       if (change.kind !== "push") renderChecked(layout, values);
-      const summary = summarize(current.values, values);
+      const summary = summarize(before, values);
+
+      // What the version stores: for a branch only what differs from its parent.
+      const split = view?.parent
+        ? splitBranch(view.parent.values, current.values, values, explicit)
+        : undefined;
+      const stored = split ? split.own : values;
+      const storedLayout = split ? editLayout(undefined, split.own, []) : layout;
+      const resolves = resolvesAfter(change, current, rolledBackTo, values, summary, branch, env);
+
+      const sameOwn =
+        split !== undefined &&
+        split.own.size === current.values.size &&
+        [...split.own].every(([n, v]) => current.values.get(n) === v) &&
+        sameNames(
+          split.removed,
+          current.entries.filter(([, r]) => r === TOMBSTONE).map(([n]) => n),
+        );
       const sameLayout =
-        current.layout !== undefined &&
-        Buffer.compare(Buffer.from(current.layout), Buffer.from(layout)) === 0;
+        split !== undefined
+          ? sameOwn
+          : current.layout !== undefined &&
+            Buffer.compare(Buffer.from(current.layout), Buffer.from(layout)) === 0;
       if (
         head > 0 &&
         summary.added.length + summary.changed.length + summary.removed.length === 0 &&
-        sameLayout
+        sameLayout &&
+        resolves === current.resolves
       ) {
         return { version: head, summary, unchanged: true };
+      }
+
+      if (resolves && [...values.values()].some(mayReference)) {
+        // References in what is new, or in what a version that did not resolve carried over, are
+        // resolved with the writer's access; the others must still find what they point at.
+        const literal = new Set<string>(view ? [...view.literal].filter((n) => !split!.own.has(n)) : []);
+        const fresh = new Set([...summary.added, ...summary.changed]);
+        const wasLiteral = view
+          ? view.literal
+          : current.resolves
+            ? new Set<string>()
+            : new Set(current.values.keys());
+        const deep = new Set(
+          [...values]
+            .filter(([n, v]) => mayReference(v) && !literal.has(n) && (fresh.has(n) || wasLiteral.has(n)))
+            .map(([n]) => n),
+        );
+        const source = view ?? (await views.viewAt(project, env, head, access));
+        await layering.check(caller, project, access, env, { values, literal }, deep, source);
       }
 
       const number = head + 1;
       const currentRefs = new Map(current.entries);
       const entries: [string, string][] = [];
       const fresh: { name: string; value: string }[] = [];
-      for (const [name, value] of values) {
+      for (const [name, value] of stored) {
         const ref = currentRefs.get(name);
-        if (ref !== undefined && current.values.get(name) === value) entries.push([name, ref]);
+        if (ref !== undefined && ref !== TOMBSTONE && current.values.get(name) === value)
+          entries.push([name, ref]);
         else {
           entries.push([name, ""]);
           fresh.push({ name, value });
@@ -209,11 +305,12 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
           plaintext: Buffer.from(value, "utf8"),
           binding: binding("value", project.id, env.id, name),
         })),
-        { plaintext: layout, binding: binding("layout", project.id, env.id, number) },
+        { plaintext: storedLayout, binding: binding("layout", project.id, env.id, number) },
       ]);
       const refs = (await ctx.keeper.put(blobs)).map((r) => Buffer.from(r));
       let next = 0;
       for (const entry of entries) if (entry[1] === "") entry[1] = refs[next++]!.toString("hex");
+      for (const name of split?.removed ?? []) entries.push([name, TOMBSTONE]);
       const layoutRef = refs[refs.length - 1]!;
 
       const actor = actorOf(caller);
@@ -226,6 +323,7 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
           layoutRef,
           summary,
           kind: change.kind,
+          resolves,
           authorId: actor.actorId,
           authorLabel: actor.actorLabel,
           createdAt: ctx.now(),
@@ -240,7 +338,12 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
         }
         throw error;
       }
-      ctx.snapshots.put(env.id, number, { values, layout, entries }, { latest: true });
+      ctx.snapshots.put(
+        env.id,
+        number,
+        { values: stored, layout: storedLayout, entries, resolves },
+        { latest: true },
+      );
       await record(
         caller,
         `secrets.${change.kind}`,
@@ -253,6 +356,49 @@ export function createChange(ctx: Deps, { snapshotAt, record }: ChangeHelpers) {
     };
     return serialized(envAtCall.id, () => once(true));
   }
+}
+
+function sameNames(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  const set = new Set(b);
+  return a.every((n) => set.has(n));
+}
+
+/**
+ * Whether the new version resolves references. Versions made before references existed do not,
+ * so a stored file never changes meaning: a whole new file (push) resolves; a rollback resolves
+ * as the version it brings back did; a partial change (set, unset, merge, a save) of a version
+ * that did not resolve resolves only if none of the values it carries over looks like a
+ * reference (one that does keeps the new version literal, and then the change may add no
+ * reference: it is refused with the way out, a push of the whole file). A branch always resolves
+ * (its parent's old values stay literal in its merged view).
+ */
+function resolvesAfter(
+  change: Change,
+  current: Snapshot,
+  rolledBackTo: EnvView | Snapshot | undefined,
+  values: ReadonlyMap<string, string>,
+  summary: Summary,
+  branch: boolean,
+  env: Environment,
+): boolean {
+  if (branch || change.kind === "push") return true;
+  if (change.kind === "rollback") {
+    return rolledBackTo === undefined ? true : "own" in rolledBackTo ? true : rolledBackTo.resolves;
+  }
+  if (current.resolves || current.version === 0) return true;
+  const fresh = new Set([...summary.added, ...summary.changed]);
+  const carried = [...values].filter(([n, v]) => !fresh.has(n) && mayReference(v)).map(([n]) => n);
+  if (carried.length === 0) return true;
+  const adds = [...values].filter(([n, v]) => fresh.has(n) && mayReference(v)).map(([n]) => n);
+  if (adds.length > 0) {
+    throw new ApiError(
+      "INVALID_REQUEST",
+      `${adds[0]}: ${env.name} was written before references existed and holds values that look like one (${carried.slice(0, 5).join(", ")}); a reference set now would change their meaning`,
+      `push the whole file to turn references on (write a literal @{ as @@{), e.g. vault pull ${env.name}, check those values, then vault push ${env.name}`,
+    );
+  }
+  return false;
 }
 
 /** Renames name valid keys, each old and new name once, none both renamed and removed. */

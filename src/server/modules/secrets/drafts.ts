@@ -69,13 +69,12 @@ export interface Conflict {
 }
 
 export function createDraftService(ctx: Deps, secrets: SecretService) {
-  /** The names of a version, from app.db (its MAC checked) or the cache: no value is opened. */
-  const namesAt = async (project: Project, env: Environment, version: number): Promise<string[]> => {
-    if (version === 0) return [];
-    const cached = ctx.snapshots.get(env.id, version);
-    const entries = cached ? cached.entries : (await secrets.loadVersion(project, env, version)).entries;
-    return entries.map(([name]) => name);
-  };
+  /**
+   * The names of a version (a branch's merged over its parent's head), from app.db (its MAC
+   * checked) or the cache: no value is opened.
+   */
+  const namesAt = (project: Project, env: Environment, version: number): Promise<string[]> =>
+    secrets.namesAt(project, env, version);
 
   const open = async (row: Draft): Promise<OpenDraft> => {
     const [blob] = await ctx.keeper.get([row.ref]);

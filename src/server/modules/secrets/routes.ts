@@ -3,7 +3,7 @@ import { environmentNamed, projectAccess, requirePermission } from "../../auth/a
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { callerOf, clientIp } from "../../http";
-import { EnvParams, VersionNumber, VersionQuery } from "../shapes";
+import { EnvParams, ProjectParams, VersionNumber, VersionQuery } from "../shapes";
 import { LIMITS } from "./limits";
 import { createSecretService } from "./service";
 
@@ -69,11 +69,15 @@ export function secretRoutes(ctx: AppContext) {
       `${base}/secrets`,
       async ({ params, query, request, server }) => {
         const { caller, access, env } = await open(request, params.projectId, params.env, "read");
+        const format = query.format ?? "dotenv";
         const result = await secrets.read(caller, access.project, env, {
           version: num(query.version),
-          format: query.format ?? "dotenv",
+          format,
           ip: clientIp(ctx, request, server),
           names: query.key ? [query.key] : undefined,
+          // Values (run, export, get) resolve unless asked not to; a file only when asked.
+          resolve: query.resolve === undefined ? format === "json" : query.resolve === "true",
+          written: query.written === "true",
         });
         if (query.key && result.values && !(query.key in result.values)) {
           throw new ApiError("NOT_FOUND", `${env.name} has no key ${query.key}`);
@@ -90,6 +94,8 @@ export function secretRoutes(ctx: AppContext) {
           version: result.version,
           dotenv: result.dotenv,
           values: result.values,
+          ...(result.written ? { written: result.written } : {}),
+          ...(result.personal ? { personal: result.personal } : {}),
         };
       },
       {
@@ -99,11 +105,14 @@ export function secretRoutes(ctx: AppContext) {
             version: VersionQuery,
             format: t.Optional(t.Union([t.Literal("dotenv"), t.Literal("json")])),
             key: t.Optional(t.String({ maxLength: LIMITS.nameLength })),
+            resolve: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+            written: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
           },
           { additionalProperties: false },
         ),
         detail: {
-          summary: "Pull the latest or a given version, as the dotenv file or as JSON (one key with ?key=)",
+          summary:
+            "Pull the latest or a given version, as the dotenv file (as written; resolve=true resolves references) or as JSON values (resolved, with your personal overrides; resolve=false: as written), one key with ?key=",
         },
       },
     )
@@ -158,6 +167,96 @@ export function secretRoutes(ctx: AppContext) {
           summary:
             "Set, unset and rename keys, as one new version (the file's layout is kept; a renamed key keeps its line and value)",
         },
+      },
+    )
+    .get(
+      `${base}/explain`,
+      async ({ params, query, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "read");
+        return secrets.explain(caller, access.project, env, query.key, {
+          reveal: query.reveal === "true",
+          ip: clientIp(ctx, request, server),
+        });
+      },
+      {
+        params: EnvParams,
+        query: t.Object(
+          {
+            key: t.String({ minLength: 1, maxLength: LIMITS.nameLength }),
+            reveal: t.Optional(t.Union([t.Literal("true"), t.Literal("false")])),
+          },
+          { additionalProperties: false },
+        ),
+        detail: {
+          summary:
+            "Which layer gives a key its value (personal override, the environment, a parent), and what each reference in it points at, with versions; the value only with reveal=true",
+        },
+      },
+    )
+    .patch(
+      `${base}/overrides`,
+      async ({ params, body, request, server }) => {
+        const { caller, access, env } = await open(request, params.projectId, params.env, "read");
+        const ip = clientIp(ctx, request, server);
+        const set = new Map(Object.entries((body.set ?? {}) as Record<string, string>));
+        const unset = body.unset ?? [];
+        if (set.size === 0 && unset.length === 0)
+          throw new ApiError("INVALID_REQUEST", "give set, unset or both");
+        for (const name of unset) {
+          if (set.has(name)) throw new ApiError("INVALID_REQUEST", `${name} is both set and unset`);
+        }
+        const setNames =
+          set.size > 0 ? await secrets.overrides.set(caller, access.project, env, set, ip) : [];
+        const unsetNames =
+          unset.length > 0 ? await secrets.overrides.unset(caller, access.project, env, unset, ip) : [];
+        return {
+          environment: env.name,
+          set: setNames,
+          unset: unsetNames,
+          names: await secrets.overrides.names(caller, env),
+        };
+      },
+      {
+        params: EnvParams,
+        body: t.Object(
+          {
+            set: t.Optional(
+              t.Record(
+                t.String({ maxLength: LIMITS.nameLength }),
+                t.String({ maxLength: LIMITS.valueBytes }),
+                { maxProperties: 100 },
+              ),
+            ),
+            unset: t.Optional(t.Array(t.String({ maxLength: LIMITS.nameLength }), { maxItems: 100 })),
+          },
+          { additionalProperties: false },
+        ),
+        detail: {
+          summary:
+            "Set or remove your personal overrides of an environment you can read (applied to your own resolved reads only)",
+        },
+      },
+    )
+    .get(
+      "/projects/:projectId/overrides",
+      async ({ params, request }) => {
+        const caller = await callerOf(ctx, request);
+        const access = await projectAccess(ctx, caller, params.projectId);
+        const rows = await secrets.overrides.list(caller, access.project);
+        const names = new Map(access.environments.map((e) => [e.id, e.name]));
+        return {
+          overrides: rows
+            .filter((r) => access.permission(r.environmentId) !== "none")
+            .map((r) => ({
+              environment: names.get(r.environmentId) ?? "",
+              name: r.name,
+              updatedAt: r.updatedAt,
+            })),
+        };
+      },
+      {
+        params: ProjectParams,
+        detail: { summary: "The names of your personal overrides in the project (never values)" },
       },
     )
     .get(

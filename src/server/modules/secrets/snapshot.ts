@@ -20,6 +20,15 @@ export interface Snapshot {
   values: Map<string, string>;
   /** The layout's bytes, when asked for. */
   layout?: Uint8Array;
+  /** Whether its values resolve references (false for versions made before references existed). */
+  resolves: boolean;
+}
+
+/** Entries whose ref is "": in a branch's version, the parent's keys the branch removes. */
+export const TOMBSTONE = "";
+
+export function removedOf(entries: Entries): string[] {
+  return entries.filter(([, ref]) => ref === TOMBSTONE).map(([name]) => name);
 }
 
 export const integrityError = () =>
@@ -40,18 +49,20 @@ export const versionIntegrityError = (env: Environment, number: number) =>
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 export function emptySnapshot(): Snapshot {
-  return { version: 0, entries: [], values: new Map() };
+  return { version: 0, entries: [], values: new Map(), resolves: true };
 }
 
 export async function openSnapshot(
   ctx: Pick<AppContext, "keeper" | "sealer">,
   project: Project,
   env: Environment,
-  row: Pick<Version, "number" | "entries" | "layoutRef">,
+  row: Pick<Version, "number" | "entries" | "layoutRef" | "resolves">,
   options: { layout: boolean; names?: ReadonlySet<string> },
 ): Promise<Snapshot> {
   const entries = row.entries;
-  const wanted = options.names ? entries.filter(([name]) => options.names!.has(name)) : entries;
+  const wanted = entries.filter(
+    ([name, ref]) => ref !== TOMBSTONE && (options.names === undefined || options.names.has(name)),
+  );
   const refs = wanted.map(([, ref]) => Buffer.from(ref, "hex"));
   if (options.layout) refs.push(Buffer.from(row.layoutRef));
   const blobs = await ctx.keeper.get(refs);
@@ -68,7 +79,7 @@ export async function openSnapshot(
       if (!blob) throw integrityError();
       layout = ctx.sealer.open(blob, binding("layout", project.id, env.id, row.number));
     }
-    return { version: row.number, entries, values, layout };
+    return { version: row.number, entries, values, layout, resolves: row.resolves };
   } catch (error) {
     if (error instanceof SealError || error instanceof TypeError) throw integrityError();
     throw error;

@@ -10,7 +10,10 @@
  * (a POST, audited as a read of that key); the download is the environment
  * as a .env file (audited). Read-only access shows every control disabled,
  * with the reason. 10,000 keys: 200 a page, filtered on the server (the
- * script filters the shown page as you type).
+ * script filters the shown page as you type). Layers: a reveal shows the
+ * value resolved (references followed, your personal override on top) and,
+ * on its page, what is written when that differs; keys you hold a personal
+ * override of are marked in the table.
  */
 import { Elysia } from "elysia";
 import type { AppContext } from "../../../context";
@@ -160,6 +163,7 @@ export function editorPages(ctx: AppContext) {
     // Pending changes are for those who may save them (one who lost write access sees the stored keys).
     const draft = canWrite ? await drafts.current(session, env) : undefined;
     const { version, rows } = await rowsOf(o, draft);
+    const personal = new Set(await secrets.overrides.names(session, env));
     const base = envHref(project.id, env.name);
     const view = viewOf(url.searchParams);
     const needle = view.q.toLowerCase();
@@ -210,7 +214,7 @@ export function editorPages(ctx: AppContext) {
     const tableRows = join(
       shown.map(
         (row, i) =>
-          html`<tr data-name="${row.name}"${row.state === "same" ? "" : html` class="pending"`}><td data-label="Change">${opCell(row)}</td><td class="name" data-label="Name">${nameCell(row)}</td><td class="value" data-label="Value" id="value-${i}">${row.state === "removed" ? "—" : MASK}</td><td data-label="Actions">${actions(row, i)}</td></tr>`,
+          html`<tr data-name="${row.name}"${row.state === "same" ? "" : html` class="pending"`}><td data-label="Change">${opCell(row)}</td><td class="name" data-label="Name">${nameCell(row)}${personal.has(row.name) ? html` <span class="badge" title="your personal override: your reveal shows it, nobody else sees it">personal</span>` : ""}</td><td class="value" data-label="Value" id="value-${i}">${row.state === "removed" ? "—" : MASK}</td><td data-label="Actions">${actions(row, i)}</td></tr>`,
       ),
     );
 
@@ -241,6 +245,7 @@ export function editorPages(ctx: AppContext) {
 
     const body = html`<p class="muted">Version ${version}${version !== env.head ? html` (the environment is at version ${env.head})` : ""} · ${plural(keys, "key")} · your access: ${ACCESS_WORDS[o.permission]} · <a href="${base}/history">History</a> · <a href="${base}/compare">Compare</a> · <a href="${base}/download" data-testid="download">Download .env</a></p>
 ${canWrite ? "" : readOnlyNote(o)}
+${personal.size > 0 ? html`<p class="muted" id="personal">Your personal overrides here (only your own reveals and runs see them): ${[...personal].join(", ")}. Change them with <code>vault set --personal</code>.</p>` : ""}
 ${pendingBar}
 <div class="grid2 editors"><details class="card" id="add"${counts.total === 0 && keys === 0 && canWrite ? html` open` : ""}><summary>Add a key</summary>
 <form method="post" action="${base}/add">${csrfField(csrf)}${viewFields(view)}<fieldset class="plain"${disabled}>
@@ -270,26 +275,38 @@ ${pendingBar}
         const name = nameField(form);
         const requested = Number(field(form, "version", 12));
         const version = Number.isInteger(requested) && requested >= 1 ? requested : o.env.head;
+        // Resolved as `vault run` sees it (references followed, this user's personal override on top).
         const result = await secrets.read(session, o.project, o.env, {
           version,
           format: "json",
           names: [name],
           ip,
           reason: "reveal",
+          resolve: true,
+          written: true,
         });
         const value = result.values?.[name];
         if (value === undefined)
           throw new ApiError("NOT_FOUND", `version ${version} of ${o.env.name} has no key ${name}`);
+        const personal = result.personal?.includes(name) ?? false;
+        const written = result.written?.[name];
         if (wantsJson)
           return Response.json(
-            { name, version, value },
+            {
+              name,
+              version,
+              value,
+              ...(written !== undefined ? { written } : {}),
+              ...(personal ? { personal } : {}),
+            },
             { headers: { "cache-control": "no-store", pragma: "no-cache" } },
           );
         const base = envHref(o.project.id, o.env.name);
         return page(
           `${name}`,
-          html`<p class="muted">The value of ${name} in ${o.env.name} at version ${version}. This read is in the audit log; the browser keeps no copy of this page.</p>
+          html`<p class="muted">The value of ${name} in ${o.env.name} at version ${version}${personal ? ": your personal override (nobody else sees it)" : written !== undefined ? ", with its references resolved" : ""}. This read is in the audit log; the browser keeps no copy of this page.</p>
 <pre class="value" id="revealed" data-testid="revealed">${value}</pre>
+${written !== undefined && written !== null ? html`<p class="muted">As written in ${o.env.name}:</p><pre class="value" id="written" data-testid="written">${written}</pre>` : ""}
 <div class="row"><button type="button" class="secondary" data-copy="revealed" hidden>Copy</button><a class="button" href="${base}${viewQuery(viewOf(form))}">Back to the editor</a></div>`,
           { viewer, area: "projects", wide: true, crumbs: envCrumbs(o.project, o.env, name) },
         );
