@@ -34,4 +34,11 @@ export {
   type VersionRow,
   type VersionSummary,
 } from "./repos/versions";
+export type {
+  AttemptOutcome,
+  DeliveryState,
+  Webhook,
+  WebhookAttempt,
+  WebhookDelivery,
+} from "./repos/webhooks";
 export * as schema from "./schema";

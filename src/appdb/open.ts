@@ -31,6 +31,7 @@ import { projectsRepo } from "./repos/projects";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
 import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
+import { webhooksRepo } from "./repos/webhooks";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
@@ -66,6 +67,7 @@ export interface AppDb {
   drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
   overrides: ReturnType<typeof overridesRepo>;
+  webhooks: ReturnType<typeof webhooksRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -125,6 +127,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
     overrides: overridesRepo(orm),
+    webhooks: webhooksRepo(orm, database.client),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,

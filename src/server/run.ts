@@ -92,6 +92,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   };
   if (config.tlsCertFile) process.on("SIGHUP", onHangup);
   ready();
+  // Deliveries queued before a crash or a restart go out now (at least once; see modules/webhooks).
+  ctx.webhooks.start();
   const gc = setInterval(() => {
     collectGarbage({ appdb, keeper, now: Date.now, graceMs: config.gcGraceMs })
       .then((r) => r.removed > 0 && log.info("collected orphans", { removed: r.removed, scanned: r.scanned }))
@@ -109,6 +111,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   const { forced } = await listener.stop(config.shutdownTimeoutMs);
   if (forced) log.warn("in-flight requests did not finish before the deadline; closed them");
   await ctx.audit.flush();
+  await ctx.webhooks.stop();
   appdb.close();
   return 0;
 }
