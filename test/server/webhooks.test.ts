@@ -622,6 +622,21 @@ describe("webhooks: no server-side request forgery", () => {
     await stop(receiver);
   });
 
+  it("refuses at each attempt what the server no longer allows: http:// after --webhooks-allow-http is gone, a range no longer allowed", async () => {
+    const { h, receiver, owner, hooks } = await setup();
+    const { webhook } = await addHook(h, hooks, owner.token, { url: receiver.url });
+    const policy = h.ctx.webhooks.policy as { allowHttp: boolean; allowPrivate: unknown[] };
+    policy.allowHttp = false;
+    const noHttp = await h.request("POST", `${hooks}/${webhook.id}/ping`, { token: owner.token });
+    expect(noHttp.body.delivery).toMatchObject({ state: "pending", lastError: "REFUSED_SCHEME" });
+    policy.allowHttp = true;
+    policy.allowPrivate = [];
+    const noLoopback = await h.request("POST", `${hooks}/${webhook.id}/ping`, { token: owner.token });
+    expect(noLoopback.body.delivery).toMatchObject({ state: "pending", lastError: "REFUSED_ADDRESS" });
+    expect(receiver.received).toHaveLength(0);
+    await stop(receiver);
+  });
+
   it("connects to the address it checked, with the URL's host name in the Host header", async () => {
     const resolve = async (host: string) =>
       host === "hooks.test" ? [{ address: "127.0.0.1", family: 4 }] : [];

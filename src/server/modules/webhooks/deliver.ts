@@ -28,6 +28,7 @@ export function signature(secret: string, timestamp: number, body: string): stri
 
 /** What went wrong with an attempt, as a class (never the text of a foreign error). */
 export type AttemptError =
+  | "REFUSED_SCHEME"
   | "REFUSED_ADDRESS"
   | "UNRESOLVED"
   | "CONNECT"
@@ -86,6 +87,9 @@ export async function sendOnce(options: SendOptions): Promise<AttemptResult> {
   const url = new URL(options.url);
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const elapsed = () => Math.max(0, Math.round(clock() - started));
+  // A server restarted without --webhooks-allow-http no longer sends to http:// webhooks it has.
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && options.policy.allowHttp))
+    return { status: null, latencyMs: elapsed(), error: "REFUSED_SCHEME", excerpt: null };
   // Resolved and checked before the request, so a refusal is its own class; the lookup below
   // hands the connection this same address instead of resolving again.
   let checked: { address: string; family: 4 | 6 };
