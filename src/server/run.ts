@@ -102,6 +102,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     appdb.handoffs.wipeExpired(Date.now()).catch(() => 0);
     // Long after any CLI stopped polling them, requests and first-poll origins go entirely.
     appdb.handoffs.purgeExpired(Date.now() - HANDOFF_PURGE_AFTER_MS).catch(() => 0);
+    // The webhook delivery log keeps 30 days of finished deliveries.
+    ctx.webhooks.purge().catch(() => 0);
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);

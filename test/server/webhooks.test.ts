@@ -213,6 +213,53 @@ describe("webhooks: delivery", () => {
     await stop(receiver);
   });
 
+  it("cuts an attempt that gets no answer within the timeout, and reads no more than a short excerpt of a long or hostile answer", async () => {
+    const hang = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
+    const { h, receiver, owner, hooks } = await setup({
+      config: { webhooksTimeoutMs: 200 },
+      respond: () =>
+        new Response(`\u001b[31mred\u0007\r\nline\u202e${"x".repeat(5_000_000)}`, { status: 200 }),
+    });
+    const slow = await addHook(h, hooks, owner.token, { url: `http://127.0.0.1:${hang.port}/hook` });
+    const cut = await h.request("POST", `${hooks}/${slow.webhook.id}/ping`, { token: owner.token });
+    expect(cut.body.delivery).toMatchObject({ state: "pending", lastStatus: null, lastError: "TIMEOUT" });
+    const loud = await addHook(h, hooks, owner.token, { url: receiver.url });
+    const ok = await h.request("POST", `${hooks}/${loud.webhook.id}/ping`, { token: owner.token });
+    expect(ok.body.delivery).toMatchObject({ state: "delivered", lastStatus: 200 });
+    const shown = await h.request("GET", `${hooks}/${loud.webhook.id}/deliveries/${ok.body.delivery.id}`, {
+      token: owner.token,
+    });
+    const excerpt = shown.body.attempts[0].excerpt as string;
+    expect(excerpt.startsWith("[31mred line x")).toBe(true);
+    expect(excerpt.length).toBeLessThanOrEqual(200);
+    expect(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/.test(excerpt)).toBe(false);
+    hang.stop(true);
+    await stop(receiver);
+  });
+
+  it("keeps finished deliveries in the log for 30 days, and pending ones until they finish", async () => {
+    const { h, receiver, owner, base, hooks } = await setup({ respond: (n) => (n === 1 ? 200 : 500) });
+    const { webhook } = await addHook(h, hooks, owner.token, { url: receiver.url });
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await dispatch(h);
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=2\n" } });
+    await dispatch(h);
+    await receiver.waitFor(2);
+    const states = async () => (await h.appdb.webhooks.deliveries(webhook.id, 10)).map((d) => d.state).sort();
+    expect(await states()).toEqual(["delivered", "pending"]);
+    const delivered = (await h.appdb.webhooks.deliveries(webhook.id, 10)).find(
+      (d) => d.state === "delivered",
+    )!;
+    expect(await h.appdb.webhooks.attempts(delivered.id)).toHaveLength(1);
+    h.clock.advance(29 * 86_400_000);
+    expect(await h.ctx.webhooks.purge()).toBe(0);
+    h.clock.advance(2 * 86_400_000);
+    expect(await h.ctx.webhooks.purge()).toBe(1);
+    expect(await states()).toEqual(["pending"]);
+    expect(await h.appdb.webhooks.attempts(delivered.id)).toHaveLength(0);
+    await stop(receiver);
+  });
+
   it("treats a redirect as a failed attempt and does not follow it", async () => {
     const target = startReceiver();
     const { h, receiver, owner, hooks } = await setup({

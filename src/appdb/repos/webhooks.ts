@@ -170,6 +170,14 @@ export function webhooksRepo(db: AppDrizzle, client: Client) {
         .where(eq(webhookAttempts.deliveryId, deliveryId))
         .orderBy(asc(webhookAttempts.number));
     },
+    /** Removes delivered and failed deliveries (and their attempts) queued before `before`. */
+    async purge(before: number): Promise<number> {
+      const gone = await client.execute({
+        sql: "DELETE FROM webhook_deliveries WHERE state != 'pending' AND created_at < ?",
+        args: [before],
+      });
+      return gone.rowsAffected;
+    },
     /** Queues a delivery again, now, with a fresh retry window (same id and body). */
     async redeliver(id: string, now: number): Promise<void> {
       await db

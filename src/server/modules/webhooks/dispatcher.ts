@@ -46,6 +46,8 @@ export interface DispatcherOptions {
 }
 
 export const RETRY_WINDOW_MS = 24 * 3_600_000;
+/** How long the delivery log keeps a delivered or failed delivery. */
+export const DELIVERY_LOG_MS = 30 * 86_400_000;
 const SCAN_BATCH = 500;
 const CURSOR_WRITE_MS = 60_000;
 
@@ -307,6 +309,8 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
         () => undefined,
       );
     },
+    /** Drops delivered and failed deliveries older than DELIVERY_LOG_MS (the app's periodic cleanup). */
+    purge: () => appdb.webhooks.purge(now() - DELIVERY_LOG_MS),
     enqueue,
     deliverDue,
     runOnce,
