@@ -4,10 +4,13 @@
  * hand (`runOnce`, `idle`) and the clock advanced by hand: no sleeps, no timed assertions.
  */
 import { describe, expect, it } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIpRange } from "../../src/ip-range";
 import { type Resolve, refusedAddress } from "../../src/server/modules/webhooks/address";
+import { createWebhookDispatcher } from "../../src/server/modules/webhooks/dispatcher";
+import { selfSignedCert } from "../helpers/tls";
 import { type Receiver, startReceiver } from "../helpers/webhook-receiver";
 import { projectWith } from "./fixtures";
 import { type Harness, type Json, PASSWORD, startHarness } from "./harness";
@@ -532,6 +535,21 @@ describe("webhooks: who may manage them", () => {
     await receiver.waitFor(1);
     expect(receiver.received).toHaveLength(1);
     expect(JSON.parse(receiver.received[0]!.body).version).toBe(2);
+    // After a restart (a new dispatcher reading the cursor from app.db), version 1 stays undelivered.
+    const restarted = createWebhookDispatcher({
+      appdb: h.appdb,
+      sealer: h.ctx.sealer,
+      log: h.ctx.log,
+      now: h.clock.now,
+      random: h.ctx.random,
+      policy: h.ctx.webhooks.policy,
+    });
+    // Even from a cursor left behind (a crash before it was written), as far back as it can be.
+    await h.appdb.webhooks.enqueue([], 0, h.clock.now());
+    await restarted.enqueue();
+    expect(
+      (await h.appdb.webhooks.deliveries(webhook.id, 10)).map((d) => JSON.parse(d.body).version),
+    ).toEqual([2]);
     await stop(receiver);
   });
 
@@ -681,6 +699,45 @@ describe("webhooks: no server-side request forgery", () => {
     const noLoopback = await h.request("POST", `${hooks}/${webhook.id}/ping`, { token: owner.token });
     expect(noLoopback.body.delivery).toMatchObject({ state: "pending", lastError: "REFUSED_ADDRESS" });
     expect(receiver.received).toHaveLength(0);
+    await stop(receiver);
+  });
+
+  it("delivers over https with the certificate checked against the URL's host: an untrusted certificate is a failed attempt (TLS)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vault-hooks-tls-"));
+    const { cert, key } = selfSignedCert(dir);
+    const got: string[] = [];
+    const tls = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      tls: { cert: Bun.file(cert), key: Bun.file(key) },
+      fetch: async (r) => {
+        got.push(await r.text());
+        return new Response("ok");
+      },
+    });
+    const resolve: Resolve = async (host) =>
+      host === "localhost" ? [{ address: "127.0.0.1", family: 4 }] : [];
+    const { h, receiver, owner, hooks } = await setup({ resolve, config: { webhooksAllowHttp: false } });
+    const { webhook } = await addHook(h, hooks, owner.token, { url: `https://localhost:${tls.port}/hook` });
+    const untrusted = await h.request("POST", `${hooks}/${webhook.id}/ping`, { token: owner.token });
+    expect(untrusted.body.delivery).toMatchObject({ state: "pending", lastStatus: null, lastError: "TLS" });
+    expect(got).toHaveLength(0);
+    // The same delivery through a dispatcher that trusts the certificate: delivered, over TLS.
+    const trusting = createWebhookDispatcher({
+      appdb: h.appdb,
+      sealer: h.ctx.sealer,
+      log: h.ctx.log,
+      now: h.clock.now,
+      random: h.ctx.random,
+      policy: h.ctx.webhooks.policy,
+      resolve,
+      ca: readFileSync(cert, "utf8"),
+    });
+    await trusting.attemptNow(untrusted.body.delivery.id);
+    expect(got).toHaveLength(1);
+    expect((await h.appdb.webhooks.delivery(untrusted.body.delivery.id))?.state).toBe("delivered");
+    tls.stop(true);
+    rmSync(dir, { recursive: true, force: true });
     await stop(receiver);
   });
 

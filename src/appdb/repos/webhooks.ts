@@ -47,7 +47,9 @@ export function webhooksRepo(db: AppDrizzle, client: Client) {
     },
     async update(
       id: string,
-      patch: Partial<Pick<Webhook, "url" | "origin" | "environments" | "events" | "secret" | "enabled">> & {
+      patch: Partial<
+        Pick<Webhook, "url" | "origin" | "environments" | "events" | "secret" | "enabled" | "afterSeq">
+      > & {
         updatedAt: number;
       },
     ): Promise<void> {

@@ -60,6 +60,8 @@ export interface SendOptions {
   /** Monotonic milliseconds, for the latency. */
   clock?: () => number;
   signal?: AbortSignal;
+  /** Certificate authorities trusted for https receivers (PEM), instead of the system's (tests). */
+  ca?: string;
 }
 
 /** Control characters (C0, DEL, C1, bidi controls) out, whitespace runs to one space, bounded. */
@@ -138,6 +140,7 @@ export async function sendOnce(options: SendOptions): Promise<AttemptResult> {
         headers,
         lookup,
         agent: false,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
       },
       (response) => {
         const status = response.statusCode ?? 0;

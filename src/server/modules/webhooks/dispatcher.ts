@@ -43,6 +43,8 @@ export interface DispatcherOptions {
   pollMs?: number;
   /** Attempts in flight at once. */
   concurrency?: number;
+  /** Certificate authorities trusted for https receivers instead of the system's (tests). */
+  ca?: string;
 }
 
 export const RETRY_WINDOW_MS = 24 * 3_600_000;
@@ -101,7 +103,7 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
     return { added: s.added ?? [], changed: s.changed ?? [], removed: s.removed ?? [] };
   }
 
-  /** Audit events after the cursor into delivery rows; the number of deliveries queued. */
+  /** Audit events after the cursor into delivery rows; the number of rows made (one already queued is kept). */
   async function enqueue(): Promise<number> {
     let queued = 0;
     for (;;) {
@@ -187,6 +189,7 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
         resolve,
         timeoutMs,
         signal: abort.signal,
+        ca: options.ca,
       });
     } catch (error) {
       log.error("webhook attempt failed to run", {

@@ -241,6 +241,8 @@ export function createWebhookService(ctx: Deps) {
       if (input.environments !== undefined) patch.environments = environmentIds(access, input.environments);
       if (input.events !== undefined) patch.events = eventList(input.events);
       if (input.enabled !== undefined) patch.enabled = input.enabled;
+      // Enabled again: what happened while it was disabled is not delivered, even after a restart.
+      if (input.enabled === true && !hook.enabled) patch.afterSeq = await ctx.appdb.webhooks.lastSeq();
       await ctx.appdb.webhooks.update(hook.id, patch);
       ctx.webhooks.changed();
       const next = view(access, { ...hook, ...patch });
