@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIpRange } from "../../src/ip-range";
 import { type Resolve, refusedAddress } from "../../src/server/modules/webhooks/address";
+import { sendOnce } from "../../src/server/modules/webhooks/deliver";
 import { createWebhookDispatcher } from "../../src/server/modules/webhooks/dispatcher";
 import { selfSignedCert } from "../helpers/tls";
 import { type Receiver, startReceiver } from "../helpers/webhook-receiver";
@@ -219,13 +220,20 @@ describe("webhooks: delivery", () => {
   it("cuts an attempt that gets no answer within the timeout, and reads no more than a short excerpt of a long or hostile answer", async () => {
     const hang = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Promise<Response>(() => {}) });
     const { h, receiver, owner, hooks } = await setup({
-      config: { webhooksTimeoutMs: 200 },
       respond: () =>
         new Response(`\u001b[31mred\u0007\r\nline\u202e${"x".repeat(5_000_000)}`, { status: 200 }),
     });
-    const slow = await addHook(h, hooks, owner.token, { url: `http://127.0.0.1:${hang.port}/hook` });
-    const cut = await h.request("POST", `${hooks}/${slow.webhook.id}/ping`, { token: owner.token });
-    expect(cut.body.delivery).toMatchObject({ state: "pending", lastStatus: null, lastError: "TIMEOUT" });
+    const cut = await sendOnce({
+      url: `http://127.0.0.1:${hang.port}/hook`,
+      body: "{}",
+      deliveryId: "dlv_0",
+      secret: "whsec_0",
+      timestamp: 0,
+      policy: h.ctx.webhooks.policy,
+      resolve: h.ctx.webhooks.resolve,
+      timeoutMs: 200,
+    });
+    expect(cut).toMatchObject({ status: null, error: "TIMEOUT" });
     const loud = await addHook(h, hooks, owner.token, { url: receiver.url });
     const ok = await h.request("POST", `${hooks}/${loud.webhook.id}/ping`, { token: owner.token });
     expect(ok.body.delivery).toMatchObject({ state: "delivered", lastStatus: 200 });
@@ -315,6 +323,44 @@ describe("webhooks: delivery", () => {
       keys: { added: ["B"] },
     });
     expect(bodies[2].member).toMatchObject({ email: "bob@example.com", role: "member" });
+    await stop(receiver);
+  });
+
+  it("reads only deliverable events of projects with a webhook from the audit log, many batches of them in order", async () => {
+    const { h, receiver, owner, project, base, hooks } = await setup();
+    await addHook(h, hooks, owner.token, { url: receiver.url, events: ["token.created"] });
+    const seen: string[] = [];
+    const eventsAfter = h.appdb.webhooks.eventsAfter.bind(h.appdb.webhooks);
+    h.appdb.webhooks.eventsAfter = async (...args) => {
+      const rows = await eventsAfter(...args);
+      seen.push(...rows.map((r) => r.action));
+      return rows;
+    };
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    for (let i = 0; i < 20; i++)
+      await h.request("GET", `${base}/development/secrets`, { token: owner.token });
+    // More events than one batch of the dispatcher (500): every one is delivered, in order.
+    for (let i = 0; i < 505; i++)
+      await h.ctx.audit.event(
+        { kind: "session", user: { id: owner.id, email: owner.email } } as never,
+        "token.create",
+        { projectId: project.id },
+        { id: `tok_${i}`, name: `n${i}` },
+      );
+    await dispatch(h);
+    // At most 8 attempts at once: the rest go as slots free up.
+    while ((await h.ctx.webhooks.deliverDue()) > 0) await h.ctx.webhooks.idle();
+    await receiver.waitFor(505);
+    expect(seen.filter((a) => a !== "token.create")).toEqual(["secrets.push"]);
+    const names = receiver.received.map((r) => Number(JSON.parse(r.body).token.name.slice(1)));
+    expect(names.sort((a, b) => a - b)).toEqual(Array.from({ length: 505 }, (_, i) => i));
+    const queued = await h.appdb.webhooks.deliveries(
+      (await h.appdb.webhooks.ofProject(project.id))[0]!.id,
+      600,
+    );
+    // One delivery per event, none twice.
+    expect(new Set(queued.map((d) => d.eventSeq)).size).toBe(505);
+    expect(queued).toHaveLength(505);
     await stop(receiver);
   });
 

@@ -7,7 +7,7 @@
  * (webhook, event) refuses a second row for one event even if a cursor were ever moved back.
  */
 import type { Client } from "@libsql/client";
-import { and, asc, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
 import { audit, meta, webhookAttempts, webhookDeliveries, webhooks } from "../schema";
 
@@ -66,9 +66,26 @@ export function webhooksRepo(db: AppDrizzle, client: Client) {
       const n = Number(row?.value ?? 0);
       return Number.isSafeInteger(n) && n >= 0 ? n : 0;
     },
-    /** Audit events after `seq`, oldest first. */
-    async eventsAfter(seq: number, limit: number) {
-      return db.select().from(audit).where(sql`${audit.seq} > ${seq}`).orderBy(asc(audit.seq)).limit(limit);
+    /**
+     * Audit events after `seq` (up to `upTo`), oldest first; only those with one of `actions` in
+     * one of `projects` when given (the filter runs in SQLite: reads, the bulk of the log, never
+     * reach the dispatcher).
+     */
+    async eventsAfter(
+      seq: number,
+      limit: number,
+      filter: { upTo?: number; actions?: readonly string[]; projects?: readonly string[] } = {},
+    ) {
+      const where: SQL[] = [sql`${audit.seq} > ${seq}`];
+      if (filter.upTo !== undefined) where.push(sql`${audit.seq} <= ${filter.upTo}`);
+      if (filter.actions) where.push(inArray(audit.action, [...filter.actions]));
+      if (filter.projects) where.push(inArray(audit.projectId, [...filter.projects]));
+      return db
+        .select()
+        .from(audit)
+        .where(and(...where))
+        .orderBy(asc(audit.seq))
+        .limit(limit);
     },
     async lastSeq(): Promise<number> {
       const rows = await client.execute("SELECT COALESCE(MAX(seq), 0) AS seq FROM audit");

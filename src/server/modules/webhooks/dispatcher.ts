@@ -26,7 +26,15 @@ import type { Logger } from "../../../log";
 import { type AppSealer, binding } from "../../crypto/app-seal";
 import { type AddressPolicy, defaultResolve, type Resolve } from "./address";
 import { type AttemptResult, sendOnce } from "./deliver";
-import { type BodyContext, bodyOf, eventOf, type Keys, pingBody, versionOf } from "./events";
+import {
+  type BodyContext,
+  bodyOf,
+  DELIVERABLE_ACTIONS,
+  eventOf,
+  type Keys,
+  pingBody,
+  versionOf,
+} from "./events";
 
 export interface DispatcherOptions {
   appdb: Pick<AppDb, "webhooks" | "projects" | "versions">;
@@ -110,12 +118,22 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
       const hooks = await appdb.webhooks.enabled();
       watched = new Set(hooks.map((h) => h.projectId));
       const cursor = Math.max(memoryCursor ?? 0, await appdb.webhooks.cursor());
-      const events = await appdb.webhooks.eventsAfter(cursor, SCAN_BATCH);
-      if (events.length === 0) {
+      const top = await appdb.webhooks.lastSeq();
+      if (top <= cursor) {
         memoryCursor = cursor;
         return queued;
       }
-      const last = events[events.length - 1]!.seq;
+      // Only what a webhook may want, of the projects that have one, is read; the rest is skipped.
+      const events =
+        hooks.length === 0
+          ? []
+          : await appdb.webhooks.eventsAfter(cursor, SCAN_BATCH, {
+              upTo: top,
+              actions: DELIVERABLE_ACTIONS,
+              projects: [...watched],
+            });
+      const full = events.length === SCAN_BATCH;
+      const last = full ? events[events.length - 1]!.seq : top;
       const rows: WebhookDelivery[] = [];
       const names = new Map<string, string | null>();
       const nameOf = async (kind: "project" | "environment", id: string) => {
@@ -170,7 +188,7 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
       }
       memoryCursor = last;
       queued += rows.length;
-      if (events.length < SCAN_BATCH) return queued;
+      if (!full) return queued;
     }
   }
 
@@ -243,7 +261,11 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
       .catch((error) =>
         log.error("webhook attempt not recorded", { delivery: delivery.id, error: (error as Error).name }),
       )
-      .finally(() => inFlight.delete(delivery.id));
+      .finally(() => {
+        inFlight.delete(delivery.id);
+        // A slot is free: the next due delivery goes now, not at the next poll.
+        run();
+      });
     inFlight.set(delivery.id, p);
     return p;
   }

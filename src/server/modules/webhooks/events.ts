@@ -36,6 +36,9 @@ const BY_ACTION: Record<string, WebhookEvent> = {
   "token.revoke": "token.revoked",
 };
 
+/** Every audit action that maps to a webhook event. */
+export const DELIVERABLE_ACTIONS: readonly string[] = Object.freeze(Object.keys(BY_ACTION));
+
 export function eventOf(action: string): WebhookEvent | undefined {
   return Object.hasOwn(BY_ACTION, action) ? BY_ACTION[action] : undefined;
 }
