@@ -14,6 +14,7 @@ import { collectGarbage } from "./gc";
 import { afterListen, describeEndpoint, ListenError } from "./listen";
 import { type PublicListener, startListener } from "./listener";
 import { countAuditEvents, createServerMetrics, instrumentKeeper, serverGauges } from "./metrics";
+import { webhookGauges } from "./modules/webhooks/metrics";
 import { observedHandler } from "./request-log";
 
 /** A CLI polls a hand-off for minutes; an hour later nothing can still want its row. */
@@ -40,6 +41,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   ctx.oidc?.start();
   serverGauges(metrics, ctx);
   countAuditEvents(metrics, ctx.audit);
+  webhookGauges(metrics.registry, appdb);
   if ((await appdb.users.count()) === 0) {
     log.warn("no users yet: create the owner on this host with", {
       command: `vault admin user add EMAIL --role owner --data ${config.dataDir}`,

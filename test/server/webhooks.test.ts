@@ -8,9 +8,11 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseIpRange } from "../../src/ip-range";
+import { createMetrics } from "../../src/server/metrics";
 import { type Resolve, refusedAddress } from "../../src/server/modules/webhooks/address";
 import { sendOnce } from "../../src/server/modules/webhooks/deliver";
 import { createWebhookDispatcher } from "../../src/server/modules/webhooks/dispatcher";
+import { webhookGauges } from "../../src/server/modules/webhooks/metrics";
 import { selfSignedCert } from "../helpers/tls";
 import { type Receiver, startReceiver } from "../helpers/webhook-receiver";
 import { projectWith } from "./fixtures";
@@ -245,6 +247,23 @@ describe("webhooks: delivery", () => {
     expect(excerpt.length).toBeLessThanOrEqual(200);
     expect(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e]/.test(excerpt)).toBe(false);
     hang.stop(true);
+    await stop(receiver);
+  });
+
+  it("counts deliveries by state on /metrics, without a URL, id or name", async () => {
+    const { h, receiver, owner, base, hooks } = await setup({ respond: (n) => (n === 1 ? 200 : 500) });
+    await addHook(h, hooks, owner.token, { url: receiver.url });
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=1\n" } });
+    await h.request("PUT", `${base}/development/secrets`, { token: owner.token, body: { dotenv: "A=2\n" } });
+    await dispatch(h);
+    await receiver.waitFor(2);
+    const registry = createMetrics();
+    webhookGauges(registry, h.appdb);
+    const text = await registry.render();
+    expect(text).toContain('vault_webhook_deliveries{state="pending"} 1');
+    expect(text).toContain('vault_webhook_deliveries{state="delivered"} 1');
+    expect(text).toContain('vault_webhook_deliveries{state="failed"} 0');
+    expect(text).not.toContain("127.0.0.1");
     await stop(receiver);
   });
 

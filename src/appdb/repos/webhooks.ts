@@ -189,6 +189,14 @@ export function webhooksRepo(db: AppDrizzle, client: Client) {
         .where(eq(webhookAttempts.deliveryId, deliveryId))
         .orderBy(asc(webhookAttempts.number));
     },
+    /** Deliveries by state, over every webhook (for /metrics). */
+    async counts(): Promise<Record<DeliveryState, number>> {
+      const rows = await client.execute("SELECT state, COUNT(*) AS n FROM webhook_deliveries GROUP BY state");
+      const out: Record<DeliveryState, number> = { pending: 0, delivered: 0, failed: 0 };
+      for (const r of rows.rows)
+        if (String(r.state) in out) out[String(r.state) as DeliveryState] = Number(r.n);
+      return out;
+    },
     /** Removes delivered and failed deliveries (and their attempts) queued before `before`. */
     async purge(before: number): Promise<number> {
       const gone = await client.execute({
