@@ -463,9 +463,17 @@ export const COMMANDS: readonly Command[] = [
   },
   {
     name: "webhooks rotate-secret",
-    summary: "give a webhook a new signing secret, printed once (the old one stops at once)",
+    summary:
+      "give a webhook a new signing secret, printed once (the old one stops at once unless --keep-old)",
     args: "WEBHOOK",
-    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      "keep-old": {
+        type: "string",
+        help: "the old secret also signs for N hours (at most 72), for a switch without failures",
+      },
+    },
     run: async (ctx) => (await client()).webhooksRotateSecret(ctx),
   },
   {

@@ -331,6 +331,9 @@ export const webhooks = sqliteTable(
     environments: text("environments"),
     events: text("events"),
     secret: text("secret").notNull(),
+    /** After a rotation that keeps it: the old secret (sealed), also signing until `previousSecretUntil`. */
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: integer("previous_secret_until"),
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     afterSeq: integer("after_seq").notNull(),
     createdBy: text("created_by"),

@@ -169,6 +169,8 @@ export interface Webhook {
   /** Event types; null: every event. */
   events: string[] | null;
   enabled: boolean;
+  /** Until when the secret before the last rotation still signs too. */
+  previousSecretUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -620,10 +622,11 @@ export function createApiClient(options: ApiClientOptions) {
         (await send<{ webhook: Webhook }>("PATCH", `${project(id)}/webhooks/${enc(hook)}`, body)).webhook,
       remove: (id: string, hook: string) =>
         send<{ ok: true }>("DELETE", `${project(id)}/webhooks/${enc(hook)}`),
-      rotateSecret: (id: string, hook: string) =>
+      rotateSecret: (id: string, hook: string, keepPreviousHours?: number) =>
         send<{ webhook: Webhook; secret: string }>(
           "POST",
           `${project(id)}/webhooks/${enc(hook)}/rotate-secret`,
+          keepPreviousHours === undefined ? undefined : { keepPreviousHours },
         ),
       ping: async (id: string, hook: string) =>
         (await send<{ delivery: WebhookDelivery }>("POST", `${project(id)}/webhooks/${enc(hook)}/ping`))

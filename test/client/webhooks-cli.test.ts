@@ -70,6 +70,11 @@ describe("vault webhooks", () => {
     const rotated = await c.cli(["webhooks", "rotate-secret", id], opts);
     expect(rotated.stdout.trim()).toMatch(/^whsec_/);
     expect(rotated.stdout.trim()).not.toBe(secret);
+    expect(rotated.stderr).toContain("the old one no longer verifies");
+    const kept = await c.cli(["webhooks", "rotate-secret", id, "--keep-old", "24"], opts);
+    expect(kept.code).toBe(0);
+    expect(kept.stderr).toContain("the old one also signs until");
+    expect((await c.cli(["webhooks", "rotate-secret", id, "--keep-old", "100"], opts)).code).toBe(2);
     expect((await c.ok(["webhooks", "disable", id], opts)).trim()).toBe(`${id} disabled`);
     expect((await c.ok(["webhooks", "enable", id], opts)).trim()).toBe(`${id} enabled`);
     expect((await c.ok(["webhooks", "rm", id], opts)).trim()).toBe(`removed ${id}`);

@@ -534,6 +534,48 @@ describe("webhooks: secrets", () => {
   });
 });
 
+describe("webhooks: rotating the secret", () => {
+  it("keeps the old secret signing beside the new one for the hours asked, so receivers switch without a failure; then only the new one", async () => {
+    const { h, receiver, owner, hooks } = await setup();
+    const created = await addHook(h, hooks, owner.token, { url: receiver.url });
+    const rotated = await h.request("POST", `${hooks}/${created.webhook.id}/rotate-secret`, {
+      token: owner.token,
+      body: { keepPreviousHours: 24 },
+    });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.webhook.previousSecretUntil).toBe(h.clock.now() + 24 * 3_600_000);
+    await h.request("POST", `${hooks}/${created.webhook.id}/ping`, { token: owner.token });
+    const both = receiver.received.at(-1)!;
+    expect(both.headers["vault-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+    const now = () => h.clock.now() / 1000;
+    for (const secret of [created.secret, rotated.body.secret])
+      expect(verifyVaultWebhook(secret, both.headers["vault-signature"]!, both.body, 300, now())).toBe(true);
+    h.clock.advance(24 * 3_600_000 + 1);
+    await h
+      .request("POST", "/api/v1/auth/login", { body: { email: owner.email, password: PASSWORD } })
+      .then((r) => {
+        owner.token = r.body.token;
+      });
+    await h.request("POST", `${hooks}/${created.webhook.id}/ping`, { token: owner.token });
+    const after = receiver.received.at(-1)!;
+    expect(after.headers["vault-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+    expect(
+      verifyVaultWebhook(rotated.body.secret, after.headers["vault-signature"]!, after.body, 300, now()),
+    ).toBe(true);
+    expect(
+      verifyVaultWebhook(created.secret, after.headers["vault-signature"]!, after.body, 300, now()),
+    ).toBe(false);
+    const shown = await h.request("GET", `${hooks}/${created.webhook.id}`, { token: owner.token });
+    expect(shown.body.webhook.previousSecretUntil).toBeNull();
+    const tooLong = await h.request("POST", `${hooks}/${created.webhook.id}/rotate-secret`, {
+      token: owner.token,
+      body: { keepPreviousHours: 73 },
+    });
+    expect(tooLong.status).toBe(400);
+    await stop(receiver);
+  });
+});
+
 describe("webhooks: who may manage them", () => {
   it("only owners and instance admins manage webhooks: a writer gets 403, a non-member 404, a token 403", async () => {
     const { h, receiver, owner, project, hooks } = await setup();

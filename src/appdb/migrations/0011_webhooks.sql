@@ -4,7 +4,8 @@
 -- and advances the cursor in the same transaction, so a crash loses no event and queues none
 -- twice. A delivery's body is fixed when it is queued (ids, versions and key names, never a
 -- value). The URL (it may carry a credential, as chat services' do) and the signing secret are
--- sealed by the app (base64); `origin` (scheme, host, port) is what lists and logs show.
+-- sealed by the app (base64); `origin` (scheme, host, port) is what lists and logs show. After a
+-- rotation that keeps the old secret for a while, deliveries are signed with both until then.
 -- The cursor starts at the audit log's end: nothing that happened before webhooks existed is
 -- delivered. Written by hand.
 CREATE TABLE `webhooks` (
@@ -15,6 +16,8 @@ CREATE TABLE `webhooks` (
 	`environments` text,
 	`events` text,
 	`secret` text NOT NULL,
+	`previous_secret` text,
+	`previous_secret_until` integer,
 	`enabled` integer DEFAULT 1 NOT NULL,
 	`after_seq` integer NOT NULL,
 	`created_by` text,

@@ -48,7 +48,18 @@ export function webhooksRepo(db: AppDrizzle, client: Client) {
     async update(
       id: string,
       patch: Partial<
-        Pick<Webhook, "url" | "origin" | "environments" | "events" | "secret" | "enabled" | "afterSeq">
+        Pick<
+          Webhook,
+          | "url"
+          | "origin"
+          | "environments"
+          | "events"
+          | "secret"
+          | "previousSecret"
+          | "previousSecretUntil"
+          | "enabled"
+          | "afterSeq"
+        >
       > & {
         updatedAt: number;
       },

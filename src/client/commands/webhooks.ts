@@ -135,12 +135,18 @@ export const webhooksDisable = setEnabled(false);
 export function webhooksRotateSecret(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
     const [id] = webhookArg(client, "rotate the secret of which webhook?");
-    const rotated = await client.api().webhooks.rotateSecret(await client.projectId(), id!);
+    const keepText = flagString(client, "keep-old");
+    const keep = keepText === undefined ? undefined : Number(keepText);
+    if (keep !== undefined && (!Number.isInteger(keep) || keep < 0 || keep > 72))
+      throw new CliError("--keep-old is a number of hours from 0 to 72", EXIT.usage);
+    const rotated = await client.api().webhooks.rotateSecret(await client.projectId(), id!, keep);
     if (client.json) printJson(client.io, rotated);
     else client.io.stdout.write(`${rotated.secret}\n`);
     note(
       client.io,
-      `a new signing secret for ${id}, shown once: deliveries are signed with it from now on (the old one no longer verifies)`,
+      rotated.webhook.previousSecretUntil
+        ? `a new signing secret for ${id}, shown once; the old one also signs until ${isoTime(rotated.webhook.previousSecretUntil)} (each delivery carries a v1= for both), then only the new one`
+        : `a new signing secret for ${id}, shown once: deliveries are signed with it from now on (the old one no longer verifies)`,
     );
     return EXIT.ok;
   });

@@ -21,9 +21,12 @@ import { type AddressPolicy, type Resolve, resolveChecked, WebhookAddressError }
 export const EXCERPT_BYTES = 512;
 const EXCERPT_CHARS = 200;
 
-export function signature(secret: string, timestamp: number, body: string): string {
-  const mac = createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex");
-  return `t=${timestamp},v1=${mac}`;
+/** `t=<timestamp>,v1=<mac>` with one `v1` per secret (two while a rotated-out secret still signs). */
+export function signature(secrets: string | readonly string[], timestamp: number, body: string): string {
+  const macs = (typeof secrets === "string" ? [secrets] : secrets).map(
+    (secret) => `v1=${createHmac("sha256", secret).update(`${timestamp}.${body}`).digest("hex")}`,
+  );
+  return `t=${timestamp},${macs.join(",")}`;
 }
 
 /** What went wrong with an attempt, as a class (never the text of a foreign error). */
@@ -51,7 +54,8 @@ export interface SendOptions {
   url: string;
   body: string;
   deliveryId: string;
-  secret: string;
+  /** The webhook's secret, and the previous one while it still signs. */
+  secret: string | readonly string[];
   /** Unix seconds for the signature. */
   timestamp: number;
   policy: AddressPolicy;

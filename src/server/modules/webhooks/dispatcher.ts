@@ -62,6 +62,8 @@ const SCAN_BATCH = 500;
 const CURSOR_WRITE_MS = 60_000;
 
 export const secretBinding = (webhookId: string) => binding("value", "webhook-secret", webhookId);
+export const previousSecretBinding = (webhookId: string) =>
+  binding("value", "webhook-previous-secret", webhookId);
 export const urlBinding = (webhookId: string) => binding("value", "webhook-url", webhookId);
 
 export function createWebhookDispatcher(options: DispatcherOptions) {
@@ -201,7 +203,12 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
         url: open(hook.url, urlBinding(hook.id)),
         body: delivery.body,
         deliveryId: delivery.id,
-        secret: open(hook.secret, secretBinding(hook.id)),
+        secret: [
+          open(hook.secret, secretBinding(hook.id)),
+          ...(hook.previousSecret !== null && (hook.previousSecretUntil ?? 0) > now()
+            ? [open(hook.previousSecret, previousSecretBinding(hook.id))]
+            : []),
+        ],
         timestamp: Math.floor(now() / 1000),
         policy,
         resolve,

@@ -4,7 +4,7 @@ import type { AppContext } from "../../context";
 import { callerOf, clientIp } from "../../http";
 import { ProjectParams } from "../shapes";
 import { WEBHOOK_EVENTS } from "./events";
-import { createWebhookService } from "./service";
+import { createWebhookService, MAX_KEEP_PREVIOUS_HOURS } from "./service";
 
 const WebhookParams = t.Object({
   projectId: t.String({ pattern: "^vlt_[0-9a-f]{64}$" }),
@@ -39,6 +39,10 @@ const UpdateBody = t.Object(
     events: t.Optional(Events),
     enabled: t.Optional(t.Boolean()),
   },
+  { additionalProperties: false },
+);
+const RotateBody = t.Object(
+  { keepPreviousHours: t.Optional(t.Integer({ minimum: 0, maximum: MAX_KEEP_PREVIOUS_HOURS })) },
   { additionalProperties: false },
 );
 const DeliveriesQuery = t.Object({ limit: t.Optional(t.String({ pattern: "^[0-9]{1,4}$" })) });
@@ -119,18 +123,23 @@ export function webhookRoutes(ctx: AppContext) {
     )
     .post(
       `${base}/:webhookId/rotate-secret`,
-      async ({ params, request, server }) => {
+      async ({ params, body, request, server }) => {
         const found = await access(request, params.projectId);
         return webhooks.rotateSecret(
           found.caller,
           found.access,
           params.webhookId,
           clientIp(ctx, request, server),
+          { keepPreviousHours: body?.keepPreviousHours },
         );
       },
       {
         params: WebhookParams,
-        detail: { summary: "A new signing secret (shown once); the old one stops at once" },
+        body: t.Optional(RotateBody),
+        detail: {
+          summary:
+            "A new signing secret (shown once); the old one stops at once, or keeps signing beside it for keepPreviousHours (at most 72)",
+        },
       },
     )
     .post(

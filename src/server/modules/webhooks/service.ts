@@ -11,13 +11,15 @@ import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { checkUrlText, resolveChecked, WebhookAddressError } from "./address";
-import { secretBinding, urlBinding } from "./dispatcher";
+import { previousSecretBinding, secretBinding, urlBinding } from "./dispatcher";
 import { WEBHOOK_EVENTS, type WebhookEvent } from "./events";
 
 type Deps = Pick<AppContext, "appdb" | "audit" | "now" | "random" | "sealer" | "webhooks">;
 
 export const WEBHOOK_ID = /^whk_[0-9a-f]{24}$/;
 export const DELIVERY_ID = /^dlv_[0-9a-f]{24}$/;
+/** The longest a rotated-out secret may keep signing. */
+export const MAX_KEEP_PREVIOUS_HOURS = 72;
 /** Webhooks one project may have. */
 export const MAX_WEBHOOKS = 20;
 
@@ -30,6 +32,8 @@ export interface WebhookView {
   /** Event types; null: every event. */
   events: WebhookEvent[] | null;
   enabled: boolean;
+  /** Until when the secret before the last rotation still signs too (null: it does not). */
+  previousSecretUntil: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -108,6 +112,8 @@ export function createWebhookService(ctx: Deps) {
           : (JSON.parse(w.environments) as string[]).map((id) => byId.get(id) ?? "(removed)"),
       events: w.events === null ? null : (JSON.parse(w.events) as WebhookEvent[]),
       enabled: w.enabled,
+      previousSecretUntil:
+        w.previousSecret !== null && (w.previousSecretUntil ?? 0) > ctx.now() ? w.previousSecretUntil : null,
       createdAt: w.createdAt,
       updatedAt: w.updatedAt,
     };
@@ -201,6 +207,8 @@ export function createWebhookService(ctx: Deps) {
         environments,
         events,
         secret: seal(secret, secretBinding(id)),
+        previousSecret: null,
+        previousSecretUntil: null,
         enabled: input.enabled ?? true,
         afterSeq: await ctx.appdb.webhooks.lastSeq(),
         createdBy: caller.kind === "service" ? null : caller.user.id,
@@ -269,17 +277,42 @@ export function createWebhookService(ctx: Deps) {
       await event(caller, "webhook.delete", access.project.id, { id: hook.id, origin: hook.origin }, ip);
     },
 
+    /**
+     * A new secret, shown once. With `keepPreviousHours`, the old one keeps signing beside it (a
+     * second `v1=`) that long, so receivers can switch without a failed delivery; without it, it
+     * stops at once (the choice after a leak).
+     */
     async rotateSecret(
       caller: Caller,
       access: ProjectAccess,
       webhookId: string,
       ip: string | null,
+      options: { keepPreviousHours?: number } = {},
     ): Promise<{ webhook: WebhookView; secret: string }> {
       const hook = await hookOf(access, webhookId);
+      const keep = options.keepPreviousHours ?? 0;
+      if (!Number.isInteger(keep) || keep < 0 || keep > MAX_KEEP_PREVIOUS_HOURS)
+        throw new ApiError(
+          "INVALID_REQUEST",
+          `keepPreviousHours is a whole number of hours from 0 to ${MAX_KEEP_PREVIOUS_HOURS}`,
+        );
       const secret = newSecret();
-      const patch = { secret: seal(secret, secretBinding(hook.id)), updatedAt: ctx.now() };
+      const at = ctx.now();
+      const patch = {
+        secret: seal(secret, secretBinding(hook.id)),
+        previousSecret:
+          keep > 0 ? seal(open(hook.secret, secretBinding(hook.id)), previousSecretBinding(hook.id)) : null,
+        previousSecretUntil: keep > 0 ? at + keep * 3_600_000 : null,
+        updatedAt: at,
+      };
       await ctx.appdb.webhooks.update(hook.id, patch);
-      await event(caller, "webhook.rotate_secret", access.project.id, { id: hook.id }, ip);
+      await event(
+        caller,
+        "webhook.rotate_secret",
+        access.project.id,
+        { id: hook.id, keepPreviousHours: keep },
+        ip,
+      );
       return { webhook: view(access, { ...hook, ...patch }), secret };
     },
 
