@@ -132,7 +132,8 @@ export function createWebhookDispatcher(options: DispatcherOptions) {
           : await appdb.webhooks.eventsAfter(cursor, SCAN_BATCH, {
               upTo: top,
               actions: DELIVERABLE_ACTIONS,
-              projects: [...watched],
+              // A bounded list of parameters; with very many projects, the loop below picks them.
+              projects: watched.size <= 500 ? [...watched] : undefined,
             });
       const full = events.length === SCAN_BATCH;
       const last = full ? events[events.length - 1]!.seq : top;
