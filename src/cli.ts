@@ -543,6 +543,13 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await import("./commands/admin")).userDisable(ctx),
   },
   {
+    name: "admin user enable",
+    summary: "enable a disabled user again (they sign in again)",
+    args: "EMAIL",
+    config: "data",
+    run: async (ctx) => (await import("./commands/admin")).userEnable(ctx),
+  },
+  {
     name: "admin user reset-password",
     summary: "set a new one-time password and sign the user out everywhere",
     args: "EMAIL",
