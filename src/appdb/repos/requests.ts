@@ -6,7 +6,7 @@
  * rebased (the caller then deletes the blob, or leaves it to the collector).
  */
 import type { Client } from "@libsql/client";
-import { and, desc, eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../open";
 import { changeRequests, environmentProtections } from "../schema";
 
@@ -15,11 +15,15 @@ export type ChangeRequest = typeof changeRequests.$inferSelect;
 export type RequestState = ChangeRequest["state"];
 
 export function requestsRepo(db: AppDrizzle, client: Client) {
+  // Asked on every change (is the environment protected?): prepared once.
+  const protectionOf = db
+    .select()
+    .from(environmentProtections)
+    .where(eq(environmentProtections.environmentId, sql.placeholder("id")))
+    .prepare();
   return {
     async protection(environmentId: string): Promise<Protection | undefined> {
-      return db.query.environmentProtections.findFirst({
-        where: eq(environmentProtections.environmentId, environmentId),
-      });
+      return protectionOf.get({ id: environmentId });
     },
 
     async protections(environmentIds: string[]): Promise<Protection[]> {
