@@ -28,6 +28,7 @@ import { handoffsRepo } from "./repos/handoffs";
 import { identitiesRepo } from "./repos/identities";
 import { overridesRepo } from "./repos/overrides";
 import { projectsRepo } from "./repos/projects";
+import { requestsRepo } from "./repos/requests";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
 import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
@@ -66,6 +67,7 @@ export interface AppDb {
   drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
   overrides: ReturnType<typeof overridesRepo>;
+  requests: ReturnType<typeof requestsRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
@@ -125,6 +127,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
     overrides: overridesRepo(orm),
+    requests: requestsRepo(orm, database.client),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,

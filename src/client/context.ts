@@ -271,6 +271,7 @@ export function exitCodeOf(code: ClientError["code"]): ExitCode {
     case "UNAUTHENTICATED":
     case "INVALID_CREDENTIALS":
     case "FORBIDDEN":
+    case "SELF_APPROVAL":
     case "PASSWORD_CHANGE_REQUIRED":
     case "ACCOUNT_LOCKED":
       return EXIT.auth;
@@ -278,6 +279,7 @@ export function exitCodeOf(code: ClientError["code"]): ExitCode {
       return EXIT.notFound;
     case "VERSION_CONFLICT":
     case "CONFLICT":
+    case "REQUEST_STALE":
       return EXIT.conflict;
     case "INVALID_REQUEST":
     case "MALFORMED_JSON":

@@ -16,6 +16,7 @@ import { healthRoutes } from "./modules/health/routes";
 import { memberRoutes } from "./modules/members/routes";
 import { oidcRoutes } from "./modules/oidc/routes";
 import { projectRoutes } from "./modules/projects/routes";
+import { requestRoutes } from "./modules/requests/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
@@ -164,6 +165,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(memberRoutes(ctx))
     .use(tokenRoutes(ctx))
     .use(secretRoutes(ctx))
+    .use(requestRoutes(ctx))
     .use(envVaultRoutes(ctx))
     .use(auditRoutes(ctx))
     .use(userRoutes(ctx))

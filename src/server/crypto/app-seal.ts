@@ -39,7 +39,7 @@ export class SealError extends Error {
   }
 }
 
-export type BindingKind = "value" | "layout" | "dotenv-key" | "draft" | "override";
+export type BindingKind = "value" | "layout" | "dotenv-key" | "draft" | "override" | "request";
 
 /** SHA-256 over length-prefixed parts: no two different part lists collide by concatenation. */
 export function binding(kind: BindingKind, ...parts: (string | number)[]): Uint8Array {

@@ -207,6 +207,15 @@ export function compatRoutes(ctx: AppContext) {
         requirePermission(access, env, "write");
         const text = field(body, ["dotenv"], "the file's text");
         const result = await secrets.change(caller, access.project, env, { kind: "push", text }, { ip });
+        if (result.request) {
+          // A protected environment: no version was made. The CLI prints this as an error (exit 2).
+          throw new ProtocolError(
+            409,
+            "CHANGE_REQUEST_OPENED",
+            `${env.name} is protected: change request #${result.request.number} was opened instead of a new version; an approver must approve it`,
+            `vault requests show ${result.request.number}`,
+          );
+        }
         const fresh = await projectAccess(ctx, caller, access.project.id);
         return {
           environment: env.name,
