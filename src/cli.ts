@@ -7,6 +7,8 @@
 import {
   CliError,
   type CliError as CliErrorType,
+  type Command,
+  type CommandContext,
   didYouMean,
   type FlagSpecs,
   type Io,
@@ -18,32 +20,6 @@ import {
 import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
 import { EXIT } from "./exit-codes";
 import { commit, version } from "./version";
-
-export interface CommandContext {
-  io: Io;
-  /** The command's own flags. */
-  flags: Record<string, string | boolean | undefined>;
-  /** The configuration flags given (--data, --listen, ...), for loadConfig. */
-  config: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  rest: string[];
-}
-
-export interface Command {
-  /** Words that select the command, e.g. "keeper status". */
-  name: string;
-  summary: string;
-  /** Arguments after the name, for the usage line. */
-  args?: string;
-  flags?: FlagSpecs;
-  /** Accepts the server configuration flags (--data, --listen, ...). */
-  config?: "all" | "data";
-  /** Further configuration flags this command reads. */
-  configAlso?: readonly ConfigFlag[];
-  hidden?: boolean;
-  /** Loaded on demand so that `vault --version` does not load the server. */
-  run(ctx: CommandContext): Promise<number>;
-}
 
 const DATA_FLAGS = [
   "data",

@@ -21,7 +21,7 @@
  * exit code from src/exit-codes.ts.
  */
 import { createHash } from "node:crypto";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError, type Io, printError } from "../cli-kit";
 import { DotenvError } from "../dotenv";
 import { EXIT, type ExitCode } from "../exit-codes";

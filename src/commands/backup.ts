@@ -44,7 +44,7 @@ import {
 } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { appDbAtRestKey, openAppDb } from "../appdb";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError, type Io } from "../cli-kit";
 import { withProgress } from "../client";
 import { type Config, loadConfig } from "../config";

@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { Elysia } from "elysia";
 import { renderToString, Text } from "ink";
 import { createElement } from "react";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { DatabaseError, openDatabase } from "../db";
 import { EXIT } from "../exit-codes";
