@@ -3,7 +3,7 @@
  * command fails (`CliError` -> `vault: error:` / `vault: hint:` and an exit code).
  */
 import type { ConfigFlag } from "./config";
-import { EXIT, type ExitCode } from "./exit-codes";
+import { EXIT, EXIT_CODE, type ExitCode } from "./exit-codes";
 
 export interface Output {
   write(text: string): unknown;
@@ -31,6 +31,10 @@ export class CliError extends Error {
   ) {
     super(message);
     this.name = "CliError";
+  }
+
+  get [EXIT_CODE](): ExitCode {
+    return this.exitCode;
   }
 }
 

@@ -17,8 +17,8 @@ import {
   suggest,
   usage,
 } from "./cli-kit";
-import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
-import { EXIT } from "./exit-codes";
+import { CONFIG_FLAGS, type ConfigFlag, configFlagKind } from "./config";
+import { EXIT, exitCodeOf } from "./exit-codes";
 import { commit, version } from "./version";
 
 const DATA_FLAGS = [
@@ -753,18 +753,11 @@ function fail(io: Io, error: unknown): number {
 /** Every error that reaches the top becomes one `vault: error:` line: never a stack trace. */
 function toCliError(error: unknown): CliErrorType {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError)
-    return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
-  const e = error as { name?: string; message?: string; code?: string; hint?: string };
-  if (
-    e &&
-    (e.name === "KeyFileError" ||
-      e.name === "DatabaseError" ||
-      e.name === "KeeperError" ||
-      e.name === "ListenError")
-  ) {
-    return new CliError(e.message ?? String(error), EXIT.server, e.hint ? [e.hint] : []);
-  }
+  const e = error as { message?: string; hint?: unknown };
+  // The configuration's, the data directory's, the keys', the keeper's and the listener's errors say their exit code.
+  const exitCode = exitCodeOf(error);
+  if (exitCode !== undefined)
+    return new CliError(e.message ?? String(error), exitCode, typeof e.hint === "string" ? [e.hint] : []);
   return new CliError(`unexpected failure: ${e?.message ?? String(error)}`, EXIT.failure, [
     "this is a bug in vault; please report it with the command you ran",
   ]);

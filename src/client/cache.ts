@@ -9,9 +9,11 @@
  * open. The key only keeps the copies from being read off a backup or a
  * stray disk image: anyone who can read the config directory can read both.
  */
+
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 import { ensurePrivateDir, writeFileAtomic } from "./files";
 
 const VERSION = 0x01;
@@ -41,6 +43,8 @@ export class CacheError extends Error {
     super(message);
     this.name = "CacheError";
   }
+
+  readonly [EXIT_CODE] = EXIT.failure;
 }
 
 const identityText = (id: CacheIdentity) => `${id.server}\n${id.projectId}\n${id.environment}`;
