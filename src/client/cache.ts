@@ -8,6 +8,7 @@
  * environment), so a copy renamed to stand for another environment fails to
  * open. The key only keeps the copies from being read off a backup or a
  * stray disk image: anyone who can read the config directory can read both.
+ * Known-answer vectors: test/vectors/cli-cache-*.json.
  */
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
