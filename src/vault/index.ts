@@ -15,6 +15,7 @@ export {
   type ServeKeeperOptions,
   serveKeeper,
 } from "./service";
+export { refsHeld } from "./snapshot";
 export { startTicker, type Ticker } from "./ticker";
 export type { KeeperApi, KeeperHealth, KeeperStats, Ref, TermStats } from "./types";
 export { MAX_BATCH, MAX_BLOB_BYTES } from "./wire";

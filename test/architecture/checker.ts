@@ -22,6 +22,8 @@ export interface Rules {
   rootEntries: Record<string, "static" | "lazy">;
   /** Root files that entry folders' files may import (the CLI kit, config, exit codes...). */
   sharedRootFiles?: readonly string[];
+  /** Modules (or entry folders) whose files run no SQL of their own: they call their stores' functions. */
+  noSql?: readonly string[];
 }
 
 export interface Import {
@@ -91,6 +93,10 @@ export function check(tree: Tree, rules: Rules): string[] {
   for (const [file, text] of tree) {
     const out: string[] = [];
     edges.set(file, out);
+    if (rules.noSql?.includes(moduleOf(file)) && /\.execute\(|\.batch\(|\bsql`/.test(code(text)))
+      problems.push(
+        `${file} runs SQL of its own: call the store's functions (the SQL stays in appdb, vault or db)`,
+      );
     for (const i of importsOf(file, text)) {
       if (i.require)
         problems.push(

@@ -110,6 +110,13 @@ describe("the checker fails on what it is for (planted imports)", () => {
     ]);
   });
 
+  it("a command file (or a module above the stores) running SQL of its own", () => {
+    expect(planted({ "commands/backup.ts": 'await app.client.execute("SELECT ref FROM refs");\n' })).toEqual([
+      "commands/backup.ts runs SQL of its own: call the store's functions (the SQL stays in appdb, vault or db)",
+    ]);
+    expect(planted({ "appdb/repos.ts": 'await db.client.execute("SELECT ref FROM refs");\n' })).toEqual([]);
+  });
+
   it("an import circle, of types too, with every file in it named", () => {
     expect(
       planted({
