@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } fr
 import { dirname, join } from "node:path";
 import { openAppDb } from "../appdb";
 import type { Config } from "../config";
-import { readKeyFile, useRollbackJournal } from "../db";
+import { readKeyFile, leaveWal } from "../db";
 import { EXIT } from "../exit-codes";
 import { openKeeper } from "../vault";
 import { BackupError } from "./errors";
@@ -107,11 +107,11 @@ export async function restoreBackup(
       const vault = await openVaultDbFile(stagedOf(FILES.vaultDb, config.vaultDb), rootKey);
       try {
         check = await checkPair(appdb.database, vault);
-        await useRollbackJournal(vault);
+        await leaveWal(vault);
       } finally {
         vault.close();
       }
-      await useRollbackJournal(appdb.database);
+      await leaveWal(appdb.database);
     } finally {
       appdb.close();
     }

@@ -13,7 +13,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config";
-import { appliedMigrations, type Database, readKeyFile, snapshotInto, useRollbackJournal } from "../db";
+import { appliedMigrations, type Database, readKeyFile, snapshotInto, leaveWal } from "../db";
 import { EXIT } from "../exit-codes";
 import { commit, version } from "../version";
 import { BackupError } from "./errors";
@@ -90,8 +90,8 @@ export async function takeBackup(
       counts = { refs: check.refs, values: check.values };
       schema = { "app.db": await appliedMigrations(app), "vault.db": await appliedMigrations(vault) };
       // The snapshots must not keep WAL files: VACUUM INTO writes a plain database.
-      await useRollbackJournal(app);
-      await useRollbackJournal(vault);
+      await leaveWal(app);
+      await leaveWal(vault);
       if (check.missing === 0) break;
       if (attempt >= ATTEMPTS) {
         throw new BackupError(

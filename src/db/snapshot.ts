@@ -13,6 +13,6 @@ export async function snapshotInto(db: Database, path: string): Promise<void> {
 }
 
 /** Leaves WAL mode, so that a copy is one self-contained file (no -wal or -shm beside it). */
-export async function useRollbackJournal(db: Database): Promise<void> {
+export async function leaveWal(db: Database): Promise<void> {
   await db.client.execute("PRAGMA journal_mode=DELETE");
 }
