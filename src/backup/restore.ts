@@ -11,7 +11,7 @@ import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } fr
 import { dirname, join } from "node:path";
 import { openAppDb } from "../appdb";
 import type { Config } from "../config";
-import { readKeyFile, leaveWal } from "../db";
+import { leaveWal, readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";
 import { openKeeper } from "../vault";
 import { BackupError } from "./errors";

@@ -13,7 +13,7 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { Config } from "../config";
-import { appliedMigrations, type Database, readKeyFile, snapshotInto, leaveWal } from "../db";
+import { appliedMigrations, type Database, leaveWal, readKeyFile, snapshotInto } from "../db";
 import { EXIT } from "../exit-codes";
 import { commit, version } from "../version";
 import { BackupError } from "./errors";

@@ -11,4 +11,4 @@ export {
   truncateWal,
 } from "./open";
 export { checkEncryptedDatabase } from "./selftest";
-export { snapshotInto, leaveWal } from "./snapshot";
+export { leaveWal, snapshotInto } from "./snapshot";
