@@ -7,6 +7,8 @@
 import {
   CliError,
   type CliError as CliErrorType,
+  type Command,
+  type CommandContext,
   didYouMean,
   type FlagSpecs,
   type Io,
@@ -15,35 +17,9 @@ import {
   suggest,
   usage,
 } from "./cli-kit";
-import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
-import { EXIT } from "./exit-codes";
+import { CONFIG_FLAGS, type ConfigFlag, configFlagKind } from "./config";
+import { EXIT, exitCodeOf } from "./exit-codes";
 import { commit, version } from "./version";
-
-export interface CommandContext {
-  io: Io;
-  /** The command's own flags. */
-  flags: Record<string, string | boolean | undefined>;
-  /** The configuration flags given (--data, --listen, ...), for loadConfig. */
-  config: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  rest: string[];
-}
-
-export interface Command {
-  /** Words that select the command, e.g. "keeper status". */
-  name: string;
-  summary: string;
-  /** Arguments after the name, for the usage line. */
-  args?: string;
-  flags?: FlagSpecs;
-  /** Accepts the server configuration flags (--data, --listen, ...). */
-  config?: "all" | "data";
-  /** Further configuration flags this command reads. */
-  configAlso?: readonly ConfigFlag[];
-  hidden?: boolean;
-  /** Loaded on demand so that `vault --version` does not load the server. */
-  run(ctx: CommandContext): Promise<number>;
-}
 
 const DATA_FLAGS = [
   "data",
@@ -852,18 +828,11 @@ function fail(io: Io, error: unknown): number {
 /** Every error that reaches the top becomes one `vault: error:` line: never a stack trace. */
 function toCliError(error: unknown): CliErrorType {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError)
-    return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
-  const e = error as { name?: string; message?: string; code?: string; hint?: string };
-  if (
-    e &&
-    (e.name === "KeyFileError" ||
-      e.name === "DatabaseError" ||
-      e.name === "KeeperError" ||
-      e.name === "ListenError")
-  ) {
-    return new CliError(e.message ?? String(error), EXIT.server, e.hint ? [e.hint] : []);
-  }
+  const e = error as { message?: string; hint?: unknown };
+  // The configuration's, the data directory's, the keys', the keeper's and the listener's errors say their exit code.
+  const exitCode = exitCodeOf(error);
+  if (exitCode !== undefined)
+    return new CliError(e.message ?? String(error), exitCode, typeof e.hint === "string" ? [e.hint] : []);
   return new CliError(`unexpected failure: ${e?.message ?? String(error)}`, EXIT.failure, [
     "this is a bug in vault; please report it with the command you ran",
   ]);

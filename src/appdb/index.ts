@@ -36,3 +36,4 @@ export {
   type VersionSummary,
 } from "./repos/versions";
 export * as schema from "./schema";
+export { refsNamed } from "./snapshot";

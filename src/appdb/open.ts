@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { drizzle } from "drizzle-orm/libsql";
 import type { Config } from "../config";
 import {
   type Database,
@@ -39,7 +39,9 @@ export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
 export const appDbAtRestKey = (appKey: Uint8Array): Uint8Array => hkdf32(appKey, AT_REST_LABEL);
 export const SEAL_LABEL = "vault/v1/app-seal";
 
-export type AppDrizzle = LibSQLDatabase<typeof schema>;
+import type { AppDrizzle } from "./orm";
+
+export type { AppDrizzle };
 
 /**
  * The code steps of app.db's migrations, with the keys they need from

@@ -55,11 +55,10 @@ export {
   type CredentialSource,
   createClient,
   credentialLabel,
-  exitCodeOf,
   runClient,
   type ServerSource,
 } from "./context";
-export { ClientError, type ClientErrorCode } from "./errors";
+export { ClientError, type ClientErrorCode, exitCodeOfApi } from "./errors";
 export {
   EXPORT_FORMATS,
   ExportError,

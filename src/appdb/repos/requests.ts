@@ -7,7 +7,7 @@
  */
 import type { Client } from "@libsql/client";
 import { and, desc, eq, inArray, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { changeRequests, environmentProtections } from "../schema";
 
 export type Protection = typeof environmentProtections.$inferSelect;

@@ -1,7 +1,7 @@
 /** `vault new`, `vault link`, `vault projects`, `vault envs [add|rm]`. */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import { type Client, runClient } from "../context";

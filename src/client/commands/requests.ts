@@ -5,7 +5,7 @@
  * and holds it as a change request (HTTP 202), and nothing failed; the
  * version comes when someone else approves it (README "Approvals").
  */
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { ChangeRequest } from "../api";

@@ -14,7 +14,7 @@
  */
 import { chmodSync, existsSync, readFileSync, renameSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";
