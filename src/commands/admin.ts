@@ -11,7 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import { type AppDb, AuditIntegrityError, openAppDb, type Role } from "../appdb";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { type Config, loadConfig, parseDuration } from "../config";
 import { readKeyFile } from "../db";

@@ -10,3 +10,5 @@ export {
   openDatabase,
   truncateWal,
 } from "./open";
+export { checkEncryptedDatabase } from "./selftest";
+export { leaveWal, snapshotInto } from "./snapshot";

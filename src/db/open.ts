@@ -7,8 +7,10 @@
  * key does not open them. Remote URLs (libsql://, https://, http://) go to a
  * libsql server, which then owns at-rest encryption.
  */
+
 import { existsSync } from "node:fs";
 import type { Client } from "@libsql/client";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 
 export class DatabaseError extends Error {
   constructor(
@@ -19,6 +21,8 @@ export class DatabaseError extends Error {
     super(message, options);
     this.name = "DatabaseError";
   }
+
+  readonly [EXIT_CODE] = EXIT.server;
 }
 
 export interface DatabaseOptions {

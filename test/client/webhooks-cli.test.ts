@@ -86,7 +86,8 @@ describe("vault webhooks", () => {
       config,
       cwd: checkout,
     });
-    expect(r.code).not.toBe(0);
+    // The client's mistake: the usage exit code.
+    expect(r.code).toBe(2);
     expect(r.stderr).toContain("vault: error: the webhook URL's host is a link-local address");
     expect(r.stderr).toContain("vault: hint: ");
     expect(r.stderr).not.toContain("    at ");

@@ -8,7 +8,7 @@
  */
 import type { Client } from "@libsql/client";
 import { and, asc, desc, eq, inArray, type SQL, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { audit, meta, webhookAttempts, webhookDeliveries, webhooks } from "../schema";
 
 export type Webhook = typeof webhooks.$inferSelect;

@@ -3,7 +3,7 @@
  * a project's webhooks, for its owners. The signing secret is printed once, on stdout, when it
  * is made (add, rotate-secret); everything else goes to stderr as notes.
  */
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { Webhook, WebhookDelivery } from "../api";
