@@ -426,6 +426,45 @@ describe("webhooks: delivery", () => {
   });
 });
 
+describe("webhooks: protected environments", () => {
+  it("a held change delivers nothing; its approval delivers the version, naming the request and its author", async () => {
+    const { h, receiver, owner, project, base, hooks } = await setup();
+    await addHook(h, hooks, owner.token, { url: receiver.url, events: ["version.created"] });
+    const writer = await h.user("writer@example.com");
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: owner.token,
+      body: { email: writer.email, permissions: { production: "write" } },
+    });
+    const protect = await h.request("PUT", `${base}/production/protection`, { token: owner.token, body: {} });
+    expect(protect.status).toBe(200);
+    const held = await h.request("PUT", `${base}/production/secrets`, {
+      token: writer.token,
+      body: { dotenv: "HELD=sentinel-held-41c0\n" },
+    });
+    expect(held.status).toBe(202);
+    await dispatch(h);
+    expect(receiver.received).toHaveLength(0);
+    const number = held.body.request.number as number;
+    const approved = await h.request("POST", `/api/v1/projects/${project.id}/requests/${number}/approve`, {
+      token: owner.token,
+    });
+    expect(approved.status).toBe(200);
+    await dispatch(h);
+    await receiver.waitFor(1);
+    const body = JSON.parse(receiver.received[0]!.body);
+    expect(body).toMatchObject({
+      type: "version.created",
+      environment: { name: "production" },
+      version: 1,
+      keys: { added: ["HELD"] },
+      actor: { label: "owner@example.com" },
+      request: { number, author: "writer@example.com" },
+    });
+    expect(receiver.received[0]!.body).not.toContain("sentinel-held");
+    await stop(receiver);
+  });
+});
+
 describe("webhooks: secrets", () => {
   it("no value reaches a webhook body, header or the delivery log", async () => {
     const { h, receiver, owner, base, hooks } = await setup();

@@ -61,6 +61,8 @@ export interface DeliveryBody {
   actor: { kind: string; id: string | null; label: string | null } | null;
   /** version.created: push, merge, set or unset. */
   change?: string;
+  /** A version made by approving a change request: its number and author (the actor approved it). */
+  request?: { number: number; author: string | null };
   member?: { userId: string | null; email?: string; role?: string };
   token?: { id: string | null; name: string | null };
 }
@@ -106,6 +108,8 @@ export function bodyOf(id: string, type: WebhookEvent, row: AuditRow, ctx: BodyC
     actor: { kind: row.actorKind, id: row.actorId, label: row.actorLabel },
   };
   if (type === "version.created") body.change = row.action.slice("secrets.".length);
+  if (type.startsWith("version.") && typeof detail.request === "number")
+    body.request = { number: detail.request, author: str(detail.author) };
   if (type.startsWith("member.")) {
     body.member = {
       userId: str(detail.userId),
