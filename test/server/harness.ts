@@ -57,6 +57,8 @@ export async function startHarness(
     start?: number;
     /** The app's outgoing requests (to an OpenID provider). */
     fetch?: typeof fetch;
+    /** How webhook hosts resolve (node's DNS by default). */
+    resolve?: Parameters<typeof createAppContext>[0]["resolve"];
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vault-app-"));
@@ -99,6 +101,7 @@ export async function startHarness(
       ...options.config,
     },
     fetch: options.fetch,
+    resolve: options.resolve,
   });
   const app = createServer(ctx);
   const request: Harness["request"] = async (method, path, opts = {}) => {
