@@ -81,7 +81,7 @@ export interface AppDb {
  * opened by restore, tests) there is no note.
  */
 export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenFile"> &
-  Partial<Pick<Config, "dataDir">>;
+  Partial<Pick<Config, "dataDir" | "durability">>;
 
 export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const remote = /^(libsql|https?):\/\//.test(config.appDb);
@@ -102,6 +102,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     atRestKey: appDbAtRestKey(appKey),
     authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
     label: "app.db",
+    durability: config.durability,
   });
   const keys = hashKeys(appKey);
   const versionMacKey = hkdf32(appKey, VERSION_MAC_LABEL);

@@ -38,7 +38,16 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   const ctx = createAppContext({ appdb, keeper, config, log });
   // Discovery of the single sign-on provider in the background: the app serves without it.
   ctx.oidc?.start();
-  serverGauges(metrics, ctx);
+  serverGauges(metrics, {
+    audit: ctx.audit,
+    limiter: ctx.limiter,
+    snapshots: ctx.snapshots,
+    keeper: ctx.keeper,
+    synchronous: async () =>
+      appdb.database.remote
+        ? undefined
+        : Number((await appdb.database.client.execute("PRAGMA synchronous")).rows[0]?.[0]),
+  });
   countAuditEvents(metrics, ctx.audit);
   if ((await appdb.users.count()) === 0) {
     log.warn("no users yet: create the owner on this host with", {

@@ -277,6 +277,9 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
         }));
         const draining = ring.drainingTerms();
         const remaining = [...byTerm].reduce((sum, [term, n]) => (term < active ? sum + n : sum), 0);
+        const synchronous = db.remote
+          ? undefined
+          : Number((await db.client.execute("PRAGMA synchronous")).rows[0]?.[0]);
         return {
           values: [...byTerm.values()].reduce((a, b) => a + b, 0),
           terms,
@@ -285,6 +288,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
               ? null
               : { fromTerms: draining, remaining, done: counters.get(active)?.resealed ?? 0 },
           rotations: active - 1,
+          ...(synchronous === undefined ? {} : { synchronous }),
         };
       });
     },

@@ -25,7 +25,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import type { Config } from "../config";
+import type { Config, Durability } from "../config";
 import {
   type Database,
   DatabaseError,
@@ -55,7 +55,8 @@ export interface OpenKeeperOptions {
     | "rotateMaxMs"
     | "rotateCap"
     | "resealBatch"
-  >;
+  > &
+    Partial<Pick<Config, "durability">>;
   /** Create the root key and vault.db on first start (default true; operator commands pass false). */
   create?: boolean;
   random?: Random;
@@ -99,7 +100,7 @@ export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
   const next = existsSync(nextFile) ? readKeyFile(nextFile, "staged root key file") : undefined;
   const candidates = next === undefined ? [current] : [current, next];
 
-  const { db, dbKey } = await openVaultDb(config.vaultDb, remote, authToken, candidates);
+  const { db, dbKey } = await openVaultDb(config.vaultDb, remote, authToken, candidates, config.durability);
   let rootKey = dbKey;
   try {
     await migrate(db, vaultMigrations);
@@ -173,6 +174,7 @@ async function openVaultDb(
   remote: boolean,
   authToken: string | undefined,
   candidates: Uint8Array[],
+  durability: Durability | undefined,
 ): Promise<{ db: Database; dbKey: Uint8Array }> {
   const first = candidates[0]!;
   if (remote) return { db: await openDatabase({ location, authToken, label: "vault.db" }), dbKey: first };
@@ -181,7 +183,7 @@ async function openVaultDb(
     const atRestKey = atRestKeyFor(key);
     try {
       return {
-        db: await openDatabase({ location, atRestKey, label: "vault.db", concurrency: 1 }),
+        db: await openDatabase({ location, atRestKey, label: "vault.db", concurrency: 1, durability }),
         dbKey: key,
       };
     } catch (error) {
