@@ -26,7 +26,8 @@ import { loadChart } from "./chart";
 import { machine, QUICK, type Row } from "./lib/suite";
 
 const here = import.meta.dir;
-const NOT_BENCHES = new Set(["run.ts", "chart.ts"]);
+// push-baseline.ts is app.ts's baseline (a module, also runnable alone); profile-pull.ts a profiling tool.
+const NOT_BENCHES = new Set(["run.ts", "chart.ts", "push-baseline.ts", "profile-pull.ts"]);
 const only = process.env.BENCH_ONLY?.split(",").map((s) => (s.endsWith(".ts") ? s : `${s}.ts`));
 const benches = readdirSync(here)
   .filter((name) => name.endsWith(".ts") && !NOT_BENCHES.has(name))
