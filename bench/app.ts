@@ -174,6 +174,8 @@ async function pushers(inst: Instance) {
 
 try {
   const main = await instance("full", []);
+  // The same server with --durability fast (synchronous NORMAL), for comparison.
+  const fastServer = await instance("fast", ["--durability", "fast"]);
   const { base, json, token, project, envUrl, headers } = main;
   await json("PUT", `${envUrl("development")}/secrets`, { dotenv: file(100, "pull") }, token);
   const rps = (l: Load) => l.requests / l.seconds;
@@ -187,6 +189,18 @@ try {
     return res.ok;
   };
   if (PARTS.has("pull")) {
+    await fastServer.json(
+      "PUT",
+      `${fastServer.envUrl("development")}/secrets`,
+      { dotenv: file(100, "pull") },
+      fastServer.token,
+    );
+    const fastUrl = `${fastServer.base}${fastServer.envUrl("development")}/secrets`;
+    const fastPullOnce = async () => {
+      const res = await fetch(fastUrl, { headers: fastServer.headers });
+      await res.arrayBuffer();
+      return res.ok;
+    };
     const sample = await (await fetch(pullUrl, { headers })).arrayBuffer();
     const barePort = await freePort();
     const bareServer = Bun.spawn(
@@ -205,12 +219,18 @@ try {
     };
     await load(32, WARMUP, pullOnce);
     await load(32, WARMUP, bareOnce);
-    const [pull, bareLoad] = (await interleaved(32, SECONDS, [pullOnce, bareOnce])) as [Load, Load];
+    await load(32, WARMUP, fastPullOnce);
+    const [pull, bareLoad, fastPull] = (await interleaved(32, SECONDS, [
+      pullOnce,
+      bareOnce,
+      fastPullOnce,
+    ])) as [Load, Load, Load];
     bareServer.kill();
     rows.push(
       `| pull, 100 keys, 32 clients (req/s) | ${fmt(rps(pull))} | ${fmt(rps(bareLoad))} (bare Bun.serve, ${sample.byteLength} B) | ${fmt(rps(pull) / rps(bareLoad), 2)} | >= 0.45 |`,
       `| pull p50 / p99 (ms) | ${fmt(pull.p50, 2)} / ${fmt(pull.p99, 2)} | ${fmt(bareLoad.p50, 2)} / ${fmt(bareLoad.p99, 2)} | | p99 < 5 |`,
       `| pull errors | ${pull.errors} | ${bareLoad.errors} | | 0 |`,
+      `| pull, --durability fast (req/s; p50 / p99 ms) | ${fmt(rps(fastPull))}; ${fmt(fastPull.p50, 2)} / ${fmt(fastPull.p99, 2)} | ${fmt(rps(bareLoad))} (bare Bun.serve) | ${fmt(rps(fastPull) / rps(bareLoad), 2)} | |`,
     );
   }
 
@@ -218,7 +238,7 @@ try {
   // with FULL, and --durability fast (NORMAL) on a second server, in alternating slices.
   if (PARTS.has("push")) {
     const fullPush = await pushers(main);
-    const fastPush = await pushers(await instance("fast", ["--durability", "fast"]));
+    const fastPush = await pushers(fastServer);
     const before = process.env.BENCH_PUSH_BEFORE;
     const beforePush = before ? await pushers(await instance("before", [], before)) : undefined;
     const dir = mkdtempSync(join(tmpdir(), "vault-push-baseline-"));

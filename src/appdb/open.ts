@@ -121,7 +121,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
     versions: versionsRepo(orm, database.client, versionMacKey),
-    audit: auditRepo(orm, database.client, keys.audit),
+    audit: auditRepo(orm, database.client, keys.audit, database.commit),
     handoffs: handoffsRepo(orm, database),
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),

@@ -161,8 +161,8 @@ function forgetOnChange(
     "setGrant",
   ]);
   const commit = appdb.versions.commit.bind(appdb.versions);
-  appdb.versions.commit = async (version) => {
-    const head = await commit(version);
+  appdb.versions.commit = async (version, options) => {
+    const head = await commit(version, options);
     caches.moved(version.environmentId, head);
     return head;
   };

@@ -9,6 +9,7 @@
  */
 import { Elysia } from "elysia";
 import type { KeeperApi, KeeperStats } from "../vault";
+import type { Rider } from "./audit-log";
 
 type Labels = Record<string, string>;
 
@@ -293,11 +294,12 @@ export function serverGauges(
 /** Counts audit events by action (a fixed vocabulary: auth.lockout, secrets.read, ...). */
 export function countAuditEvents(
   metrics: ServerMetrics,
-  audit: { record(event: { action: string }): Promise<void> },
+  audit: { record(event: { action: string }, rider?: Rider): Promise<void> },
 ): void {
   const record = audit.record.bind(audit);
-  audit.record = (event) => {
+  // The rider (a version committed with its event) goes through: dropping it would lose the version.
+  audit.record = (event, rider) => {
     metrics.auditEvents.inc({ action: event.action });
-    return record(event);
+    return record(event, rider);
   };
 }

@@ -62,6 +62,8 @@ export interface OpenKeeperOptions {
   random?: Random;
   now?: () => number;
   log?: (event: KeeperEvent) => void;
+  /** Told of each transaction that stores new values, with the number of puts it holds (tests). */
+  onCommit?: (puts: number) => void;
 }
 
 export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
@@ -138,6 +140,7 @@ export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
       random,
       now,
       log: options.log,
+      onCommit: options.onCommit,
       custody: fileCustody(config.rootKeyFile),
     });
   } catch (error) {

@@ -12,6 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openAppDb } from "../../src/appdb";
 import { ConfigError, loadConfig } from "../../src/config";
+import { newKey, openDatabase } from "../../src/db";
 import { openKeeper } from "../../src/vault";
 
 const dirs: string[] = [];
@@ -59,5 +60,29 @@ describe("durability", () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).message).toBe('--durability: "none" is not full or fast');
     expect((error as ConfigError).hint).toContain("power cut");
+  });
+
+  it("a durable commit (NORMAL for the commit, the WAL synced off the event loop) lets no other statement run under NORMAL", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "vault-durability-"));
+    dirs.push(dir);
+    const db = await openDatabase({ location: join(dir, "x.db"), atRestKey: newKey(), label: "x.db" });
+    try {
+      await db.client.execute("CREATE TABLE t (n INTEGER)");
+      const level = async () => Number((await db.client.execute("PRAGMA synchronous")).rows[0]?.[0]);
+      // Asked for while each commit is under way: served after it, under FULL again.
+      const during = await Promise.all(
+        Array.from({ length: 5 }, (_, n) => {
+          const committed = db.commit([{ sql: "INSERT INTO t VALUES (?)", args: [n] }], {
+            sync: n % 2 === 0 ? "wait" : "after",
+          });
+          return Promise.all([committed, level()]).then(([, l]) => l);
+        }),
+      );
+      expect(during).toEqual([2, 2, 2, 2, 2]);
+      expect(await level()).toBe(2);
+      expect(Number((await db.client.execute("SELECT count(*) FROM t")).rows[0]?.[0])).toBe(5);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -57,6 +57,8 @@ export async function startHarness(
     start?: number;
     /** The app's outgoing requests (to an OpenID provider). */
     fetch?: typeof fetch;
+    /** Told of each keeper transaction that stores new values, with the number of puts it holds. */
+    onKeeperCommit?: (puts: number) => void;
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vault-app-"));
@@ -75,6 +77,7 @@ export async function startHarness(
   });
   const realKeeper = await openKeeper({
     config: keeperConfig(dir),
+    onCommit: options.onKeeperCommit,
   });
   closers.push(
     () => realKeeper.close(),

@@ -16,6 +16,7 @@
  * and a change never gives an old value a new meaning: see `resolvesAfter`.
  */
 import { type Environment, type Project, VersionConflictError } from "../../../appdb";
+import type { Rider } from "../../audit-log";
 import { projectAccess } from "../../auth/access";
 import { actorOf, type Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
@@ -89,6 +90,8 @@ export interface ChangeHelpers {
     env: Environment,
     detail: object,
     ip: string | null,
+    /** Statements committed in the event's transaction (a new version): both or neither. */
+    rider?: Rider,
   ): Promise<void>;
   views: Views;
   layering: Layering;
@@ -315,20 +318,36 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
 
       const actor = actorOf(caller);
       try {
-        await ctx.appdb.versions.commit({
-          projectId: project.id,
-          environmentId: env.id,
-          expectedHead: head,
-          entries,
-          layoutRef,
-          summary,
-          kind: change.kind,
-          resolves,
-          authorId: actor.actorId,
-          authorLabel: actor.actorLabel,
-          createdAt: ctx.now(),
-          newRefs: refs,
-        });
+        await ctx.appdb.versions.commit(
+          {
+            projectId: project.id,
+            environmentId: env.id,
+            expectedHead: head,
+            entries,
+            layoutRef,
+            summary,
+            kind: change.kind,
+            resolves,
+            authorId: actor.actorId,
+            authorLabel: actor.actorLabel,
+            createdAt: ctx.now(),
+            newRefs: refs,
+          },
+          {
+            // The version commits in the transaction of its audit event, which concurrent pushes
+            // share (group commit, server/audit-log.ts): one transaction and one sync for all.
+            commitWith: (statements) =>
+              record(
+                caller,
+                `secrets.${change.kind}`,
+                project,
+                env,
+                { version: number, ...counts(summary) },
+                options.ip,
+                statements,
+              ),
+          },
+        );
       } catch (error) {
         await ctx.keeper.delete(refs).catch(() => 0);
         if (error instanceof VersionConflictError) {
@@ -343,14 +362,6 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
         number,
         { values: stored, layout: storedLayout, entries, resolves },
         { latest: true },
-      );
-      await record(
-        caller,
-        `secrets.${change.kind}`,
-        project,
-        env,
-        { version: number, ...counts(summary) },
-        options.ip,
       );
       return { version: number, summary, unchanged: false };
     };
