@@ -11,7 +11,7 @@
  *   the same pragmas by 8 writers, one transaction in each file per push,
  *   nothing of ours in between; goal: at least 0.5 of it), and with
  *   `--durability fast` (synchronous NORMAL) on a second server for
- *   comparison. BENCH_PUSH_BEFORE=path/to/an/older/vault adds that binary
+ *   comparison. BENCH_BEFORE=path/to/an/older/vault adds that binary
  *   (started with --durability fast, as a release before FULL ran) to the
  *   same slices: the goal is that FULL beats it;
  * - pull latency for environments of 10, 100, 1,000 and 10,000 keys (goal:
@@ -176,6 +176,9 @@ try {
   const main = await instance("full", []);
   // The same server with --durability fast (synchronous NORMAL), for comparison.
   const fastServer = await instance("fast", ["--durability", "fast"]);
+  // BENCH_BEFORE: an older binary (a release from before FULL, which ran NORMAL), in the same slices.
+  const before = process.env.BENCH_BEFORE;
+  const beforeServer = before ? await instance("before", [], before) : undefined;
   const { base, json, token, project, envUrl, headers } = main;
   await json("PUT", `${envUrl("development")}/secrets`, { dotenv: file(100, "pull") }, token);
   const rps = (l: Load) => l.requests / l.seconds;
@@ -196,6 +199,19 @@ try {
       fastServer.token,
     );
     const fastUrl = `${fastServer.base}${fastServer.envUrl("development")}/secrets`;
+    if (beforeServer)
+      await beforeServer.json(
+        "PUT",
+        `${beforeServer.envUrl("development")}/secrets`,
+        { dotenv: file(100, "pull") },
+        beforeServer.token,
+      );
+    const beforeUrl = beforeServer && `${beforeServer.base}${beforeServer.envUrl("development")}/secrets`;
+    const beforePullOnce = async () => {
+      const res = await fetch(beforeUrl!, { headers: beforeServer!.headers });
+      await res.arrayBuffer();
+      return res.ok;
+    };
     const fastPullOnce = async () => {
       const res = await fetch(fastUrl, { headers: fastServer.headers });
       await res.arrayBuffer();
@@ -220,11 +236,13 @@ try {
     await load(32, WARMUP, pullOnce);
     await load(32, WARMUP, bareOnce);
     await load(32, WARMUP, fastPullOnce);
-    const [pull, bareLoad, fastPull] = (await interleaved(32, SECONDS, [
+    if (beforeServer) await load(32, WARMUP, beforePullOnce);
+    const [pull, bareLoad, fastPull, beforePull] = (await interleaved(32, SECONDS, [
       pullOnce,
       bareOnce,
       fastPullOnce,
-    ])) as [Load, Load, Load];
+      ...(beforeServer ? [beforePullOnce] : []),
+    ])) as [Load, Load, Load, Load | undefined];
     bareServer.kill();
     rows.push(
       `| pull, 100 keys, 32 clients (req/s) | ${fmt(rps(pull))} | ${fmt(rps(bareLoad))} (bare Bun.serve, ${sample.byteLength} B) | ${fmt(rps(pull) / rps(bareLoad), 2)} | >= 0.45 |`,
@@ -232,6 +250,10 @@ try {
       `| pull errors | ${pull.errors} | ${bareLoad.errors} | | 0 |`,
       `| pull, --durability fast (req/s; p50 / p99 ms) | ${fmt(rps(fastPull))}; ${fmt(fastPull.p50, 2)} / ${fmt(fastPull.p99, 2)} | ${fmt(rps(bareLoad))} (bare Bun.serve) | ${fmt(rps(fastPull) / rps(bareLoad), 2)} | |`,
     );
+    if (beforePull)
+      rows.push(
+        `| pull, ${before!.split("/").slice(-3).join("/")} (req/s; p50 / p99 ms) | ${fmt(rps(beforePull))}; ${fmt(beforePull.p50, 2)} / ${fmt(beforePull.p99, 2)} | ${fmt(rps(bareLoad))} (bare Bun.serve) | ${fmt(rps(beforePull) / rps(bareLoad), 2)} | |`,
+      );
   }
 
   // 2. Durable pushes of 100 keys at 8 clients: FULL (the default) against the push baseline
@@ -239,8 +261,7 @@ try {
   if (PARTS.has("push")) {
     const fullPush = await pushers(main);
     const fastPush = await pushers(fastServer);
-    const before = process.env.BENCH_PUSH_BEFORE;
-    const beforePush = before ? await pushers(await instance("before", [], before)) : undefined;
+    const beforePush = beforeServer ? await pushers(beforeServer) : undefined;
     const dir = mkdtempSync(join(tmpdir(), "vault-push-baseline-"));
     scratch.push(dir);
     const baseline = await openPushBaseline(dir, { durability: "full", writers: 8 });

@@ -111,13 +111,14 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     }
   }
   const local = !remote && (options.concurrency ?? 1) === 1 && (options.durability ?? "full") === "full";
+  const syncer = walSyncer(options.location);
   return {
     client,
     remote,
     label: options.label,
     commit: local
       ? (statements, commitOptions) =>
-          durableCommit(client, options.location, statements, commitOptions?.sync ?? "wait")
+          durableCommit(client, syncer, statements, commitOptions?.sync ?? "wait")
       : (statements) => client.batch(statements, "write"),
     close: () => client.close(),
   };
@@ -162,7 +163,7 @@ export async function configureLocal(client: Client, durability: Durability = "f
  */
 async function durableCommit(
   client: Client,
-  location: string,
+  syncWal: () => Promise<void>,
   statements: InStatement[],
   sync: "wait" | "after",
 ): Promise<ResultSet[]> {
@@ -177,12 +178,39 @@ async function durableCommit(
   if (commit.status === "rejected") throw commit.reason;
   // Under FULL after all (the PRAGMA failed), the commit synced itself.
   if (relax.status === "fulfilled") {
-    const synced = syncFile(`${location}-wal`, location);
+    const synced = syncWal();
     // Not waited for: a failed sync here is seen by the next commit that waits (the same file).
     if (sync === "after") synced.catch(() => {});
     else await synced;
   }
   return commit.value;
+}
+
+/**
+ * Syncs of one database's WAL, one at a time: a sync asked for while one runs (which may have
+ * started before the caller's commit) is served by the next one, shared by everyone who asked
+ * meanwhile. Commits come faster than a disk syncs; this keeps it to one sync in flight.
+ */
+function walSyncer(location: string): () => Promise<void> {
+  let running: Promise<void> | null = null;
+  let next: Promise<void> | null = null;
+  const start = (): Promise<void> => {
+    const run = syncFile(`${location}-wal`, location).finally(() => {
+      if (running === run) running = null;
+    });
+    running = run;
+    return run;
+  };
+  return () => {
+    if (running === null) return start();
+    next ??= running
+      .catch(() => {})
+      .then(() => {
+        next = null;
+        return start();
+      });
+    return next;
+  };
 }
 
 /** fsync a file on the thread pool; when it does not exist, `otherwise`. */
