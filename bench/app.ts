@@ -282,11 +282,11 @@ try {
       `| durable pushes of 100 keys, 8 clients, FULL (push/s) | ${fmt(rps(full!))} | ${fmt(rps(base!))} (push baseline, FULL) | ${fmt(rps(full!) / rps(base!), 2)} | >= 0.50 |`,
       `| push p50 / p99, FULL (ms) | ${fmt(full!.p50, 2)} / ${fmt(full!.p99, 2)} | ${fmt(base!.p50, 2)} / ${fmt(base!.p99, 2)} | | |`,
       `| push errors | ${full!.errors + fast!.errors + (old?.errors ?? 0)} | | | 0 |`,
-      `| pushes, --durability fast (NORMAL) (push/s) | ${fmt(rps(fast!))} | ${fmt(rps(full!))} (FULL) | ${fmt(rps(full!) / rps(fast!), 2)} (FULL / fast) | |`,
+      `| pushes, --durability fast (NORMAL) (push/s); ratio: FULL / fast | ${fmt(rps(fast!))} | ${fmt(rps(full!))} (FULL) | ${fmt(rps(full!) / rps(fast!), 2)} | |`,
     );
     if (old) {
       rows.push(
-        `| pushes, ${before!.split("/").slice(-3).join("/")} with NORMAL (push/s) | ${fmt(rps(old))} | ${fmt(rps(full!))} (FULL) | ${fmt(rps(full!) / rps(old), 2)} (FULL / it) | > 1.00 |`,
+        `| pushes, ${before!.split("/").slice(-3).join("/")} (before, NORMAL) (push/s); ratio: FULL / it | ${fmt(rps(old))} | ${fmt(rps(full!))} (FULL) | ${fmt(rps(full!) / rps(old), 2)} | > 1.00 |`,
       );
     }
   }

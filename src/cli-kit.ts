@@ -2,7 +2,8 @@
  * What every command shares: its I/O, its flag parser and the one way a
  * command fails (`CliError` -> `vault: error:` / `vault: hint:` and an exit code).
  */
-import { EXIT, type ExitCode } from "./exit-codes";
+import type { ConfigFlag } from "./config";
+import { EXIT, EXIT_CODE, type ExitCode } from "./exit-codes";
 
 export interface Output {
   write(text: string): unknown;
@@ -30,6 +31,10 @@ export class CliError extends Error {
   ) {
     super(message);
     this.name = "CliError";
+  }
+
+  get [EXIT_CODE](): ExitCode {
+    return this.exitCode;
   }
 }
 
@@ -172,4 +177,31 @@ export function sanitizeTerminalText(text: string): string {
 export function printError(io: Io, error: CliError): void {
   io.stderr.write(`vault: error: ${sanitizeTerminalText(error.message)}\n`);
   for (const hint of error.hints) io.stderr.write(`vault: hint: ${sanitizeTerminalText(hint)}\n`);
+}
+
+/** What a command is given: its I/O, its flags, the configuration flags and its arguments. */
+export interface CommandContext {
+  io: Io;
+  /** The command's own flags. */
+  flags: Record<string, string | boolean | undefined>;
+  /** The configuration flags given (--data, --listen, ...), for loadConfig. */
+  config: Record<string, string | boolean | undefined>;
+  positionals: string[];
+  rest: string[];
+}
+
+export interface Command {
+  /** Words that select the command, e.g. "keeper status". */
+  name: string;
+  summary: string;
+  /** Arguments after the name, for the usage line. */
+  args?: string;
+  flags?: FlagSpecs;
+  /** Accepts the server configuration flags (--data, --listen, ...). */
+  config?: "all" | "data";
+  /** Further configuration flags this command reads. */
+  configAlso?: readonly ConfigFlag[];
+  hidden?: boolean;
+  /** Loaded on demand so that `vault --version` does not load the server. */
+  run(ctx: CommandContext): Promise<number>;
 }

@@ -7,6 +7,8 @@
 import {
   CliError,
   type CliError as CliErrorType,
+  type Command,
+  type CommandContext,
   didYouMean,
   type FlagSpecs,
   type Io,
@@ -15,35 +17,9 @@ import {
   suggest,
   usage,
 } from "./cli-kit";
-import { CONFIG_FLAGS, ConfigError, type ConfigFlag, configFlagKind } from "./config";
-import { EXIT } from "./exit-codes";
+import { CONFIG_FLAGS, type ConfigFlag, configFlagKind } from "./config";
+import { EXIT, exitCodeOf } from "./exit-codes";
 import { commit, version } from "./version";
-
-export interface CommandContext {
-  io: Io;
-  /** The command's own flags. */
-  flags: Record<string, string | boolean | undefined>;
-  /** The configuration flags given (--data, --listen, ...), for loadConfig. */
-  config: Record<string, string | boolean | undefined>;
-  positionals: string[];
-  rest: string[];
-}
-
-export interface Command {
-  /** Words that select the command, e.g. "keeper status". */
-  name: string;
-  summary: string;
-  /** Arguments after the name, for the usage line. */
-  args?: string;
-  flags?: FlagSpecs;
-  /** Accepts the server configuration flags (--data, --listen, ...). */
-  config?: "all" | "data";
-  /** Further configuration flags this command reads. */
-  configAlso?: readonly ConfigFlag[];
-  hidden?: boolean;
-  /** Loaded on demand so that `vault --version` does not load the server. */
-  run(ctx: CommandContext): Promise<number>;
-}
 
 const DATA_FLAGS = [
   "data",
@@ -174,6 +150,81 @@ export const COMMANDS: readonly Command[] = [
     args: "NAME",
     flags: { ...PROJECT_FLAGS, yes: { type: "boolean", help: "do not ask for confirmation" } },
     run: async (ctx) => (await client()).envsRm(ctx),
+  },
+  {
+    name: "envs protect",
+    summary: "protect an environment: every change becomes a change request someone else approves",
+    args: "ENV",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      approvers: {
+        type: "string",
+        help: "only these users approve: EMAIL[,EMAIL...] (default: any member with write on it)",
+      },
+      "allow-token-bypass": {
+        type: "boolean",
+        help: "service tokens with write change it directly, for automation (default: they are held too)",
+      },
+    },
+    run: async (ctx) => (await client()).envsProtect(ctx),
+  },
+  {
+    name: "envs unprotect",
+    summary: "stop protecting an environment (audited)",
+    args: "ENV",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).envsUnprotect(ctx),
+  },
+  {
+    name: "requests list",
+    summary: "list the open change requests (of protected environments); --all: closed ones too",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      env: { type: "string", help: "only this environment's" },
+      all: { type: "boolean", help: "also approved, rejected and withdrawn ones" },
+    },
+    run: async (ctx) => (await client()).requestsList(ctx),
+  },
+  {
+    name: "requests show",
+    summary: "show a change request: who, on which version, the names it changes (values masked)",
+    args: "N",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      reveal: { type: "boolean", help: "show the values (approvers; an audited read)" },
+    },
+    run: async (ctx) => (await client()).requestsShow(ctx),
+  },
+  {
+    name: "requests approve",
+    summary: "approve a change request (not your own): it becomes the next version",
+    args: "N",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).requestsApprove(ctx),
+  },
+  {
+    name: "requests reject",
+    summary: "reject a change request",
+    args: "N",
+    flags: { ...PROJECT_FLAGS, reason: { type: "string", help: "why (shown to its author)" } },
+    run: async (ctx) => (await client()).requestsReject(ctx),
+  },
+  {
+    name: "requests withdraw",
+    summary: "withdraw your own change request",
+    args: "N",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).requestsWithdraw(ctx),
+  },
+  {
+    name: "requests rebase",
+    summary: "reapply a change request on the environment's latest version (refused if a key both changed)",
+    args: "N",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).requestsRebase(ctx),
   },
   {
     name: "push",
@@ -466,6 +517,13 @@ export const COMMANDS: readonly Command[] = [
     args: "EMAIL",
     config: "data",
     run: async (ctx) => (await import("./commands/admin")).userDisable(ctx),
+  },
+  {
+    name: "admin user enable",
+    summary: "enable a disabled user again (they sign in again)",
+    args: "EMAIL",
+    config: "data",
+    run: async (ctx) => (await import("./commands/admin")).userEnable(ctx),
   },
   {
     name: "admin user reset-password",
@@ -770,18 +828,11 @@ function fail(io: Io, error: unknown): number {
 /** Every error that reaches the top becomes one `vault: error:` line: never a stack trace. */
 function toCliError(error: unknown): CliErrorType {
   if (error instanceof CliError) return error;
-  if (error instanceof ConfigError)
-    return new CliError(error.message, EXIT.usage, error.hint ? [error.hint] : []);
-  const e = error as { name?: string; message?: string; code?: string; hint?: string };
-  if (
-    e &&
-    (e.name === "KeyFileError" ||
-      e.name === "DatabaseError" ||
-      e.name === "KeeperError" ||
-      e.name === "ListenError")
-  ) {
-    return new CliError(e.message ?? String(error), EXIT.server, e.hint ? [e.hint] : []);
-  }
+  const e = error as { message?: string; hint?: unknown };
+  // The configuration's, the data directory's, the keys', the keeper's and the listener's errors say their exit code.
+  const exitCode = exitCodeOf(error);
+  if (exitCode !== undefined)
+    return new CliError(e.message ?? String(error), exitCode, typeof e.hint === "string" ? [e.hint] : []);
   return new CliError(`unexpected failure: ${e?.message ?? String(error)}`, EXIT.failure, [
     "this is a bug in vault; please report it with the command you ran",
   ]);

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
+import { EXIT, EXIT_CODE } from "./exit-codes";
 import { type IpRange, IpRangeError, LOOPBACK_RANGES, parseIpRange } from "./ip-range";
 
 export class ConfigError extends Error {
@@ -16,6 +17,8 @@ export class ConfigError extends Error {
     super(message);
     this.name = "ConfigError";
   }
+
+  readonly [EXIT_CODE] = EXIT.usage;
 }
 
 export type Role = "all" | "keeper" | "app";

@@ -23,6 +23,7 @@ export type { Identity, OidcLogin } from "./repos/identities";
 export { defaultRandom, newId, type Random } from "./repos/ids";
 export type { Override } from "./repos/overrides";
 export type { Environment, Membership, Permission, Project } from "./repos/projects";
+export type { ChangeRequest, Protection, RequestState } from "./repos/requests";
 export type { Token, TokenKind } from "./repos/tokens";
 export type { Role, User } from "./repos/users";
 export {
@@ -35,3 +36,4 @@ export {
   type VersionSummary,
 } from "./repos/versions";
 export * as schema from "./schema";
+export { refsNamed } from "./snapshot";

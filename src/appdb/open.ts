@@ -7,7 +7,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { drizzle, type LibSQLDatabase } from "drizzle-orm/libsql";
+import { drizzle } from "drizzle-orm/libsql";
 import type { Config } from "../config";
 import {
   type Database,
@@ -28,6 +28,7 @@ import { handoffsRepo } from "./repos/handoffs";
 import { identitiesRepo } from "./repos/identities";
 import { overridesRepo } from "./repos/overrides";
 import { projectsRepo } from "./repos/projects";
+import { requestsRepo } from "./repos/requests";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
 import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
@@ -38,7 +39,9 @@ export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
 export const appDbAtRestKey = (appKey: Uint8Array): Uint8Array => hkdf32(appKey, AT_REST_LABEL);
 export const SEAL_LABEL = "vault/v1/app-seal";
 
-export type AppDrizzle = LibSQLDatabase<typeof schema>;
+import type { AppDrizzle } from "./orm";
+
+export type { AppDrizzle };
 
 /**
  * The code steps of app.db's migrations, with the keys they need from
@@ -66,12 +69,15 @@ export interface AppDb {
   drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
   overrides: ReturnType<typeof overridesRepo>;
+  requests: ReturnType<typeof requestsRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
   sealKey: Uint8Array;
   /** Keys what credential rows store (derived from app.key; see keyed.ts and server/auth/credentials.ts). */
   credentialKey: Uint8Array;
   health(): Promise<boolean>;
+  /** app.db's `PRAGMA synchronous` on this connection (2 FULL, 1 NORMAL); undefined when remote. */
+  synchronous(): Promise<number | undefined>;
   close(): void;
 }
 
@@ -126,6 +132,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
     overrides: overridesRepo(orm),
+    requests: requestsRepo(orm, database.client),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),
     credentialKey: keys.credential,
@@ -137,6 +144,10 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
         return false;
       }
     },
+    synchronous: async () =>
+      database.remote
+        ? undefined
+        : Number((await database.client.execute("PRAGMA synchronous")).rows[0]?.[0]),
     close: () => database.close(),
   };
 }

@@ -312,3 +312,62 @@ export const overrides = sqliteTable(
     index("overrides_ref").on(t.ref),
   ],
 );
+
+/**
+ * Protected environments (migration 0012): a change becomes a change request. `approvers`: a
+ * JSON array of user ids, or null for every member with write on the environment.
+ */
+export const environmentProtections = sqliteTable("environment_protections", {
+  environmentId: text("environment_id")
+    .primaryKey()
+    .references(() => environments.id, { onDelete: "cascade" }),
+  approvers: text("approvers"),
+  allowTokenBypass: integer("allow_token_bypass", { mode: "boolean" }).notNull().default(false),
+  createdBy: text("created_by"),
+  createdAt: integer("created_at").notNull(),
+});
+
+/**
+ * Change requests (migration 0012): a proposed change to a protected environment. The change
+ * itself is sealed in the keeper (`ref`, listed in `refs` while the request is open, null once
+ * it is closed); this row holds names only.
+ */
+export const changeRequests = sqliteTable(
+  "change_requests",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    environmentId: text("environment_id")
+      .notNull()
+      .references(() => environments.id, { onDelete: "cascade" }),
+    /** Numbered per project from 1: `vault requests show N`. */
+    number: integer("number").notNull(),
+    authorKind: text("author_kind").notNull(),
+    authorId: text("author_id").notNull(),
+    authorLabel: text("author_label").notNull(),
+    /** The change's kind (push, merge, set, unset, rollback). */
+    kind: text("kind").notNull(),
+    baseVersion: integer("base_version").notNull(),
+    ref: blob("ref", { mode: "buffer" }),
+    /** JSON: the names added, changed and removed against the base version. */
+    summary: text("summary").notNull(),
+    state: text("state", {
+      enum: ["open", "approved", "rejected", "withdrawn", "applied"],
+    }).notNull(),
+    /** Counts rebases: an approval or rebase names the revision it saw. */
+    revision: integer("revision").notNull().default(1),
+    reason: text("reason"),
+    decidedById: text("decided_by_id"),
+    decidedByLabel: text("decided_by_label"),
+    decidedAt: integer("decided_at"),
+    appliedVersion: integer("applied_version"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("change_requests_project_number").on(t.projectId, t.number),
+    index("change_requests_environment_state").on(t.environmentId, t.state),
+  ],
+);

@@ -62,6 +62,43 @@ export interface ChangeAnswer {
   version: number;
   summary: Summary;
   unchanged: boolean;
+  /**
+   * Set when the environment is protected (HTTP 202): the change became this change request and
+   * no version was made (`version` is still the latest). Absent from servers before issue 16.
+   */
+  request?: { number: number; baseVersion: number };
+}
+
+export interface Protection {
+  environment: string;
+  /** Approvers' emails, or null: every member with write on the environment. */
+  approvers: string[] | null;
+  allowTokenBypass: boolean;
+}
+
+export interface ChangeRequest {
+  number: number;
+  environment: string;
+  state: "open" | "stale" | "approved" | "rejected" | "withdrawn" | "applied";
+  kind: string;
+  author: string;
+  baseVersion: number;
+  head: number;
+  summary: Summary;
+  createdAt: number;
+  updatedAt: number;
+  decidedBy: string | null;
+  decidedAt: number | null;
+  reason: string | null;
+  appliedVersion: number | null;
+  canApprove: boolean;
+  canWithdraw: boolean;
+}
+
+export interface RevealedRequest {
+  number: number;
+  environment: string;
+  values: Record<string, { from: string | null; to: string | null }>;
 }
 
 export interface PullDotenv {
@@ -526,6 +563,52 @@ export function createApiClient(options: ApiClientOptions) {
           version,
           baseVersion,
         }),
+    },
+
+    /** Protected environments: a change to one becomes a change request. */
+    protection: {
+      list: async (id: string) =>
+        (await get<{ protections: Protection[] }>(`${project(id)}/protections`)).protections,
+      protect: (id: string, env: string, body: { approvers?: string[]; allowTokenBypass?: boolean }) =>
+        send<Protection>("PUT", `${envPath(id, env)}/protection`, body),
+      unprotect: (id: string, env: string) =>
+        send<{ environment: string; wasProtected: boolean }>("DELETE", `${envPath(id, env)}/protection`),
+    },
+
+    /** Change requests of protected environments. */
+    requests: {
+      list: async (id: string, options: { env?: string; all?: boolean } = {}) =>
+        (
+          await get<{ requests: ChangeRequest[] }>(
+            `${project(id)}/requests${query({ env: options.env, all: options.all ? "true" : undefined })}`,
+          )
+        ).requests,
+      show: (id: string, n: number) => get<ChangeRequest>(`${project(id)}/requests/${n}`),
+      reveal: (id: string, n: number) => send<RevealedRequest>("POST", `${project(id)}/requests/${n}/reveal`),
+      approve: (id: string, n: number) =>
+        send<{ number: number; environment: string; state: "applied"; version: number; summary: Summary }>(
+          "POST",
+          `${project(id)}/requests/${n}/approve`,
+        ),
+      reject: (id: string, n: number, reason?: string) =>
+        send<{ number: number; environment: string; state: "rejected" }>(
+          "POST",
+          `${project(id)}/requests/${n}/reject`,
+          reason ? { reason } : {},
+        ),
+      withdraw: (id: string, n: number) =>
+        send<{ number: number; environment: string; state: "withdrawn" }>(
+          "POST",
+          `${project(id)}/requests/${n}/withdraw`,
+        ),
+      rebase: (id: string, n: number) =>
+        send<{
+          number: number;
+          environment: string;
+          baseVersion: number;
+          rebased: boolean;
+          summary?: Summary;
+        }>("POST", `${project(id)}/requests/${n}/rebase`),
     },
 
     /** Your personal overrides: applied to your own resolved reads only. */

@@ -8,10 +8,13 @@
  * environment), so a copy renamed to stand for another environment fails to
  * open. The key only keeps the copies from being read off a backup or a
  * stray disk image: anyone who can read the config directory can read both.
+ * Known-answer vectors: test/vectors/cli-cache-*.json.
  */
+
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 import { ensurePrivateDir, writeFileAtomic } from "./files";
 
 const VERSION = 0x01;
@@ -41,6 +44,8 @@ export class CacheError extends Error {
     super(message);
     this.name = "CacheError";
   }
+
+  readonly [EXIT_CODE] = EXIT.failure;
 }
 
 const identityText = (id: CacheIdentity) => `${id.server}\n${id.projectId}\n${id.environment}`;

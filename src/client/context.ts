@@ -21,10 +21,10 @@
  * exit code from src/exit-codes.ts.
  */
 import { createHash } from "node:crypto";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError, type Io, printError } from "../cli-kit";
 import { DotenvError } from "../dotenv";
-import { EXIT, type ExitCode } from "../exit-codes";
+import { EXIT, exitCodeOf } from "../exit-codes";
 import { type ApiClient, createApiClient, normalizeBaseUrl } from "./api";
 import { CacheError } from "./cache";
 import { ClientError } from "./errors";
@@ -263,36 +263,6 @@ function timeoutOf(env: Record<string, string | undefined>): number | undefined 
   return Number(m[1]) * (m[2] === "ms" ? 1 : 1000);
 }
 
-export function exitCodeOf(code: ClientError["code"]): ExitCode {
-  switch (code) {
-    case "NETWORK":
-    case "TIMEOUT":
-      return EXIT.network;
-    case "UNAUTHENTICATED":
-    case "INVALID_CREDENTIALS":
-    case "FORBIDDEN":
-    case "PASSWORD_CHANGE_REQUIRED":
-    case "ACCOUNT_LOCKED":
-      return EXIT.auth;
-    case "NOT_FOUND":
-      return EXIT.notFound;
-    case "VERSION_CONFLICT":
-    case "CONFLICT":
-      return EXIT.conflict;
-    case "INVALID_REQUEST":
-    case "MALFORMED_JSON":
-    case "PAYLOAD_TOO_LARGE":
-    case "LIMIT_EXCEEDED":
-    case "UNSUPPORTED_MEDIA_TYPE":
-    case "METHOD_NOT_ALLOWED":
-      return EXIT.usage;
-    case "RATE_LIMITED":
-      return EXIT.failure;
-    default:
-      return EXIT.server;
-  }
-}
-
 const UNAUTHENTICATED_HINTS: Record<CredentialSource, string[]> = {
   VAULT_TOKEN: [
     "the token in VAULT_TOKEN is unknown, expired or revoked",
@@ -319,31 +289,24 @@ export function toCliError(error: unknown, source?: CredentialSource): { cli: Cl
     if (error.code === "RATE_LIMITED" && error.details.retryAfterSeconds) {
       hints = [`retry in ${error.details.retryAfterSeconds} s`];
     }
-    return { cli: new CliError(error.message, exitCodeOf(error.code), hints), details };
-  }
-  if (error instanceof RefError || error instanceof ExportError) {
-    return {
-      cli: new CliError(
-        error.message,
-        error instanceof RefError ? EXIT.usage : EXIT.failure,
-        error.hint ? [error.hint] : [],
-      ),
-      details: [],
-    };
-  }
-  if (error instanceof StoreError) {
-    return { cli: new CliError(error.message, EXIT.failure, error.hint ? [error.hint] : []), details: [] };
+    return { cli: new CliError(error.message, exitCodeOf(error)!, hints), details };
   }
   if (error instanceof CacheError) {
     return {
-      cli: new CliError(error.message, EXIT.failure, [
+      cli: new CliError(error.message, exitCodeOf(error)!, [
         "remove the config directory's cache/ and cache.key to start over",
       ]),
       details: [],
     };
   }
+  if (error instanceof RefError || error instanceof ExportError || error instanceof StoreError) {
+    return {
+      cli: new CliError(error.message, exitCodeOf(error)!, error.hint ? [error.hint] : []),
+      details: [],
+    };
+  }
   if (error instanceof DotenvError) {
-    return { cli: new CliError(error.message, EXIT.failure), details: [] };
+    return { cli: new CliError(error.message, exitCodeOf(error)!), details: [] };
   }
   const e = error as { code?: string; message?: string; path?: string };
   if (e && typeof e.code === "string" && /^E[A-Z]+$/.test(e.code)) {

@@ -1,9 +1,10 @@
 /**
  * The client's one error: what the server answered (`{error:{code,message,hint}}`
  * with its HTTP status), or why no answer came (network, timeout, a reply that
- * is not the API's). UI-free: the CLI maps codes to exit codes, the TUI to
+ * is not the API's). UI-free: its codes say their exit code (exitCodeOfApi), the TUI maps them to
  * screens. Messages never hold a value, a token or a request body.
  */
+import { EXIT, EXIT_CODE, type ExitCode } from "../exit-codes";
 import type { ErrorCode } from "../server";
 
 export type ClientErrorCode =
@@ -34,6 +35,10 @@ export class ClientError extends Error {
     this.name = "ClientError";
   }
 
+  get [EXIT_CODE](): ExitCode {
+    return exitCodeOfApi(this.code);
+  }
+
   get status(): number | undefined {
     return this.details.status;
   }
@@ -47,5 +52,38 @@ export class ClientError extends Error {
     if (this.code === "NETWORK" || this.code === "TIMEOUT") return true;
     const status = this.details.status ?? 0;
     return status === 502 || status === 503 || status === 504;
+  }
+}
+
+/** The client's table from the API's error codes (and its own) to the CLI's exit codes. */
+export function exitCodeOfApi(code: ClientErrorCode): ExitCode {
+  switch (code) {
+    case "NETWORK":
+    case "TIMEOUT":
+      return EXIT.network;
+    case "UNAUTHENTICATED":
+    case "INVALID_CREDENTIALS":
+    case "FORBIDDEN":
+    case "SELF_APPROVAL":
+    case "PASSWORD_CHANGE_REQUIRED":
+    case "ACCOUNT_LOCKED":
+      return EXIT.auth;
+    case "NOT_FOUND":
+      return EXIT.notFound;
+    case "VERSION_CONFLICT":
+    case "CONFLICT":
+    case "REQUEST_STALE":
+      return EXIT.conflict;
+    case "INVALID_REQUEST":
+    case "MALFORMED_JSON":
+    case "PAYLOAD_TOO_LARGE":
+    case "LIMIT_EXCEEDED":
+    case "UNSUPPORTED_MEDIA_TYPE":
+    case "METHOD_NOT_ALLOWED":
+      return EXIT.usage;
+    case "RATE_LIMITED":
+      return EXIT.failure;
+    default:
+      return EXIT.server;
   }
 }

@@ -14,7 +14,9 @@
  *
  * Failures name keys, never values.
  */
+
 import { formatDotenv } from "../dotenv";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 
 export const EXPORT_FORMATS = ["dotenv", "json", "yaml", "shell", "docker", "k8s"] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
@@ -27,6 +29,8 @@ export class ExportError extends Error {
     super(message);
     this.name = "ExportError";
   }
+
+  readonly [EXIT_CODE] = EXIT.failure;
 }
 
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -18,6 +18,16 @@ export { diff, diffValues, renderDiff } from "./commands/diff";
 export { build, decrypt, keys, rotatekey } from "./commands/envvault";
 export { explain, overrides } from "./commands/layers";
 export { envs, envsAdd, envsRm, link, newProject, projects } from "./commands/projects";
+export {
+  envsProtect,
+  envsUnprotect,
+  requestsApprove,
+  requestsList,
+  requestsRebase,
+  requestsReject,
+  requestsShow,
+  requestsWithdraw,
+} from "./commands/requests";
 export { CREDENTIAL_VARIABLES, childEnvironment, exitCodeOfChild, exportValues, run } from "./commands/run";
 export { get, parseAssignments, pull, push, rollback, set, unset, versions } from "./commands/secrets";
 export {
@@ -45,11 +55,10 @@ export {
   type CredentialSource,
   createClient,
   credentialLabel,
-  exitCodeOf,
   runClient,
   type ServerSource,
 } from "./context";
-export { ClientError, type ClientErrorCode } from "./errors";
+export { ClientError, type ClientErrorCode, exitCodeOfApi } from "./errors";
 export {
   EXPORT_FORMATS,
   ExportError,

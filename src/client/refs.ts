@@ -8,6 +8,7 @@ export const ENVIRONMENT_NAME = /^[a-z][a-z0-9_]{0,31}$/;
 export const PROJECT_ID = /^vlt_[0-9a-f]{64}$/;
 const MAX_VERSION = 2_147_483_647;
 
+import { EXIT, EXIT_CODE } from "../exit-codes";
 export class RefError extends Error {
   constructor(
     message: string,
@@ -16,6 +17,8 @@ export class RefError extends Error {
     super(message);
     this.name = "RefError";
   }
+
+  readonly [EXIT_CODE] = EXIT.usage;
 }
 
 export interface EnvRef {

@@ -14,10 +14,12 @@
  * by that server's URL. Another credential is sent to a server named only by
  * a checkout's `.env.vault` only when trust.json binds it to that server.
  */
+
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 import { ensurePrivateDir, writeFileAtomic } from "./files";
 
 export class StoreError extends Error {
@@ -28,6 +30,8 @@ export class StoreError extends Error {
     super(message);
     this.name = "StoreError";
   }
+
+  readonly [EXIT_CODE] = EXIT.failure;
 }
 
 export function configDirOf(env: Record<string, string | undefined>): string {

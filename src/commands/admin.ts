@@ -1,6 +1,6 @@
 /**
  * Operator commands on the server host, against the data directory:
- * `vault admin user add|list|disable|reset-password`, `vault admin session`
+ * `vault admin user add|list|disable|enable|reset-password`, `vault admin session`
  * (break-glass: a session for an owner or admin without signing in, for
  * when single sign-on is the only way in and the provider is down),
  * `vault audit verify` and `vault gc`. They open app.db directly (SQLite's locking makes that safe
@@ -11,7 +11,7 @@
  */
 import { existsSync } from "node:fs";
 import { type AppDb, AuditIntegrityError, openAppDb, type Role } from "../appdb";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { type Config, loadConfig, parseDuration } from "../config";
 import { readKeyFile } from "../db";
@@ -139,6 +139,17 @@ export async function userDisable(ctx: CommandContext): Promise<number> {
     const user = await users(appdb).disable(address);
     ctx.io.stdout.write(
       `disabled ${user.email}; their sessions and credentials are revoked, and the service tokens they created are suspended\n`,
+    );
+    return EXIT.ok;
+  });
+}
+
+export async function userEnable(ctx: CommandContext): Promise<number> {
+  const address = email(ctx);
+  return withAppDb(ctx, async (appdb) => {
+    const user = await users(appdb).enable(address);
+    ctx.io.stdout.write(
+      `enabled ${user.email}; they sign in again, and the service tokens they created work again\n`,
     );
     return EXIT.ok;
   });

@@ -13,7 +13,7 @@
 import { existsSync, lstatSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { type AppDb, openAppDb } from "../appdb";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
 import { appliedMigrations, readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";

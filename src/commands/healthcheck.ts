@@ -5,7 +5,7 @@
  * VAULT_* settings the server reads (https when a certificate is set; the
  * certificate is then not checked: it names the public host, not 127.0.0.1).
  */
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { loadConfig } from "../config";
 import { EXIT } from "../exit-codes";
 

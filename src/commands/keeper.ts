@@ -3,7 +3,7 @@
  * runs on the data directory these go through the keeper's socket, so that no
  * in-memory keyring goes stale behind it; otherwise they open the files.
  */
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { loadConfig } from "../config";
 import { readKeyFile } from "../db";
 import { EXIT } from "../exit-codes";

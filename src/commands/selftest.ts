@@ -12,23 +12,17 @@
  *
  * It writes only inside a fresh temporary directory, which it removes.
  */
-import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Elysia } from "elysia";
 import { renderToString, Text } from "ink";
 import { createElement } from "react";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
-import { DatabaseError, openDatabase } from "../db";
+import { checkEncryptedDatabase } from "../db";
 import { EXIT } from "../exit-codes";
-
-const SQLITE_HEADER = "SQLite format 3\0";
 
 export async function selftest({ io }: CommandContext): Promise<number> {
   const checks: [string, () => Promise<void>][] = [
-    ["libsql", checkLibsql],
+    ["libsql", checkEncryptedDatabase],
     ["ink", checkInk],
     ["elysia", checkElysia],
   ];
@@ -44,47 +38,6 @@ export async function selftest({ io }: CommandContext): Promise<number> {
     io.stdout.write(`selftest: ${name} ok\n`);
   }
   return EXIT.ok;
-}
-
-async function checkLibsql(): Promise<void> {
-  const dir = mkdtempSync(join(tmpdir(), "vault-selftest-"));
-  try {
-    const location = join(dir, "selftest.db");
-    const key = new Uint8Array(randomBytes(32));
-    const db = await openDatabase({ location, atRestKey: key, label: "selftest.db" });
-    try {
-      await db.client.execute("CREATE TABLE t (v TEXT NOT NULL)");
-      await db.client.execute({ sql: "INSERT INTO t (v) VALUES (?)", args: ["selftest"] });
-    } finally {
-      db.close();
-    }
-
-    const again = await openDatabase({ location, atRestKey: key, label: "selftest.db" });
-    try {
-      const rows = await again.client.execute("SELECT v FROM t");
-      if (rows.rows.length !== 1 || rows.rows[0]?.v !== "selftest")
-        throw new Error("the row did not survive reopening");
-    } finally {
-      again.close();
-    }
-
-    const header = readFileSync(location).subarray(0, SQLITE_HEADER.length).toString("latin1");
-    if (header === SQLITE_HEADER) throw new Error("the database file is not encrypted");
-
-    const wrong = new Uint8Array(randomBytes(32));
-    const refused = await openDatabase({ location, atRestKey: wrong, label: "selftest.db" }).then(
-      (db) => {
-        db.close();
-        return undefined;
-      },
-      (error: unknown) => error,
-    );
-    if (!(refused instanceof DatabaseError) || refused.code !== "WRONG_KEY") {
-      throw new Error("a wrong key was not refused as WRONG_KEY");
-    }
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
 }
 
 async function checkInk(): Promise<void> {

@@ -4,7 +4,7 @@
  * the supervisor when `--supervised`).
  */
 import { existsSync, unlinkSync } from "node:fs";
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { type Config, loadConfig } from "../config";
 import { describeLocation } from "../db";

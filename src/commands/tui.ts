@@ -4,7 +4,7 @@
  * `vault login`). It needs a terminal on both ends: without one it says so
  * and exits, before touching the network.
  */
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { runClient } from "../client";
 import { EXIT } from "../exit-codes";

@@ -4,7 +4,7 @@
  * runs it as a short-lived process of its own before it starts the keeper and
  * the app (see src/db/addon.ts for why); scripts/compile.ts checks its output.
  */
-import type { CommandContext } from "../cli";
+import type { CommandContext } from "../cli-kit";
 import { CliError } from "../cli-kit";
 import { hasEmbeddedAddon, unpackAddon } from "../db";
 import { EXIT } from "../exit-codes";

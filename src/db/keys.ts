@@ -2,8 +2,10 @@
  * Key files: exactly 32 random bytes, hex-encoded (64 characters, one optional
  * trailing newline). Anything else is refused: no guessing of encodings.
  */
+
 import { hkdfSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 
 export class KeyFileError extends Error {
   constructor(
@@ -13,6 +15,8 @@ export class KeyFileError extends Error {
     super(message);
     this.name = "KeyFileError";
   }
+
+  readonly [EXIT_CODE] = EXIT.server;
 }
 
 const HEX64 = /^[0-9a-f]{64}\n?$/;

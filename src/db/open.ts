@@ -8,9 +8,11 @@
  * key does not open them. Remote URLs (libsql://, https://, http://) go to a
  * libsql server, which then owns at-rest encryption.
  */
+
 import { existsSync } from "node:fs";
 import { open as openFile } from "node:fs/promises";
 import type { Client, InStatement, ResultSet } from "@libsql/client";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 
 export class DatabaseError extends Error {
   constructor(
@@ -21,6 +23,8 @@ export class DatabaseError extends Error {
     super(message, options);
     this.name = "DatabaseError";
   }
+
+  readonly [EXIT_CODE] = EXIT.server;
 }
 
 export interface DatabaseOptions {

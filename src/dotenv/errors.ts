@@ -2,6 +2,7 @@
  * The dotenv module's errors. Every failure carries a string `code`; messages
  * name keys and positions, never a value, a key or a ciphertext.
  */
+import { EXIT, EXIT_CODE } from "../exit-codes";
 export type DotenvErrorCode =
   // editing and rendering a document
   | "UNREPRESENTABLE"
@@ -27,6 +28,8 @@ export class DotenvError extends Error {
     this.name = "DotenvError";
     if (options?.key !== undefined) this.key = options.key;
   }
+
+  readonly [EXIT_CODE] = EXIT.failure;
 
   /** The variable name the failure is about, when there is one. */
   key?: string;

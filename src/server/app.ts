@@ -5,7 +5,7 @@
  */
 import { Elysia } from "elysia";
 import type { AppContext } from "./context";
-import { ApiError, errorBody, errorResponse } from "./errors";
+import { ApiError, errorBody, errorResponse, fromKeeperError } from "./errors";
 import { clientIp, limitAddress } from "./http";
 import { createServerMetrics, metricsRoutes, type ServerMetrics } from "./metrics";
 import { auditRoutes } from "./modules/audit/routes";
@@ -16,6 +16,7 @@ import { healthRoutes } from "./modules/health/routes";
 import { memberRoutes } from "./modules/members/routes";
 import { oidcRoutes } from "./modules/oidc/routes";
 import { projectRoutes } from "./modules/projects/routes";
+import { requestRoutes } from "./modules/requests/routes";
 import { secretRoutes } from "./modules/secrets/routes";
 import { tokenRoutes } from "./modules/tokens/routes";
 import { userRoutes } from "./modules/users/routes";
@@ -146,12 +147,9 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
               "see /api/v1/openapi.json",
             );
           }
+          const answer = fromKeeperError(error);
+          if (answer) return errorResponse(answer);
           const e = error as { name?: string; code?: string };
-          if (e?.name === "KeeperError" && (e.code === "UNREACHABLE" || e.code === "BAD_RESPONSE")) {
-            set.status = 503;
-            set.headers["retry-after"] = "2";
-            return errorBody("KEEPER_UNAVAILABLE", "the keeper is not reachable", "retry shortly");
-          }
           ctx.log.error("unhandled error", { code: String(code), name: e?.name, errorCode: e?.code });
           set.status = 500;
           return errorBody("INTERNAL", "internal error", "the server logged the details");
@@ -164,6 +162,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(memberRoutes(ctx))
     .use(tokenRoutes(ctx))
     .use(secretRoutes(ctx))
+    .use(requestRoutes(ctx))
     .use(envVaultRoutes(ctx))
     .use(auditRoutes(ctx))
     .use(userRoutes(ctx))

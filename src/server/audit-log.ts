@@ -21,7 +21,7 @@
  */
 import type { InStatement } from "@libsql/client";
 import type { AuditEvent } from "../appdb";
-import { createGroupCommit } from "../db/group-commit";
+import { createGroupCommit } from "../db";
 import type { Logger } from "../log";
 import { actorOf, type Caller } from "./auth/caller";
 

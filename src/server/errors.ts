@@ -4,6 +4,7 @@
  * codes exist only in this module. No value, token, key or database error
  * text ever reaches a message.
  */
+import { KeeperError, type KeeperErrorCode } from "../vault";
 
 export const ERROR_STATUS = {
   INVALID_REQUEST: 400,
@@ -12,11 +13,15 @@ export const ERROR_STATUS = {
   UNAUTHENTICATED: 401,
   INVALID_CREDENTIALS: 401,
   FORBIDDEN: 403,
+  /** A change request approved by its own author (issue 16). */
+  SELF_APPROVAL: 403,
   PASSWORD_CHANGE_REQUIRED: 403,
   NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
   VERSION_CONFLICT: 409,
   CONFLICT: 409,
+  /** A change request whose environment moved on since its base: rebase it. */
+  REQUEST_STALE: 409,
   PAYLOAD_TOO_LARGE: 413,
   UNSUPPORTED_MEDIA_TYPE: 415,
   ACCOUNT_LOCKED: 423,
@@ -59,4 +64,23 @@ export function errorResponse(error: ApiError): Response {
     status: error.status,
     headers: error.headers,
   });
+}
+
+const keeperUnavailable = () =>
+  new ApiError("KEEPER_UNAVAILABLE", "the keeper is not reachable", "retry shortly", { "retry-after": "2" });
+
+/**
+ * The keeper's errors as the API answers them: a keeper out of reach (or
+ * answering what is not its protocol) is a 503 the client may retry. Every
+ * other keeper failure is the server's own: not in this table, a 500 that
+ * the server logs by its code.
+ */
+const KEEPER_ERRORS: Partial<Record<KeeperErrorCode, () => ApiError>> = {
+  UNREACHABLE: keeperUnavailable,
+  BAD_RESPONSE: keeperUnavailable,
+};
+
+/** The API's answer to a keeper error, when the table has one (typed codes: no matching by name). */
+export function fromKeeperError(error: unknown): ApiError | undefined {
+  return error instanceof KeeperError ? KEEPER_ERRORS[error.code]?.() : undefined;
 }

@@ -3,12 +3,17 @@
  * caller behind the Authorization header, and the rate limits on both.
  */
 import type { Server } from "bun";
+import type { AppDb } from "../appdb";
+import type { Config } from "../config";
 import { inRanges, LOOPBACK_RANGES, parseForwardedHop } from "../ip-range";
-import { authenticate, type Caller } from "./auth/caller";
-import type { AppContext } from "./context";
+import { authenticate, type Caller, type CredentialCache } from "./auth/caller";
+import type { UsageRecorder } from "./auth/usage";
 import { ApiError } from "./errors";
 import { peerAddress } from "./host";
-import { type RateLimitRule, ruleOf } from "./rate-limit";
+import { type RateLimiter, type RateLimitRule, ruleOf } from "./rate-limit";
+
+/** What the client address depends on: whether a proxy is in front, and which peers are proxies. */
+type ProxyConfig = Pick<Config, "behindProxy"> & Partial<Pick<Config, "trustedProxies">>;
 
 /**
  * The client's address: the socket peer; behind a proxy, when that peer is a
@@ -21,7 +26,7 @@ import { type RateLimitRule, ruleOf } from "./rate-limit";
  * listener every peer is (only local processes in vault's group connect).
  */
 export function clientIp(
-  ctx: Pick<AppContext, "config">,
+  ctx: { config: ProxyConfig },
   request: Request,
   server: Server<unknown> | null,
 ): string | null {
@@ -50,7 +55,7 @@ export function rateLimited(seconds: number): ApiError {
 }
 
 export function limitAddress(
-  ctx: Pick<AppContext, "limiter">,
+  ctx: { limiter: RateLimiter },
   ip: string | null,
   rule: RateLimitRule | undefined,
   bucket = "ip",
@@ -66,7 +71,14 @@ export interface CallerOptions {
 }
 
 export async function callerOf(
-  ctx: Pick<AppContext, "appdb" | "now" | "limiter" | "config" | "credentials" | "usage">,
+  ctx: {
+    appdb: AppDb;
+    now: () => number;
+    limiter: RateLimiter;
+    config: ProxyConfig & Pick<Config, "rateLimitCredential">;
+    credentials: CredentialCache;
+    usage: UsageRecorder;
+  },
   request: Request,
   options: CallerOptions = {},
 ): Promise<Caller> {

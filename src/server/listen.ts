@@ -15,6 +15,7 @@
 import { constants } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, unlinkSync } from "node:fs";
 import type { Config } from "../config";
+import { EXIT, EXIT_CODE } from "../exit-codes";
 
 export type ListenConfig = Pick<Config, "listen" | "tlsCertFile" | "tlsKeyFile" | "tlsMin">;
 
@@ -80,6 +81,8 @@ export class ListenError extends Error {
     super(message, options);
     this.name = "ListenError";
   }
+
+  readonly [EXIT_CODE] = EXIT.server;
 }
 
 export function describeEndpoint(config: ListenConfig): string {

@@ -43,10 +43,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     limiter: ctx.limiter,
     snapshots: ctx.snapshots,
     keeper: ctx.keeper,
-    synchronous: async () =>
-      appdb.database.remote
-        ? undefined
-        : Number((await appdb.database.client.execute("PRAGMA synchronous")).rows[0]?.[0]),
+    synchronous: () => appdb.synchronous(),
   });
   countAuditEvents(metrics, ctx.audit);
   if ((await appdb.users.count()) === 0) {

@@ -17,6 +17,7 @@ import { Environments } from "./screens/Environments";
 import { History } from "./screens/History";
 import { Keys } from "./screens/Keys";
 import { Projects } from "./screens/Projects";
+import { Requests } from "./screens/Requests";
 import { Secrets } from "./screens/Secrets";
 
 export interface AppProps {
@@ -283,5 +284,7 @@ function Screen(props: {
       );
     case "audit":
       return <Audit project={route.project} active={active} height={height} width={width} />;
+    case "requests":
+      return <Requests project={route.project} active={active} height={height} />;
   }
 }

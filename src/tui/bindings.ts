@@ -18,6 +18,7 @@ export const BINDINGS: Record<Route["kind"], readonly Binding[]> = {
     { keys: "c", does: "compare with another environment" },
     { keys: "K", does: "DOTENV_KEY and service tokens" },
     { keys: "a", does: "the project's audit events" },
+    { keys: "R", does: "change requests (of protected environments)" },
     { keys: "r", does: "reload" },
   ],
   secrets: [
@@ -57,4 +58,14 @@ export const BINDINGS: Record<Route["kind"], readonly Binding[]> = {
     { keys: "r", does: "reload" },
   ],
   audit: [MOVE, { keys: "/", does: "filter by action, actor or detail" }, { keys: "r", does: "reload" }],
+  requests: [
+    MOVE,
+    { keys: "a", does: "approve the change request (asks first; not your own)" },
+    { keys: "x", does: "reject it (asks first)" },
+    { keys: "w", does: "withdraw your own (asks first)" },
+    { keys: "b", does: "rebase a stale one on the latest version (asks first)" },
+    { keys: "v", does: "show its values (approvers; asks first); again hides them" },
+    { keys: "A", does: "every change request, or only the open ones" },
+    { keys: "r", does: "reload" },
+  ],
 };

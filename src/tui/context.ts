@@ -24,7 +24,8 @@ export type Route =
   | { kind: "history"; project: ProjectRef; env: EnvRef }
   | { kind: "compare"; project: ProjectRef; env: EnvRef }
   | { kind: "keys"; project: ProjectRef; env: EnvRef; canManage: boolean }
-  | { kind: "audit"; project: ProjectRef };
+  | { kind: "audit"; project: ProjectRef }
+  | { kind: "requests"; project: ProjectRef };
 
 export interface Binding {
   keys: string;

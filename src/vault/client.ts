@@ -6,8 +6,8 @@
  * request as malformed or too large), or the keeper's own code.
  */
 import type { KeeperAddress } from "../config";
-import { createGroupCommit } from "../db/group-commit";
-import { KeeperError, type KeeperErrorCode } from "./errors";
+import { createGroupCommit } from "../db";
+import { KeeperError, type KeeperErrorCode, keeperErrorCode } from "./errors";
 import type { KeeperTls } from "./service";
 import type { KeeperApi, KeeperHealth, KeeperStats, Ref } from "./types";
 import {
@@ -32,7 +32,7 @@ export interface KeeperClientOptions {
   timeoutMs?: number;
 }
 
-const REFUSED_CODES = new Set(["BAD_REQUEST", "BAD_REF", "TOO_LARGE", "NOT_FOUND"]);
+const REFUSED_CODES = new Set<KeeperErrorCode>(["BAD_REQUEST", "BAD_REF", "TOO_LARGE", "NOT_FOUND"]);
 
 export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
   const { address, token } = options;
@@ -73,14 +73,14 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
       // The status says enough.
     }
     const remote = (json as Partial<ErrorBody> | undefined)?.error;
-    const code = typeof remote?.code === "string" ? remote.code : "INTERNAL";
+    const code = remote?.code === undefined ? "INTERNAL" : keeperErrorCode(remote.code);
     const message =
       typeof remote?.message === "string" ? remote.message : `the keeper answered ${response.status}`;
     if (response.status === 401) throw new KeeperError("UNAUTHORIZED", "the keeper refused the keeper token");
     if (REFUSED_CODES.has(code) || response.status === 413) {
       throw new KeeperError("REFUSED", `the keeper refused the request: ${message}`);
     }
-    throw new KeeperError(code as KeeperErrorCode, message);
+    throw new KeeperError(code, message);
   }
 
   async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {

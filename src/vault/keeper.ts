@@ -19,8 +19,7 @@
  *   carries it.
  */
 import { randomBytes } from "node:crypto";
-import { migrate, newKey, truncateWal } from "../db";
-import { createGroupCommit } from "../db/group-commit";
+import { createGroupCommit, migrate, newKey, truncateWal } from "../db";
 import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
 import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";

@@ -3,8 +3,8 @@
  * (test/server/harness.ts), and against sockets that misbehave.
  */
 import { beforeAll, describe, expect, it } from "bun:test";
-import { ClientError, createApiClient, exitCodeOf, normalizeBaseUrl } from "../../src/client";
-import { EXIT } from "../../src/exit-codes";
+import { ClientError, createApiClient, normalizeBaseUrl } from "../../src/client";
+import { EXIT, exitCodeOf } from "../../src/exit-codes";
 import { freePort } from "../helpers/serve";
 import { type Harness, PASSWORD, startHarness } from "../server/harness";
 
@@ -57,13 +57,13 @@ describe("createApiClient", () => {
     expect(error.status).toBe(401);
     expect(error.hint).toBeString();
     expect(error.message).not.toContain("wrong password");
-    expect(exitCodeOf(error.code)).toBe(EXIT.auth);
+    expect(exitCodeOf(error)).toBe(EXIT.auth);
   });
 
   it("maps an unknown project to NOT_FOUND (exit code 4) and a stale base version to VERSION_CONFLICT (exit code 5)", async () => {
     const missing = await failure(api(token).projects.get(`vlt_${"0".repeat(64)}`));
     expect(missing.code).toBe("NOT_FOUND");
-    expect(exitCodeOf(missing.code)).toBe(EXIT.notFound);
+    expect(exitCodeOf(missing)).toBe(EXIT.notFound);
     const project = await api(token).projects.create("conflicts");
     await api(token).secrets.push(project.id, "development", { dotenv: "A=1\n", baseVersion: 0 });
     const stale = await failure(
@@ -71,7 +71,7 @@ describe("createApiClient", () => {
     );
     expect(stale.code).toBe("VERSION_CONFLICT");
     expect(stale.status).toBe(409);
-    expect(exitCodeOf(stale.code)).toBe(EXIT.conflict);
+    expect(exitCodeOf(stale)).toBe(EXIT.conflict);
     expect(stale.details.method).toBe("PUT");
     expect(stale.details.path).toContain("/environments/development/secrets");
   });
@@ -87,7 +87,7 @@ describe("createApiClient", () => {
     });
     const error = await failure(spy.projects.list());
     expect(error.code).toBe("UNAUTHENTICATED");
-    expect(exitCodeOf(error.code)).toBe(EXIT.auth);
+    expect(exitCodeOf(error)).toBe(EXIT.auth);
     expect(seen).toEqual([null]);
   });
 
@@ -99,7 +99,7 @@ describe("createApiClient", () => {
     expect(error.code).toBe("NETWORK");
     expect(error.unreachable).toBe(true);
     expect(error.message).toContain(`127.0.0.1:${port}`);
-    expect(exitCodeOf(error.code)).toBe(EXIT.network);
+    expect(exitCodeOf(error)).toBe(EXIT.network);
   });
 
   it("gives up on a server that never answers after the timeout, as TIMEOUT", async () => {
@@ -130,7 +130,7 @@ describe("createApiClient", () => {
       const client = createApiClient({ baseUrl: `http://127.0.0.1:${proxy.port}`, token });
       const html = await failure(client.projects.list());
       expect(html.code).toBe("BAD_RESPONSE");
-      expect(exitCodeOf(html.code)).toBe(EXIT.server);
+      expect(exitCodeOf(html)).toBe(EXIT.server);
       const gateway = await failure(client.auth.me());
       expect(gateway.status).toBe(502);
       expect(gateway.unreachable).toBe(true);

@@ -88,7 +88,7 @@ describe("vault completion", () => {
       expect(complete(["keep"])).toEqual(["keeper"]);
       expect(complete(["keeper", ""])).toEqual(["rotate", "rotate-root", "status"]);
       expect(complete(["members", ""])).toEqual(["add", "grant", "list", "rm"]);
-      expect(complete(["admin", "user", ""])).toEqual(["add", "disable", "list", "reset-password"]);
+      expect(complete(["admin", "user", ""])).toEqual(["add", "disable", "enable", "list", "reset-password"]);
       expect(complete(["pu"])).toEqual(["pull", "push"]);
     });
 

@@ -56,12 +56,14 @@ describe("formatExport", () => {
 
   it("shell: a name that is not a shell variable is refused, by name", () => {
     expect(() => formatExport("shell", { "my.key": "v", OK: "w" })).toThrow(ExportError);
-    expect(() => formatExport("shell", { "my.key": "secret-value" })).toThrow(/my\.key/);
+    let message = "";
     try {
       formatExport("shell", { "my.key": "secret-value" });
     } catch (error) {
-      expect(String((error as Error).message)).not.toContain("secret-value");
+      message = (error as Error).message;
     }
+    expect(message).toContain("my.key");
+    expect(message).not.toContain("secret-value");
   });
 
   it("yaml: a real YAML parser reads back exactly the values", () => {

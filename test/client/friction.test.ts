@@ -38,7 +38,16 @@ describe("command groups", () => {
   for (const [group, members] of [
     ["tokens", ["tokens create", "tokens list", "tokens revoke"]],
     ["members", ["members list", "members add", "members rm", "members grant"]],
-    ["admin", ["admin user add", "admin user list", "admin user disable", "admin user reset-password"]],
+    [
+      "admin",
+      [
+        "admin user add",
+        "admin user list",
+        "admin user disable",
+        "admin user enable",
+        "admin user reset-password",
+      ],
+    ],
     ["keeper", ["keeper status", "keeper rotate", "keeper rotate-root"]],
   ] as const) {
     it(`vault ${group} alone lists its commands (it said "unknown command")`, async () => {

@@ -149,6 +149,22 @@ describe("vault login, whoami, logout", () => {
     cli.login("carol@example.com", { password: "my new long passphrase" });
   });
 
+  it("vault admin user disable, then enable: the password is refused while disabled and works again after", () => {
+    const login = () =>
+      cli.run(["login", cli.url, "--email", "carol@example.com", "--password-stdin"], {
+        config: join(cli.dir("config"), "vault"),
+        input: "my new long passphrase\n",
+      });
+    expect(cli.ok(["admin", "user", "disable", "carol@example.com", "--data", cli.data])).toContain(
+      "disabled carol@example.com",
+    );
+    expect(login().code).not.toBe(0);
+    expect(cli.ok(["admin", "user", "enable", "carol@example.com", "--data", cli.data])).toContain(
+      "enabled carol@example.com",
+    );
+    expect(login().code).toBe(0);
+  });
+
   it("--browser prints an approval page and a code that is not in it, and signs in once the user types the code there", async () => {
     const config = join(cli.dir("config"), "vault");
     const proc = Bun.spawn([cli.vault.bin, "login", cli.url, "--browser", "--no-open"], {

@@ -679,6 +679,15 @@ describe("axe-core on every page (Chromium)", () => {
       set: { BUILD_MODE: "fake-nightly", CI_CACHE: "fake-other-cache" },
     });
 
+    // A change request on staging, protected, made by the colleague: the owner may approve it.
+    const staging = `/api/v1/projects/${projectId}/environments/staging`;
+    await srv.api(ownerToken, "PUT", `${staging}/protection`, {});
+    const held = await srv.api(await srv.apiLogin(COLLEAGUE, PASSWORD), "PATCH", `${staging}/secrets`, {
+      set: { LOG_LEVEL: "fake-new-value-held", FEATURE_X: "fake-new-value-x" },
+      unset: ["DATABASE_URL"],
+    });
+    expect(held.request.number).toBe(1);
+
     const pages: { name: string; path: string; status?: number; signedOut?: boolean }[] = [
       { name: "signin", path: "/signin", signedOut: true },
       { name: "projects", path: "/" },
@@ -689,6 +698,8 @@ describe("axe-core on every page (Chromium)", () => {
       { name: "history", path: `${prod}/history` },
       { name: "diff", path: `${prod}/diff?from=1&to=5` },
       { name: "compare", path: `${prod}/compare?with=staging` },
+      { name: "requests", path: `/p/${projectId}/requests` },
+      { name: "request", path: `/p/${projectId}/requests/1` },
       { name: "team", path: `/p/${projectId}/team` },
       { name: "tokens", path: `/p/${projectId}/tokens` },
       { name: "keys", path: `/p/${projectId}/keys` },

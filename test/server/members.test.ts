@@ -96,3 +96,27 @@ describe("inviting members", () => {
     expect((await h.request("GET", "/api/v1/me", { token: bob.token })).status).toBe(200);
   });
 });
+
+describe("a project keeps an owner", () => {
+  it("its last owner is neither removed nor made a member (409, nothing changes), and is once there is another owner", async () => {
+    const { h, owner, members } = await setup();
+    const removed = await h.request("DELETE", `${members}/${owner.id}`, { token: owner.token });
+    expect([removed.status, removed.body.error.code]).toEqual([409, "CONFLICT"]);
+    expect(removed.body.error.hint).toContain("--role owner");
+    const demoted = await h.request("POST", members, {
+      token: owner.token,
+      body: { email: owner.email, role: "member" },
+    });
+    expect(demoted.status).toBe(409);
+    const listed = await h.request("GET", members, { token: owner.token });
+    expect(listed.body.members.map((m: { email: string; role: string }) => [m.email, m.role])).toEqual([
+      [owner.email, "owner"],
+    ]);
+
+    const second = await h.user("second@example.com");
+    await h.request("POST", members, { token: owner.token, body: { email: second.email, role: "owner" } });
+    expect((await h.request("DELETE", `${members}/${owner.id}`, { token: owner.token })).status).toBe(200);
+    const after = await h.request("GET", members, { token: second.token });
+    expect(after.body.members.map((m: { email: string }) => m.email)).toEqual([second.email]);
+  });
+});

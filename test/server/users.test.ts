@@ -222,6 +222,47 @@ describe("users API", () => {
     expect((await signIn(h, member.email, PASSWORD)).status).toBe(401);
   });
 
+  it("enables a disabled user again: they sign in, their old sessions stay revoked, their service tokens work again, and it is audited", async () => {
+    const { h, owner, admin, member } = await instance();
+    const { owner: maker, project, base } = await projectWith(h, "maker@example.com");
+    await h.request("POST", `/api/v1/projects/${project.id}/members`, {
+      token: maker.token,
+      body: { email: member.email, role: "owner" },
+    });
+    const ci = (
+      await h.request("POST", `/api/v1/projects/${project.id}/tokens`, {
+        token: member.token,
+        body: { name: "ci", environments: ["development"] },
+      })
+    ).body.token as string;
+    const pull = () => h.request("GET", `${base}/development/secrets`, { token: ci });
+    expect((await pull()).status).toBe(200);
+    await h.request("POST", `/api/v1/users/${member.id}/disable`, { token: admin.token });
+    expect((await pull()).status).toBe(401);
+
+    // Nobody enables themselves (a disabled user has no session anyway), and an admin does not enable an owner.
+    const ownerUser = await h.request("POST", `/api/v1/users/${owner.id}/enable`, { token: admin.token });
+    expect([ownerUser.status, ownerUser.body.error.code]).toEqual([403, "FORBIDDEN"]);
+    const self = await h.request("POST", `/api/v1/users/${admin.id}/enable`, { token: admin.token });
+    expect(self.status).toBe(403);
+
+    const res = await h.request("POST", `/api/v1/users/${member.id}/enable`, { token: admin.token });
+    expect(res.status).toBe(200);
+    expect(res.body.user.status).toBe("active");
+    expect((await pull()).status).toBe(200);
+    expect((await h.request("GET", "/api/v1/me", { token: member.token })).status).toBe(401);
+    expect((await signIn(h, member.email, PASSWORD)).status).toBe(200);
+    // Enabling an active user changes nothing and records nothing.
+    expect(
+      (await h.request("POST", `/api/v1/users/${member.id}/enable`, { token: admin.token })).status,
+    ).toBe(200);
+    await h.ctx.audit.flush();
+    const events = await h.appdb.audit.list({ action: "user.enable", limit: 10 });
+    expect(events.length).toBe(1);
+    expect(events[0]!.actorLabel).toBe(admin.email);
+    expect(JSON.parse(events[0]!.detail!).email).toBe(member.email);
+  });
+
   it("resets a password: a one-time password shown once, the lockout cleared, every session revoked, the old password refused", async () => {
     const { h, admin, member } = await instance();
     for (let i = 0; i < 5; i++) await signIn(h, member.email, "wrong password here");

@@ -855,6 +855,17 @@ describe("users page", () => {
       "/admin/users?done=user-disabled",
     );
     expect((await h.appdb.users.byId(id))?.disabledAt).not.toBeNull();
+    // A disabled user's row offers Enable, which makes them active again.
+    const disabledRow = new RegExp(
+      `<tr data-name="[^"]*">(?:(?!</tr>).)*/admin/users/${id}/enable(?:(?!</tr>).)*</tr>`,
+      "s",
+    );
+    expect(disabledRow.test((await t.browsers.admin.get("/admin/users")).text)).toBe(true);
+    expect(location(await t.browsers.admin.post(`/admin/users/${id}/enable`))).toBe(
+      "/admin/users?done=user-enabled",
+    );
+    expect((await h.appdb.users.byId(id))?.disabledAt).toBeNull();
+    expect((await t.browsers.admin.post(`/admin/users/${id}/disable`)).status).toBe(303);
     // The rules are the service's: not one's own account, owners only by owners, the last owner kept.
     const self = t.tokens.admin.id;
     for (const path of [`/admin/users/${self}/disable`, `/admin/users/${self}/reset-password`])
@@ -892,6 +903,7 @@ describe("users page", () => {
     for (const [path, fields] of [
       ["/admin/users", { email: "new@example.com" }],
       [`/admin/users/${id}/disable`, {}],
+      [`/admin/users/${id}/enable`, {}],
       [`/admin/users/${id}/reset-password`, {}],
       [`/admin/users/${id}/role`, { role: "admin" }],
     ] as const) {

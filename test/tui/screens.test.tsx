@@ -139,8 +139,7 @@ describe("history", () => {
     expect(list).toContain("History of development");
     expect(list).toMatch(/v2\* .* owner@example\.com +\+1 ~1 -0/);
     await ui.press("j", KEYS.enter);
-    const diff = await ui.until("v1 → v2 (current)");
-    expect(diff).toBeDefined();
+    await ui.until("v1 → v2 (current)");
     await ui.until("values differ (masked): A");
     expect(ui.frame()).toContain("added: C");
     await ui.press("v");
@@ -173,7 +172,6 @@ describe("history", () => {
     expect(res.body.version).toBe(3);
     expect(res.body.values).toEqual({ A: "alpha-secret", B: "beta-secret" });
     expect(ui.frames()).not.toContain("beta-secret");
-    expect(list).toBeDefined();
   });
 });
 
@@ -233,12 +231,11 @@ describe("compare", () => {
     // the other environments are drawn: the list has loaded
     await ui.until(" ci  staging  production");
     await ui.press(KEYS.right);
-    const frame = await ui.until("development → staging");
+    await ui.until("development → staging");
     await ui.until("only in staging: D");
     expect(ui.frame()).toContain("only in development: B");
     expect(ui.frame()).toContain("values differ (masked): A");
     for (const v of ["alpha-secret", "other-secret", "delta-secret"]) expect(ui.frames()).not.toContain(v);
-    expect(frame).toBeDefined();
   });
 });
 

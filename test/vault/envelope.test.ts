@@ -128,13 +128,17 @@ describe("envelope", () => {
     const tampered = new Uint8Array(blob);
     tampered[20]! ^= 1;
     for (const attempt of [() => open(lookup, ref, tampered), () => open(() => undefined, ref, blob)]) {
+      let thrown: unknown;
       try {
         attempt();
       } catch (error) {
-        const message = `${(error as Error).message} ${String((error as Error).cause ?? "")}`;
-        expect(message).not.toContain(Buffer.from(key).toString("hex"));
-        expect(message).not.toContain("sk_live");
+        thrown = error;
       }
+      // Both must fail: a test that only looked inside the catch would pass if neither did.
+      expect(thrown).toBeInstanceOf(KeeperError);
+      const message = `${(thrown as Error).message} ${String((thrown as Error).cause ?? "")}`;
+      expect(message).not.toContain(Buffer.from(key).toString("hex"));
+      expect(message).not.toContain("sk_live");
     }
   });
 });

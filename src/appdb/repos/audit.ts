@@ -18,7 +18,7 @@
 import { createHash, createHmac, timingSafeEqual } from "node:crypto";
 import type { Client, InStatement } from "@libsql/client";
 import { and, asc, desc, eq, gte, lte, type SQL, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { audit, meta } from "../schema";
 
 export type AuditRow = typeof audit.$inferSelect;

@@ -8,7 +8,7 @@
  */
 import type { Client } from "@libsql/client";
 import { and, eq } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { drafts } from "../schema";
 
 export type Draft = typeof drafts.$inferSelect;

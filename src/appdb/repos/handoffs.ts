@@ -1,6 +1,6 @@
 import { and, eq, isNull, lt, lte, ne, sql } from "drizzle-orm";
 import { type Database, truncateWal } from "../../db";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { handoffOrigins, handoffs } from "../schema";
 
 export type Handoff = typeof handoffs.$inferSelect;

@@ -1,5 +1,5 @@
 import { and, eq, isNull, lt, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { identities, oidcLogins } from "../schema";
 
 export type Identity = typeof identities.$inferSelect;

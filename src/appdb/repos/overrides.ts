@@ -6,7 +6,7 @@
  * ref as used only while its row lives (versions.referenced).
  */
 import { and, eq, inArray, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { environments, overrides } from "../schema";
 
 export type Override = typeof overrides.$inferSelect;

@@ -1,5 +1,5 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { environments, grants, memberships, overrides, projects, refs, users } from "../schema";
 
 export type Project = typeof projects.$inferSelect;

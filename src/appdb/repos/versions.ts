@@ -34,7 +34,7 @@
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { Client, InStatement, Transaction } from "@libsql/client";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
-import type { AppDrizzle } from "../open";
+import type { AppDrizzle } from "../orm";
 import { environments, overrides, refs, versions } from "../schema";
 
 export type VersionRow = typeof versions.$inferSelect;

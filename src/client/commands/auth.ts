@@ -1,6 +1,6 @@
 /** `vault login`, `vault logout`, `vault whoami`. */
 import { randomBytes } from "node:crypto";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import { newPasswordProblem } from "../../password-rules";

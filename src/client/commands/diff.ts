@@ -12,7 +12,7 @@
  *   vault diff staging production
  */
 import { existsSync } from "node:fs";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";

@@ -6,7 +6,7 @@
  * (offline: opens `.env.vault` with a DOTENV_KEY, no server involved).
  */
 import { existsSync, readFileSync } from "node:fs";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { DotenvError, formatDotenv, openEnvVault } from "../../dotenv";
 import { EXIT } from "../../exit-codes";

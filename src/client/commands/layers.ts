@@ -6,7 +6,7 @@
  * environment, a parent of a branch; and what each reference in the value
  * points at, with versions. The value only with --reveal (an audited read).
  */
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { ExplainAnswer, ExplainLayer, ExplainReference } from "../api";

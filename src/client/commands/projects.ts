@@ -1,13 +1,13 @@
 /** `vault new`, `vault link`, `vault projects`, `vault envs [add|rm]`. */
 import { existsSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import { type Client, runClient } from "../context";
 import { writeFileAtomic } from "../files";
 import { gitignoreText, LINK_FILE, writeLink } from "../link";
-import { clean, isoTime, note, printJson, table } from "../output";
+import { clean, isoTime, nameList, note, printJson, table } from "../output";
 import { isInteractive, promptLine } from "../prompt";
 import { checkEnvironmentName, checkProjectId } from "../refs";
 
@@ -99,19 +99,43 @@ export function projects(ctx: CommandContext): Promise<number> {
 
 export function envs(ctx: CommandContext): Promise<number> {
   return runClient(ctx, async (client) => {
-    const project = await client.api().projects.get(await client.projectId());
+    const projectId = await client.projectId();
+    const project = await client.api().projects.get(projectId);
+    // Protected environments (servers before issue 16 have none: their answer is a 404).
+    const protections = new Map(
+      (
+        await client
+          .api()
+          .protection.list(projectId)
+          .catch(() => [])
+      ).map((p) => [p.environment, p]),
+    );
     if (client.json) {
-      printJson(client.io, project.environments);
+      printJson(
+        client.io,
+        project.environments.map((e) => {
+          const p = protections.get(e.name);
+          return p
+            ? { ...e, protected: { approvers: p.approvers, allowTokenBypass: p.allowTokenBypass } }
+            : e;
+        }),
+      );
       return EXIT.ok;
     }
+    const protection = (name: string) => {
+      const p = protections.get(name);
+      if (!p) return "";
+      return `protected: approved by ${p.approvers ? nameList(p.approvers, 3) : "members with write"}${p.allowTokenBypass ? "; tokens bypass" : ""}`;
+    };
     client.io.stdout.write(
       table([
-        ["ENVIRONMENT", "VERSION", "ACCESS", ""],
+        ["ENVIRONMENT", "VERSION", "ACCESS", "", ...(protections.size > 0 ? ["APPROVALS"] : [])],
         ...project.environments.map((e) => [
           e.name,
           String(e.version),
           e.permission,
           e.main ? "(main)" : e.parent ? `(branch of ${e.parent})` : "",
+          ...(protections.size > 0 ? [protection(e.name)] : []),
         ]),
       ]),
     );

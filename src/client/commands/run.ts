@@ -12,7 +12,7 @@
  */
 import { existsSync } from "node:fs";
 import { constants } from "node:os";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError, printError } from "../../cli-kit";
 import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";

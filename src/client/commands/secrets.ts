@@ -14,7 +14,7 @@
  */
 import { chmodSync, existsSync, readFileSync, renameSync } from "node:fs";
 import { isAbsolute, join } from "node:path";
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { parse } from "../../dotenv";
 import { EXIT } from "../../exit-codes";
@@ -25,6 +25,7 @@ import { decodeText, writeFileAtomic } from "../files";
 import { clean, isoTime, nameList, note, printJson, summaryText, table, warn, withProgress } from "../output";
 import { isInteractive, promptLine, readAllStdinBytes } from "../prompt";
 import { defaultFileFor, type EnvRef, parseEnvAtVersion, parseEnvRef } from "../refs";
+import { held } from "./requests";
 import { cacheValues } from "./values";
 
 export const DEFAULT_ENV = "development";
@@ -203,6 +204,8 @@ export function push(ctx: CommandContext): Promise<number> {
       }
       throw error;
     }
+    // A protected environment: a change request, no version (the checkout's base stays as it was).
+    if (answer.request) return held(client, env.env, answer.request.number);
     // A merge onto a version this checkout never had is not a base for a later plain push: that
     // push must still be refused until the checkout pulls what others changed.
     const known = client.store.lastVersion(server, projectId, env.env, client.cwd) ?? 0;
@@ -350,6 +353,7 @@ export function set(ctx: CommandContext): Promise<number> {
       return EXIT.ok;
     }
     const answer = await client.api().secrets.patch(await client.projectId(), ref.env, { set: values });
+    if (answer.request) return held(client, ref.env, answer.request.number);
     const n = Object.keys(values).length;
     client.io.stdout.write(
       answer.unchanged
@@ -387,6 +391,7 @@ export function unset(ctx: CommandContext): Promise<number> {
     const answer = await client
       .api()
       .secrets.patch(await client.projectId(), ref.env, { unset: client.positionals });
+    if (answer.request) return held(client, ref.env, answer.request.number);
     const removed = answer.summary.removed;
     client.io.stdout.write(
       `removed ${clean(nameList(removed))} from ${ref.env}: version ${answer.version}\n`,
@@ -445,6 +450,7 @@ export function rollback(ctx: CommandContext): Promise<number> {
       ]);
     const ref = parseEnvAtVersion(arg);
     const answer = await client.api().secrets.rollback(await client.projectId(), ref.env, ref.version);
+    if (answer.request) return held(client, ref.env, answer.request.number);
     client.io.stdout.write(
       answer.unchanged
         ? `${ref.env} already equals version ${ref.version} (still version ${answer.version})\n`

@@ -1,5 +1,5 @@
 /** `vault members list|add|rm|grant`, `vault tokens create|list|revoke`, `vault audit`. */
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import type { AuditEvent, Member, Permission } from "../api";

@@ -4,7 +4,7 @@
  * `.env.vault` names that server. `--forget` removes the binding. A session
  * needs none: it is only ever sent to the server that issued it.
  */
-import type { CommandContext } from "../../cli";
+import type { CommandContext } from "../../cli-kit";
 import { CliError } from "../../cli-kit";
 import { EXIT } from "../../exit-codes";
 import { normalizeBaseUrl } from "../api";

@@ -3,8 +3,7 @@
  * only through a grant (or as its owner), and an environment only with a
  * grant on it. A project the caller cannot see is 404, never 403.
  */
-import type { Environment, Permission, Project } from "../../appdb";
-import type { AppContext } from "../context";
+import type { AppDb, Environment, Permission, Project } from "../../appdb";
 import { ApiError } from "../errors";
 import { type Caller, isInstanceAdmin } from "./caller";
 
@@ -62,7 +61,7 @@ export function createAccessCache(now: () => number, ttlMs = ACCESS_TTL_MS): Acc
 }
 
 export async function projectAccess(
-  ctx: Pick<AppContext, "appdb"> & { access?: AccessCache },
+  ctx: { appdb: AppDb; access?: AccessCache },
   caller: Caller,
   projectId: string,
 ): Promise<ProjectAccess> {
@@ -77,7 +76,7 @@ export async function projectAccess(
 }
 
 async function decideAccess(
-  ctx: Pick<AppContext, "appdb">,
+  ctx: { appdb: AppDb },
   caller: Caller,
   projectId: string,
 ): Promise<ProjectAccess> {

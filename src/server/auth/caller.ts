@@ -9,8 +9,7 @@
  * whichever process disabled them and including tokens made before this rule
  * existed, without rewriting any token row.
  */
-import type { Token, User } from "../../appdb";
-import type { AppContext } from "../context";
+import type { AppDb, Token, User } from "../../appdb";
 import { ApiError } from "../errors";
 import { bearer, hashCredential, isWellFormed, kindOf, sameHash } from "./credentials";
 import type { UsageRecorder } from "./usage";
@@ -61,7 +60,7 @@ export function createCredentialCache(now: () => number, ttlMs = CREDENTIAL_TTL_
 }
 
 async function lookup(
-  ctx: Pick<AppContext, "appdb"> & { credentials?: CredentialCache },
+  ctx: { appdb: AppDb; credentials?: CredentialCache },
   hash: string,
 ): Promise<{ token: Token; user: User | undefined } | undefined> {
   const cached = ctx.credentials?.get(hash);
@@ -76,7 +75,7 @@ async function lookup(
 }
 
 export async function authenticate(
-  ctx: Pick<AppContext, "appdb" | "now"> & { credentials?: CredentialCache; usage?: UsageRecorder },
+  ctx: { appdb: AppDb; now: () => number; credentials?: CredentialCache; usage?: UsageRecorder },
   header: string | null | undefined,
 ): Promise<Caller> {
   const presented = bearer(header);

@@ -20,6 +20,9 @@
  * names would still open here; each version's snapshot is authenticated on
  * its own instead, by a MAC that app.db cannot compute (versionMac in
  * src/appdb/repos/versions.ts), checked before any value of it is opened.
+ *
+ * Known-answer vectors, from app.key through the seal key's derivation to
+ * the blob: test/vectors/app-seal-*.json (scripts/gen-format-vectors.ts).
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 
@@ -39,7 +42,7 @@ export class SealError extends Error {
   }
 }
 
-export type BindingKind = "value" | "layout" | "dotenv-key" | "draft" | "override";
+export type BindingKind = "value" | "layout" | "dotenv-key" | "draft" | "override" | "request";
 
 /** SHA-256 over length-prefixed parts: no two different part lists collide by concatenation. */
 export function binding(kind: BindingKind, ...parts: (string | number)[]): Uint8Array {

@@ -42,6 +42,7 @@ export function Environments(props: {
       if (input === "c") return tui.push({ kind: "compare", project: ref, env });
       if (input === "K") return tui.push({ kind: "keys", project: ref, env, canManage: p.canManage });
       if (input === "a") return tui.push({ kind: "audit", project: ref });
+      if (input === "R") return tui.push({ kind: "requests", project: ref });
       setCursor(moveCursor(cursor, envs.length, input, key, 10));
     },
     { ready: loaded.ready },

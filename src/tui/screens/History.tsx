@@ -48,7 +48,14 @@ export function History(props: {
   const rollback = async (version: number) => {
     try {
       const answer = await tui.api.secrets.rollback(project.id, env.name, version, head);
-      setNotice({ text: `rolled back: version ${answer.version} equals version ${version}`, color: "green" });
+      setNotice(
+        answer.request
+          ? {
+              text: `${env.name} is protected: change request #${answer.request.number} opened; an approver must approve it`,
+              color: "yellow",
+            }
+          : { text: `rolled back: version ${answer.version} equals version ${version}`, color: "green" },
+      );
       setDiff(undefined);
       loaded.reload();
     } catch (error) {

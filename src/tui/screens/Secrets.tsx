@@ -209,9 +209,11 @@ export function Secrets(props: {
       setMode({ kind: "table" });
       const s = answer.summary;
       say(
-        answer.unchanged
-          ? "nothing changed: no new version"
-          : `saved as version ${answer.version} (+${s.added.length} ~${s.changed.length} -${s.removed.length})`,
+        answer.request
+          ? `${env.name} is protected: change request #${answer.request.number} opened; an approver must approve it (R on the environments screen)`
+          : answer.unchanged
+            ? "nothing changed: no new version"
+            : `saved as version ${answer.version} (+${s.added.length} ~${s.changed.length} -${s.removed.length})`,
       );
       loaded.reload();
     } catch (error) {

@@ -13,13 +13,14 @@
  * operator's `vault admin session` on the host. With `--password-login off`
  * a password never signs in (nor is it checked): only single sign-on does.
  */
-import { newId, type Random, type User } from "../../../appdb";
+import { type AppDb, newId, type Random, type User } from "../../../appdb";
+import type { Config } from "../../../config";
+import type { AuditLog } from "../../audit-log";
 import type { Caller } from "../../auth/caller";
 import { hashCredential, newCredential } from "../../auth/credentials";
-import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { limitAddress } from "../../http";
-import { LOGIN_LIMIT } from "../../rate-limit";
+import { LOGIN_LIMIT, type RateLimiter } from "../../rate-limit";
 import { locked, wrongPassword } from "../users/service";
 
 export const SESSION_TTL_MS = 12 * 3_600_000;
@@ -36,9 +37,17 @@ export interface LoginResult {
   user: User;
 }
 
-type Deps = Pick<AppContext, "appdb" | "audit" | "now" | "limiter"> & {
+/** What the sign-in services are wired with (by the composition root, server/context.ts). */
+interface Recorded {
+  appdb: AppDb;
+  audit: AuditLog;
+  now: () => number;
+}
+
+type Deps = Recorded & {
+  limiter: RateLimiter;
   random: Random;
-  config: Partial<Pick<AppContext["config"], "passwordLogin" | "oidc">>;
+  config: Partial<Pick<Config, "passwordLogin" | "oidc">>;
 };
 
 /** How a session's user proved who they are, as the audit log records it. */
@@ -62,7 +71,7 @@ export function passwordLoginOff(config: Deps["config"]): ApiError {
  * its keyed hash is stored), revocable like any, audited as `auth.login` with the method.
  */
 export async function startSession(
-  deps: Pick<AppContext, "appdb" | "audit" | "now"> & { random: Random },
+  deps: Recorded & { random: Random },
   user: User,
   how: SignInMethod & { ip: string | null; ttlMs?: number },
 ): Promise<LoginResult> {
@@ -175,7 +184,7 @@ const onlySessions = () =>
  * credential is bound to one project and a service token to no user. Another
  * user's credential is answered as missing.
  */
-export function createSessionService(ctx: Pick<AppContext, "appdb" | "audit" | "now">) {
+export function createSessionService(ctx: Recorded) {
   return {
     async list(caller: Caller): Promise<SessionView[]> {
       if (caller.kind !== "session") throw onlySessions();

@@ -12,7 +12,7 @@ import type { Environment } from "../../../appdb";
 import { environmentNamed, type ProjectAccess, projectAccess, requirePermission } from "../../auth/access";
 import { authenticate, type Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
-import { ApiError, ERROR_STATUS } from "../../errors";
+import { ApiError, ERROR_STATUS, type ErrorCode } from "../../errors";
 import { clientIp } from "../../http";
 import { createEnvVaultService, envFileName } from "../envvault/service";
 import { createHandoffService } from "../handoff/service";
@@ -22,14 +22,23 @@ const PROJECT_ID = /^vlt_[0-9a-f]{64}$/;
 const ME = /^me_[0-9a-f]{64}$/;
 const ENV_AT_VERSION = /^([a-z][a-z0-9_]{0,31})(?:@v?(\d{1,9}))?$/;
 
+/**
+ * A refusal in the dotenv-vault protocol's own words (its code, one
+ * suggestion), with its HTTP status from the API's one table by the kind
+ * of refusal it is.
+ */
 class ProtocolError extends Error {
   constructor(
-    readonly status: number,
+    readonly kind: ErrorCode,
     readonly code: string,
     message: string,
     readonly suggestion: string,
   ) {
     super(message);
+  }
+
+  get status(): number {
+    return ERROR_STATUS[this.kind];
   }
 }
 
@@ -56,10 +65,10 @@ function field(body: Body, names: readonly string[], what: string, pattern?: Reg
     const value = body[name];
     if (value === undefined || value === null) continue;
     if (typeof value !== "string")
-      throw new ProtocolError(400, "INVALID_FIELD", `${name} must be a string`, `send ${what}`);
+      throw new ProtocolError("INVALID_REQUEST", "INVALID_FIELD", `${name} must be a string`, `send ${what}`);
     if (pattern && !pattern.test(value))
       throw new ProtocolError(
-        400,
+        "INVALID_REQUEST",
         `INVALID_${names[0]!.toUpperCase()}`,
         `${name} is not ${what}`,
         `check ${what}`,
@@ -67,7 +76,7 @@ function field(body: Body, names: readonly string[], what: string, pattern?: Reg
     return value;
   }
   throw new ProtocolError(
-    400,
+    "INVALID_REQUEST",
     `MISSING_${names[0]!.toUpperCase()}`,
     `missing ${names.join(" or ")}`,
     `send ${what}`,
@@ -78,7 +87,12 @@ function optionalString(body: Body, name: string): string | undefined {
   const value = body[name];
   if (value === undefined || value === null || value === "") return undefined;
   if (typeof value !== "string")
-    throw new ProtocolError(400, "INVALID_FIELD", `${name} must be a string`, `send ${name} as text`);
+    throw new ProtocolError(
+      "INVALID_REQUEST",
+      "INVALID_FIELD",
+      `${name} must be a string`,
+      `send ${name} as text`,
+    );
   return value;
 }
 
@@ -111,7 +125,7 @@ export function compatRoutes(ctx: AppContext) {
       caller = await authenticate(ctx, `Bearer ${me}`);
     } catch {
       throw new ProtocolError(
-        401,
+        "UNAUTHENTICATED",
         "INVALID_DOTENV_ME",
         "the credential in .env.me is not valid here",
         "run dotenv-vault login",
@@ -119,7 +133,7 @@ export function compatRoutes(ctx: AppContext) {
     }
     if (caller.kind !== "me") {
       throw new ProtocolError(
-        401,
+        "UNAUTHENTICATED",
         "INVALID_DOTENV_ME",
         "the credential in .env.me is not valid here",
         "run dotenv-vault login",
@@ -127,7 +141,7 @@ export function compatRoutes(ctx: AppContext) {
     }
     if (caller.projectId !== projectId) {
       throw new ProtocolError(
-        404,
+        "NOT_FOUND",
         "PROJECT_NOT_FOUND",
         "no such project for this credential",
         "check DOTENV_VAULT in .env.vault, then run dotenv-vault login",
@@ -147,7 +161,7 @@ export function compatRoutes(ctx: AppContext) {
     const m = ENV_AT_VERSION.exec(name);
     if (!m) {
       throw new ProtocolError(
-        400,
+        "INVALID_REQUEST",
         "INVALID_ENVIRONMENT",
         `"${name.slice(0, 40)}" is not an environment`,
         "use a name like production, or production@3",
@@ -170,7 +184,7 @@ export function compatRoutes(ctx: AppContext) {
       try {
         if (body === null || typeof body !== "object" || Array.isArray(body)) {
           throw new ProtocolError(
-            400,
+            "INVALID_REQUEST",
             "INVALID_BODY",
             "the body must be a JSON object",
             "send JSON with content-type application/json",
@@ -207,6 +221,15 @@ export function compatRoutes(ctx: AppContext) {
         requirePermission(access, env, "write");
         const text = field(body, ["dotenv"], "the file's text");
         const result = await secrets.change(caller, access.project, env, { kind: "push", text }, { ip });
+        if (result.request) {
+          // A protected environment: no version was made. The CLI prints this as an error (exit 2).
+          throw new ProtocolError(
+            "CONFLICT",
+            "CHANGE_REQUEST_OPENED",
+            `${env.name} is protected: change request #${result.request.number} was opened instead of a new version; an approver must approve it`,
+            `vault requests show ${result.request.number}`,
+          );
+        }
         const fresh = await projectAccess(ctx, caller, access.project.id);
         return {
           environment: env.name,
@@ -255,7 +278,7 @@ export function compatRoutes(ctx: AppContext) {
         const name = optionalString(body, "environment");
         if (name === undefined)
           throw new ProtocolError(
-            400,
+            "INVALID_REQUEST",
             "MISSING_ENVIRONMENT",
             "which environment?",
             "run dotenv-vault rotatekey production",
@@ -299,7 +322,7 @@ export function compatRoutes(ctx: AppContext) {
         const vaultUid = await handoffs.collect("new", id);
         if (vaultUid === undefined)
           throw new ProtocolError(
-            404,
+            "NOT_FOUND",
             "PENDING",
             "not approved yet",
             "approve the new project in your browser",
@@ -319,7 +342,7 @@ export function compatRoutes(ctx: AppContext) {
           "";
         if (!PROJECT_ID.test(projectId))
           throw new ProtocolError(
-            400,
+            "INVALID_REQUEST",
             "INVALID_DOTENV_VAULT",
             "no project id",
             "check DOTENV_VAULT in .env.vault",
@@ -330,7 +353,7 @@ export function compatRoutes(ctx: AppContext) {
         const kind = row?.kind === "logout" ? "logout" : "login";
         const meUid = await handoffs.collect(kind, id, projectId);
         if (meUid === undefined)
-          throw new ProtocolError(404, "PENDING", "not approved yet", "approve in your browser");
+          throw new ProtocolError("NOT_FOUND", "PENDING", "not approved yet", "approve in your browser");
         return { meUid };
       }),
     );
@@ -341,7 +364,7 @@ export function compatRoutes(ctx: AppContext) {
     const project = await ctx.appdb.projects.byId(projectId);
     if (!project)
       throw new ProtocolError(
-        404,
+        "NOT_FOUND",
         "PROJECT_NOT_FOUND",
         "no such project",
         "check DOTENV_VAULT in .env.vault",

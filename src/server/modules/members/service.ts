@@ -78,6 +78,21 @@ export function createMemberService(ctx: Deps) {
     return member;
   };
 
+  /**
+   * A project keeps an owner: its last owner is not removed or made a member
+   * (an instance admin could still manage it, but nobody on the team could).
+   */
+  const keepsAnOwner = async (projectId: string, userId: string, doing: string) => {
+    const rows = await ctx.appdb.projects.members(projectId);
+    const owners = rows.filter((m) => m.role === "owner");
+    if (owners.length === 1 && owners[0]!.userId === userId)
+      throw new ApiError(
+        "CONFLICT",
+        `${owners[0]!.email} is the project's last owner and cannot be ${doing}`,
+        "make another member an owner first: vault members add EMAIL --role owner (or the team page)",
+      );
+  };
+
   return {
     /** The members and their permissions (refused to service tokens: they never see the team). */
     async list(caller: Caller, access: ProjectAccess): Promise<MemberView[]> {
@@ -127,6 +142,7 @@ export function createMemberService(ctx: Deps) {
         user = made.user;
         created = { userId: user.id, email: user.email, oneTimePassword: made.oneTimePassword! };
       }
+      if (role !== "owner") await keepsAnOwner(projectId, user.id, "made a member");
       await ctx.appdb.projects.addMember({ projectId, userId: user.id, role, createdAt: ctx.now() });
       for (const [env, permission] of envs) await ctx.appdb.projects.setGrant(env.id, user.id, permission);
       await event(
@@ -166,6 +182,7 @@ export function createMemberService(ctx: Deps) {
       requireManage(access);
       const projectId = access.project.id;
       await memberOf(projectId, userId);
+      await keepsAnOwner(projectId, userId, "removed");
       await ctx.appdb.projects.removeMember(projectId, userId);
       await event(caller, "member.remove", projectId, { userId }, ip);
       return members(projectId);

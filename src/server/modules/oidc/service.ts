@@ -31,12 +31,13 @@
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
 import * as client from "openid-client";
-import { newId, type OidcLogin, type Random, type Role, type User } from "../../../appdb";
+import { type AppDb, newId, type OidcLogin, type Random, type Role, type User } from "../../../appdb";
 import { ConfigError, isLoopback, type OidcConfig, readClientSecret } from "../../../config";
 import { hkdf32 } from "../../../db";
-import type { AppContext } from "../../context";
+import type { Logger } from "../../../log";
+import type { AuditLog } from "../../audit-log";
 import { limitAddress } from "../../http";
-import { LOGIN_LIMIT } from "../../rate-limit";
+import { LOGIN_LIMIT, type RateLimiter } from "../../rate-limit";
 import { type LoginResult, startSession } from "../auth/service";
 import { EMAIL } from "../users/service";
 
@@ -145,10 +146,10 @@ export interface OidcStatus {
 
 export interface OidcDeps {
   config: OidcConfig;
-  appdb: AppContext["appdb"];
-  audit: AppContext["audit"];
-  limiter: AppContext["limiter"];
-  log: AppContext["log"];
+  appdb: AppDb;
+  audit: AuditLog;
+  limiter: RateLimiter;
+  log: Logger;
   now: () => number;
   random: Random;
   /** Requests to the provider (tests wrap it). */

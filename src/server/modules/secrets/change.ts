@@ -14,6 +14,11 @@
  * does not have. Every new or changed value's references are checked with
  * the writer's access (./layers.ts: a 400 naming the key and the reference),
  * and a change never gives an old value a new meaning: see `resolvesAfter`.
+ *
+ * Approvals: a change to a protected environment is held, just before its
+ * values would be sealed, by the `hold` helper (../requests/hold.ts): it
+ * becomes a change request and no version is made. An approved request comes
+ * back through here with `approval` (the hold skipped, its author recorded).
  */
 import { type Environment, type Project, VersionConflictError } from "../../../appdb";
 import type { Rider } from "../../audit-log";
@@ -46,6 +51,32 @@ export interface ChangeResult {
   summary: Summary;
   /** True when the change matched the current version exactly and no version was made. */
   unchanged: boolean;
+  /** Set when the environment is protected: the change became this change request, no version was made. */
+  request?: { number: number; baseVersion: number };
+}
+
+/** What a held change would have made (see ../requests/hold.ts). */
+export interface Proposal {
+  caller: Caller;
+  project: Project;
+  env: Environment;
+  change: Change;
+  /** The version the change was computed on. */
+  head: number;
+  /** The values before and after the change (a branch's merged over its parent). */
+  before: ReadonlyMap<string, string>;
+  values: ReadonlyMap<string, string>;
+  summary: Summary;
+  ip: string | null;
+}
+
+/** Holds a change to a protected environment as a change request (undefined: go on and make the version). */
+export type Hold = (proposal: Proposal) => Promise<ChangeResult | undefined>;
+
+/** An approved change request being applied: its author made the change, its approver applies it. */
+export interface Approval {
+  request: number;
+  author: { actorId: string; actorLabel: string };
 }
 
 export type Change =
@@ -95,6 +126,7 @@ export interface ChangeHelpers {
   ): Promise<void>;
   views: Views;
   layering: Layering;
+  hold?: Hold;
 }
 
 /**
@@ -117,7 +149,7 @@ export function splitBranch(
   return { own: out, removed };
 }
 
-export function createChange(ctx: Deps, { snapshotAt, record, views, layering }: ChangeHelpers) {
+export function createChange(ctx: Deps, { snapshotAt, record, views, layering, hold }: ChangeHelpers) {
   return change;
 
   async function change(
@@ -125,7 +157,7 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
     project: Project,
     envAtCall: Environment,
     change: Change,
-    options: { baseVersion?: number; ip: string | null },
+    options: { baseVersion?: number; ip: string | null; approval?: Approval },
   ): Promise<ChangeResult> {
     if (change.kind === "push" || change.kind === "merge") checkFile(change.text);
     const parsed = change.kind === "push" || change.kind === "merge" ? parseFile(change.text) : undefined;
@@ -290,6 +322,21 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
         await layering.check(caller, project, access, env, { values, literal }, deep, source);
       }
 
+      if (hold && !options.approval) {
+        const held = await hold({
+          caller,
+          project,
+          env,
+          change,
+          head,
+          before,
+          values,
+          summary,
+          ip: options.ip,
+        });
+        if (held) return held;
+      }
+
       const number = head + 1;
       const currentRefs = new Map(current.entries);
       const entries: [string, string][] = [];
@@ -316,7 +363,7 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
       for (const name of split?.removed ?? []) entries.push([name, TOMBSTONE]);
       const layoutRef = refs[refs.length - 1]!;
 
-      const actor = actorOf(caller);
+      const actor = options.approval?.author ?? actorOf(caller);
       try {
         await ctx.appdb.versions.commit(
           {
@@ -342,7 +389,13 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering }:
                 `secrets.${change.kind}`,
                 project,
                 env,
-                { version: number, ...counts(summary) },
+                {
+                  version: number,
+                  ...counts(summary),
+                  ...(options.approval
+                    ? { request: options.approval.request, author: options.approval.author.actorLabel }
+                    : {}),
+                },
                 options.ip,
                 statements,
               ),

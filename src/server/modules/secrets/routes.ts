@@ -118,7 +118,7 @@ export function secretRoutes(ctx: AppContext) {
     )
     .put(
       `${base}/secrets`,
-      async ({ params, body, request, server }) => {
+      async ({ params, body, request, server, set: reply }) => {
         const { caller, access, env } = await open(request, params.projectId, params.env, "write");
         const result = await secrets.change(
           caller,
@@ -127,6 +127,7 @@ export function secretRoutes(ctx: AppContext) {
           { kind: body.merge ? "merge" : "push", text: body.dotenv },
           { baseVersion: body.baseVersion, ip: clientIp(ctx, request, server) },
         );
+        if (result.request) reply.status = 202; // held as a change request (protected environment)
         return { environment: env.name, ...result };
       },
       {
@@ -137,7 +138,7 @@ export function secretRoutes(ctx: AppContext) {
     )
     .patch(
       `${base}/secrets`,
-      async ({ params, body, request, server }) => {
+      async ({ params, body, request, server, set: reply }) => {
         const { caller, access, env } = await open(request, params.projectId, params.env, "write");
         const ip = clientIp(ctx, request, server);
         const set = new Map(Object.entries((body.set ?? {}) as Record<string, string>));
@@ -158,6 +159,7 @@ export function secretRoutes(ctx: AppContext) {
           baseVersion: body.baseVersion,
           ip,
         });
+        if (result.request) reply.status = 202; // held as a change request (protected environment)
         return { environment: env.name, ...result };
       },
       {
@@ -307,7 +309,7 @@ export function secretRoutes(ctx: AppContext) {
     )
     .post(
       `${base}/rollback`,
-      async ({ params, body, request, server }) => {
+      async ({ params, body, request, server, set: reply }) => {
         const { caller, access, env } = await open(request, params.projectId, params.env, "write");
         const result = await secrets.change(
           caller,
@@ -316,6 +318,7 @@ export function secretRoutes(ctx: AppContext) {
           { kind: "rollback", to: body.version },
           { baseVersion: body.baseVersion, ip: clientIp(ctx, request, server) },
         );
+        if (result.request) reply.status = 202; // held as a change request (protected environment)
         return { environment: env.name, rolledBackTo: body.version, ...result };
       },
       {

@@ -15,6 +15,7 @@ import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
 import { ApiError } from "../../errors";
 import { mayReference, type Trace } from "../layers";
+import { createHold } from "../requests/hold";
 import { type ChangeHelpers, createChange, type Summary, summarize } from "./change";
 import { renderFile } from "./document";
 import { createLayering, renderResolved, type TouchedRead } from "./layers";
@@ -26,7 +27,7 @@ export type { Summary } from "./change";
 
 type Deps = Pick<
   AppContext,
-  "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads" | "log" | "access"
+  "appdb" | "keeper" | "sealer" | "audit" | "now" | "snapshots" | "heads" | "log" | "access" | "random"
 >;
 
 /** One layer of a key's explanation, top first: the first one gave the value. */
@@ -107,7 +108,8 @@ export function createSecretService(ctx: Deps) {
   const views = createViews(ctx, { snapshotAt });
   const layering = createLayering(ctx, views);
   const personal = createPersonal(ctx);
-  const change = createChange(ctx, { snapshotAt, record, views, layering });
+  // A change to a protected environment is held as a change request (../requests/hold.ts).
+  const change = createChange(ctx, { snapshotAt, record, views, layering, hold: createHold(ctx) });
   const accessOf = (caller: Caller, project: Project) => projectAccess(ctx, caller, project.id);
 
   /** The entries of a version (names and refs), without opening a value. */

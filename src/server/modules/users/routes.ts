@@ -1,6 +1,6 @@
 /**
  * Instance users, for instance owners and admins signed in: list, add with a
- * one-time password (shown once), disable, reset a password, change a role.
+ * one-time password (shown once), disable, enable, reset a password, change a role.
  * The rules are the users service's, the same as `vault admin` on the host.
  */
 import { Elysia, t } from "elysia";
@@ -64,6 +64,20 @@ export function userRoutes(ctx: AppContext) {
         detail: {
           summary:
             "Disable a user: revokes their sessions and credentials, suspends the service tokens they created (not yourself, not the last owner)",
+        },
+      },
+    )
+    .post(
+      "/users/:userId/enable",
+      async ({ params, request, server }) => {
+        await users.enable(params.userId, await admin(request, server));
+        return { user: userView(await users.find(params.userId), ctx.now()) };
+      },
+      {
+        params: UserParams,
+        detail: {
+          summary:
+            "Enable a disabled user: they sign in again, and the service tokens they created work again (not yourself)",
         },
       },
     )

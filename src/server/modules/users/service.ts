@@ -242,6 +242,19 @@ export function createUserService(deps: UserServiceDeps) {
       await event("user.disable", user, options);
       return user;
     },
+    /**
+     * Enables a disabled user again. Their old sessions and credentials stay
+     * revoked (they sign in again); the service tokens they created work
+     * again, since a token is suspended only while its creator is disabled.
+     */
+    async enable(target: string, options: ActOptions = {}): Promise<User> {
+      const user = await find(target);
+      checkActor(options.actor, user, "enable");
+      if (user.disabledAt === null) return user;
+      await appdb.users.update(user.id, { disabledAt: null });
+      await event("user.enable", user, options);
+      return { ...user, disabledAt: null };
+    },
     /** Sets a new one-time password, clears any lockout and signs the user out everywhere. */
     async resetPassword(target: string, options: ActOptions = {}): Promise<string> {
       const user = await find(target);

@@ -11,7 +11,7 @@
 import type { Server } from "bun";
 import type { Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
-import { ApiError, ERROR_STATUS, errorBody, errorResponse } from "../../errors";
+import { ApiError, ERROR_STATUS, errorBody, errorResponse, fromKeeperError } from "../../errors";
 import { clientIp, rateLimited } from "../../http";
 import { ruleOf } from "../../rate-limit";
 import { type Form, redirect } from "./forms";
@@ -71,14 +71,11 @@ export function createGuard(ctx: AppContext) {
     extra: Record<string, string>,
   ): Response {
     const e = error as { name?: string; code?: string };
-    const keeperDown = e?.name === "KeeperError" && (e.code === "UNREACHABLE" || e.code === "BAD_RESPONSE");
+    const keeper = fromKeeperError(error);
+    const keeperDown = keeper?.code === "KEEPER_UNAVAILABLE";
     // Names of the error only: the request log has the route, and a message could hold anything.
     if (!keeperDown) ctx.log.error("a web page failed", { name: e?.name, errorCode: e?.code });
-    const failure = keeperDown
-      ? new ApiError("KEEPER_UNAVAILABLE", "the keeper is not reachable", "retry shortly", {
-          "retry-after": "2",
-        })
-      : new ApiError("INTERNAL", "internal error", "the server logged the details");
+    const failure = keeper ?? new ApiError("INTERNAL", "internal error", "the server logged the details");
     if (wantsJson) return errorResponse(failure);
     return page(
       keeperDown ? "Try again shortly" : "Something went wrong",

@@ -15,6 +15,7 @@ import { handoffPages } from "./pages/handoff";
 import { historyPages } from "./pages/history";
 import { keyPages } from "./pages/keys";
 import { projectPages } from "./pages/projects";
+import { requestPages } from "./pages/requests";
 import { reviewPages } from "./pages/review";
 import { signinPages } from "./pages/signin";
 import { teamPages } from "./pages/team";
@@ -36,5 +37,6 @@ export function webRoutes(ctx: AppContext) {
     .use(editorPages(ctx))
     .use(reviewPages(ctx))
     .use(historyPages(ctx))
+    .use(requestPages(ctx))
     .use(comparePages(ctx));
 }

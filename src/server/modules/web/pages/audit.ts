@@ -50,6 +50,7 @@ const ACTIONS = [
   "auth.session_revoke",
   "user.add",
   "user.disable",
+  "user.enable",
   "user.reset_password",
   "user.role",
   "project.create",

@@ -18,6 +18,7 @@ import { type Html, html, join } from "../html";
 import { page } from "../layout";
 import { envHref } from "../paths";
 import { ACCESS_WORDS, MASK, plural, when } from "../text";
+import { requestsHref } from "./requests";
 
 export const HISTORY_PAGE = 50;
 
@@ -202,6 +203,14 @@ ${diffTables(d, { added: "would come back", removed: "would go", changed: "would
             { kind: "rollback", to },
             { baseVersion, ip },
           );
+          if (result.request)
+            return redirect(
+              withNotice(
+                `${requestsHref(o.project.id)}/${result.request.number}`,
+                "requestopened",
+                result.request.number,
+              ),
+            );
           return redirect(withNotice(`${base}/history`, "rolledback", result.version));
         } catch (error) {
           if (!(error instanceof ApiError) || error.code !== "VERSION_CONFLICT") throw error;

@@ -24,6 +24,7 @@ import { page } from "../layout";
 import { envHref } from "../paths";
 import { MASK, when } from "../text";
 import { nameCell, opCell, pendingWords } from "./editor";
+import { requestsHref } from "./requests";
 
 export function reviewPages(ctx: AppContext) {
   const guarded = createGuard(ctx);
@@ -128,6 +129,15 @@ ${
             args.ip,
           );
           const base = envHref(o.project.id, o.env.name);
+          // A protected environment: the save became a change request (its page says what next).
+          if (result.request)
+            return redirect(
+              withNotice(
+                `${requestsHref(o.project.id)}/${result.request.number}`,
+                "requestopened",
+                result.request.number,
+              ),
+            );
           return redirect(
             result.unchanged ? withNotice(base, "unchanged") : withNotice(base, "saved", result.version),
           );

@@ -20,6 +20,7 @@ import {
 } from "../../users/service";
 import {
   asksFirst,
+  buttonForm,
   confirmForm,
   confirmQuestion,
   csrfField,
@@ -41,6 +42,7 @@ NAV.push({ area: "users", label: "Users", href: USERS_PATH, admin: true, rank: 2
 
 notices({
   "user-disabled": "User disabled: signed out everywhere, and the service tokens they made are suspended.",
+  "user-enabled": "User enabled: they can sign in again, and the service tokens they made work again.",
   "role-changed": "Role changed.",
 });
 
@@ -92,7 +94,14 @@ export function userPages(ctx: AppContext) {
             testId: "reset-password",
           })}${
             u.status === "disabled"
-              ? ""
+              ? buttonForm({
+                  action: `${base}/enable`,
+                  csrf,
+                  label: "Enable",
+                  className: "small secondary",
+                  ariaLabel: `Enable ${u.email}`,
+                  testId: "enable-user",
+                })
               : confirmForm({
                   action: `${base}/disable`,
                   csrf,
@@ -189,6 +198,14 @@ ${csrfField(csrf)}
         }
         await users.disable(id, { actor, ip });
         return redirect(withNotice(USERS_PATH, "user-disabled"));
+      }, "POST"),
+    )
+    .post(
+      `${USERS_PATH}/:userId/enable`,
+      guarded(async ({ session, params, ip }) => {
+        const actor = requireUserAdmin(session);
+        await users.enable(userIdParam(params.userId), { actor, ip });
+        return redirect(withNotice(USERS_PATH, "user-enabled"));
       }, "POST"),
     )
     .post(
