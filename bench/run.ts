@@ -161,7 +161,7 @@ function verdict(row: Row): string {
 const started = new Date();
 /** The 1-minute load average before the run: other work on the machine skews every figure. */
 const loadBefore = loadavg()[0]!;
-const command = `${QUICK ? "BENCH_QUICK=1 " : ""}${only ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}bun run bench`;
+const command = `${QUICK ? "BENCH_QUICK=1 " : ""}${only ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${process.env.BENCH_BEFORE ? `BENCH_BEFORE=${process.env.BENCH_BEFORE} ` : ""}bun run bench`;
 const outDir = join(here, "out");
 mkdirSync(outDir, { recursive: true });
 const sections: { name: string; rows: Row[]; output: string; code: number; seconds: number }[] = [];
