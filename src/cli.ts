@@ -437,6 +437,97 @@ export const COMMANDS: readonly Command[] = [
     run: async (ctx) => (await client()).tokensRevoke(ctx),
   },
   {
+    name: "webhooks list",
+    summary: "list the project's webhooks (owners)",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).webhooksList(ctx),
+  },
+  {
+    name: "webhooks add",
+    summary: "add a webhook: its signing secret is printed once (https only unless the server allows http)",
+    args: "URL",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      env: { type: "string", help: "only these environments' events: ENV[,ENV...] (default all)" },
+      events: {
+        type: "string",
+        help: "only these events, e.g. version.created,version.rollback,dotenv_key.rotated (default all)",
+      },
+      disabled: { type: "boolean", help: "create it disabled" },
+    },
+    run: async (ctx) => (await client()).webhooksAdd(ctx),
+  },
+  {
+    name: "webhooks show",
+    summary: "show a webhook (never its secret)",
+    args: "WEBHOOK",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).webhooksShow(ctx),
+  },
+  {
+    name: "webhooks rm",
+    summary: "remove a webhook and its delivery log",
+    args: "WEBHOOK",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).webhooksRm(ctx),
+  },
+  {
+    name: "webhooks enable",
+    summary: "deliver a webhook's events again",
+    args: "WEBHOOK",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).webhooksEnable(ctx),
+  },
+  {
+    name: "webhooks disable",
+    summary: "stop delivering a webhook's events (those meanwhile are not queued)",
+    args: "WEBHOOK",
+    flags: PROJECT_FLAGS,
+    run: async (ctx) => (await client()).webhooksDisable(ctx),
+  },
+  {
+    name: "webhooks ping",
+    summary: "send a ping now and print its status and latency",
+    args: "WEBHOOK",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).webhooksPing(ctx),
+  },
+  {
+    name: "webhooks deliveries",
+    summary:
+      "a webhook's delivery log (state, attempts, status, latency, next try), or one delivery's attempts",
+    args: "WEBHOOK [DELIVERY]",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      limit: { type: "string", help: "at most N deliveries (default 50)" },
+    },
+    run: async (ctx) => (await client()).webhooksDeliveries(ctx),
+  },
+  {
+    name: "webhooks redeliver",
+    summary: "send a delivery again now (same id and body)",
+    args: "WEBHOOK DELIVERY",
+    flags: { ...PROJECT_FLAGS, ...JSON_FLAG },
+    run: async (ctx) => (await client()).webhooksRedeliver(ctx),
+  },
+  {
+    name: "webhooks rotate-secret",
+    summary:
+      "give a webhook a new signing secret, printed once (the old one stops at once unless --keep-old)",
+    args: "WEBHOOK",
+    flags: {
+      ...PROJECT_FLAGS,
+      ...JSON_FLAG,
+      "keep-old": {
+        type: "string",
+        help: "the old secret also signs for N hours (at most 72), for a switch without failures",
+      },
+    },
+    run: async (ctx) => (await client()).webhooksRotateSecret(ctx),
+  },
+  {
     name: "audit",
     summary: "show audit events (the linked project's, or --all), or --verify the chain",
     flags: {

@@ -82,6 +82,14 @@ export interface Config {
   oidc: OidcConfig | undefined;
   /** Whether email and password sign in (web page and API); off needs `oidc`. */
   passwordLogin: boolean;
+  /** Webhook URLs may be plain http:// (default only https://). */
+  webhooksAllowHttp: boolean;
+  /** Non-public ranges webhooks may reach anyway (loopback, private, ... are refused by default). */
+  webhooksAllowPrivate: readonly IpRange[];
+  /** A failed delivery's first retry comes after about this long, then doubling (with jitter). */
+  webhooksRetryBaseMs: number;
+  /** One attempt at a delivery is cut after this long. */
+  webhooksTimeoutMs: number;
 }
 
 /** `--oidc-*`: one OpenID Connect provider (see README, "SSO"). */
@@ -239,6 +247,24 @@ export const CONFIG_FLAGS = {
   "password-login": {
     env: "VAULT_PASSWORD_LOGIN",
     help: "on | off: sign in with email and password (default on; off needs --oidc-issuer)",
+  },
+  "webhooks-allow-http": {
+    env: "VAULT_WEBHOOKS_ALLOW_HTTP",
+    help: "let webhook URLs be plain http:// (default https:// only)",
+    boolean: true,
+  },
+  "webhooks-allow-private": {
+    env: "VAULT_WEBHOOKS_ALLOW_PRIVATE",
+    help: "ranges webhooks may reach although not public: CIDR, repeatable or comma-separated (default none)",
+    repeatable: true,
+  },
+  "webhooks-retry-base": {
+    env: "VAULT_WEBHOOKS_RETRY_BASE",
+    help: "first retry of a failed webhook delivery after about this long, doubling to 1h, for 24h (default 10s)",
+  },
+  "webhooks-timeout": {
+    env: "VAULT_WEBHOOKS_TIMEOUT",
+    help: "cut one webhook delivery attempt after this long (default 10s)",
   },
 } as const;
 
@@ -461,6 +487,15 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     );
   }
 
+  const webhooksAllowHttp = parseBool("webhooks-allow-http", get("webhooks-allow-http") ?? false);
+  const webhooksAllowPrivate = parseRanges("webhooks-allow-private", str("webhooks-allow-private")) ?? [];
+  const webhooksRetryBaseMs = parseDuration("webhooks-retry-base", str("webhooks-retry-base") ?? "10s");
+  if (webhooksRetryBaseMs < 10 || webhooksRetryBaseMs > 3_600_000)
+    throw new ConfigError("--webhooks-retry-base: from 10ms to 1h");
+  const webhooksTimeoutMs = parseDuration("webhooks-timeout", str("webhooks-timeout") ?? "10s");
+  if (webhooksTimeoutMs < 100 || webhooksTimeoutMs > 60_000)
+    throw new ConfigError("--webhooks-timeout: from 100ms to 60s");
+
   const config: Config = {
     dataDir,
     role,
@@ -498,6 +533,10 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     shutdownTimeoutMs,
     oidc,
     passwordLogin,
+    webhooksAllowHttp,
+    webhooksAllowPrivate,
+    webhooksRetryBaseMs,
+    webhooksTimeoutMs,
   };
   return Object.freeze(config);
 }
@@ -681,6 +720,27 @@ function parseTrustedProxies(text: string | undefined, behindProxy: boolean): re
         if (!(error instanceof IpRangeError)) throw error;
         throw new ConfigError(
           `--trusted-proxy: ${error.message}`,
+          error.hint ?? "give IPv4 or IPv6 addresses or CIDR ranges: 10.0.0.0/8, 192.168.1.5, fd00::/8",
+        );
+      }
+    }),
+  );
+}
+
+/** A list of CIDR ranges (comma- or space-separated), or undefined when the flag is not given. */
+function parseRanges(flag: string, text: string | undefined): readonly IpRange[] | undefined {
+  if (text === undefined) return undefined;
+  const items = text.split(/[\s,]+/).filter((item) => item.length > 0);
+  if (items.length === 0)
+    throw new ConfigError(`--${flag} names no range`, "for example 10.0.0.0/8,fd00::/8");
+  return Object.freeze(
+    items.map((item) => {
+      try {
+        return parseIpRange(item);
+      } catch (error) {
+        if (!(error instanceof IpRangeError)) throw error;
+        throw new ConfigError(
+          `--${flag}: ${error.message}`,
           error.hint ?? "give IPv4 or IPv6 addresses or CIDR ranges: 10.0.0.0/8, 192.168.1.5, fd00::/8",
         );
       }

@@ -135,6 +135,24 @@ describe("config", () => {
     ]);
   });
 
+  it("keeps webhooks to https and public addresses unless --webhooks-allow-http and --webhooks-allow-private say otherwise", () => {
+    const plain = load();
+    expect(plain.webhooksAllowHttp).toBe(false);
+    expect(plain.webhooksAllowPrivate).toEqual([]);
+    expect(plain.webhooksRetryBaseMs).toBe(10_000);
+    expect(plain.webhooksTimeoutMs).toBe(10_000);
+    const open = load(
+      { "webhooks-allow-http": true, "webhooks-retry-base": "100ms" },
+      { VAULT_WEBHOOKS_ALLOW_PRIVATE: "10.1.0.0/16, fd00::/8" },
+    );
+    expect(open.webhooksAllowHttp).toBe(true);
+    expect(open.webhooksAllowPrivate.map((r) => r.text)).toEqual(["10.1.0.0/16", "fd00::/8"]);
+    expect(open.webhooksRetryBaseMs).toBe(100);
+    const bad = errorOf(() => load({ "webhooks-allow-private": "10.1.2.3/8" }));
+    expect(bad.message).toContain("--webhooks-allow-private");
+    expect(bad.hint).toContain("network address");
+  });
+
   it("refuses a --trusted-proxy that is not an address or a range, with what is wrong and a hint", () => {
     const flags = { listen: "0.0.0.0:8750", "behind-proxy": true };
     const bad = errorOf(() => load({ ...flags, "trusted-proxy": "10.0.0.0/8,proxy.internal" }));

@@ -35,5 +35,12 @@ export {
   type VersionRow,
   type VersionSummary,
 } from "./repos/versions";
+export type {
+  AttemptOutcome,
+  DeliveryState,
+  Webhook,
+  WebhookAttempt,
+  WebhookDelivery,
+} from "./repos/webhooks";
 export * as schema from "./schema";
 export { refsNamed } from "./snapshot";

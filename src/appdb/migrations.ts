@@ -9,6 +9,7 @@ import drafts from "./migrations/0006_drafts.sql" with { type: "text" };
 import identities from "./migrations/0008_identities.sql" with { type: "text" };
 import layers from "./migrations/0009_layers.sql" with { type: "text" };
 import overrides from "./migrations/0010_overrides.sql" with { type: "text" };
+import webhooks from "./migrations/0011_webhooks.sql" with { type: "text" };
 import changeRequests from "./migrations/0012_change_requests.sql" with { type: "text" };
 
 /** The migration that keys stored hashes; its code step is in keyed.ts. */
@@ -32,5 +33,6 @@ export const migrations: readonly Migration[] = [
   { name: "0008_identities", sql: identities },
   { name: "0009_layers", sql: layers },
   { name: "0010_overrides", sql: overrides },
+  { name: "0011_webhooks", sql: webhooks },
   { name: "0012_change_requests", sql: changeRequests },
 ];

@@ -32,6 +32,7 @@ import { requestsRepo } from "./repos/requests";
 import { tokensRepo } from "./repos/tokens";
 import { usersRepo } from "./repos/users";
 import { macLegacyVersions, VERSION_MAC_LABEL, versionsRepo } from "./repos/versions";
+import { webhooksRepo } from "./repos/webhooks";
 import * as schema from "./schema";
 
 export const AT_REST_LABEL = "vault/v1/app-db-at-rest";
@@ -69,6 +70,7 @@ export interface AppDb {
   drafts: ReturnType<typeof draftsRepo>;
   identities: ReturnType<typeof identitiesRepo>;
   overrides: ReturnType<typeof overridesRepo>;
+  webhooks: ReturnType<typeof webhooksRepo>;
   requests: ReturnType<typeof requestsRepo>;
   database: Database;
   /** The app's sealing key, derived from app.key. */
@@ -132,6 +134,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
     overrides: overridesRepo(orm),
+    webhooks: webhooksRepo(orm, database.client),
     requests: requestsRepo(orm, database.client),
     database,
     sealKey: hkdf32(appKey, SEAL_LABEL),

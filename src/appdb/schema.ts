@@ -371,3 +371,84 @@ export const changeRequests = sqliteTable(
     index("change_requests_environment_state").on(t.environmentId, t.state),
   ],
 );
+
+/**
+ * Webhooks (migration 0011): a project's receivers of events. The URL and the signing secret are
+ * sealed by the app (base64 text; the URL may carry a credential); `origin` is what lists and
+ * logs show. `environments` and `events` are JSON arrays (environment ids, event types), null
+ * for all. Only audit events after `afterSeq` (the log's end when it was made) are delivered.
+ */
+export const webhooks = sqliteTable(
+  "webhooks",
+  {
+    id: text("id").primaryKey(),
+    projectId: text("project_id")
+      .notNull()
+      .references(() => projects.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    origin: text("origin").notNull(),
+    environments: text("environments"),
+    events: text("events"),
+    secret: text("secret").notNull(),
+    /** After a rotation that keeps it: the old secret (sealed), also signing until `previousSecretUntil`. */
+    previousSecret: text("previous_secret"),
+    previousSecretUntil: integer("previous_secret_until"),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    afterSeq: integer("after_seq").notNull(),
+    createdBy: text("created_by"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("webhooks_project").on(t.projectId)],
+);
+
+/**
+ * One event for one webhook (migration 0011): its body is fixed when it is queued (ids, versions,
+ * key names; never a value); `id` is the delivery id a receiver dedupes by. `state` is pending
+ * until an attempt gets a 2xx (delivered) or the retry window from `retryFrom` ends (failed).
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    webhookId: text("webhook_id")
+      .notNull()
+      .references(() => webhooks.id, { onDelete: "cascade" }),
+    /** The audit event it was made from; null for a ping. */
+    eventSeq: integer("event_seq"),
+    type: text("type").notNull(),
+    body: text("body").notNull(),
+    state: text("state", { enum: ["pending", "delivered", "failed"] }).notNull(),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    /** When its retry window began: its queueing, or its last redelivery by hand. */
+    retryFrom: integer("retry_from").notNull(),
+    createdAt: integer("created_at").notNull(),
+    lastStatus: integer("last_status"),
+    lastError: text("last_error"),
+    lastLatencyMs: integer("last_latency_ms"),
+    deliveredAt: integer("delivered_at"),
+  },
+  (t) => [
+    uniqueIndex("webhook_deliveries_event").on(t.webhookId, t.eventSeq),
+    index("webhook_deliveries_due").on(t.state, t.nextAttemptAt),
+    index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt),
+  ],
+);
+
+/** Every attempt at a delivery (migration 0011): status, latency, error class, a short cleaned excerpt. */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    deliveryId: text("delivery_id")
+      .notNull()
+      .references(() => webhookDeliveries.id, { onDelete: "cascade" }),
+    number: integer("number").notNull(),
+    at: integer("at").notNull(),
+    status: integer("status"),
+    latencyMs: integer("latency_ms").notNull(),
+    error: text("error"),
+    excerpt: text("excerpt"),
+  },
+  (t) => [primaryKey({ columns: [t.deliveryId, t.number] })],
+);

@@ -196,6 +196,51 @@ export interface ServiceToken {
   status: "active" | "suspended" | "revoked" | "expired";
 }
 
+/** A webhook as the API lists it (never its secret). */
+export interface Webhook {
+  id: string;
+  url: string;
+  origin: string;
+  /** Environment names; null: every environment. */
+  environments: string[] | null;
+  /** Event types; null: every event. */
+  events: string[] | null;
+  enabled: boolean;
+  /** Until when the secret before the last rotation still signs too. */
+  previousSecretUntil: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  type: string;
+  state: "pending" | "delivered" | "failed";
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number | null;
+  lastStatus: number | null;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+  deliveredAt: number | null;
+}
+
+export interface WebhookAttempt {
+  number: number;
+  at: number;
+  status: number | null;
+  latencyMs: number;
+  error: string | null;
+  excerpt: string | null;
+}
+
+export interface WebhookInput {
+  url?: string;
+  environments?: string[] | null;
+  events?: string[] | null;
+  enabled?: boolean;
+}
+
 export interface CreatedToken {
   id: string;
   token: string;
@@ -648,6 +693,44 @@ export function createApiClient(options: ApiClientOptions) {
       revoke: (id: string, tokenId: string) =>
         send<{ ok: true }>("DELETE", `${project(id)}/tokens/${enc(tokenId)}`),
       createMe: (id: string) => send<{ id: string; token: string }>("POST", `${project(id)}/me`),
+    },
+
+    webhooks: {
+      list: async (id: string) => (await get<{ webhooks: Webhook[] }>(`${project(id)}/webhooks`)).webhooks,
+      create: (id: string, body: WebhookInput & { url: string }) =>
+        send<{ webhook: Webhook; secret: string }>("POST", `${project(id)}/webhooks`, body),
+      get: async (id: string, hook: string) =>
+        (await get<{ webhook: Webhook }>(`${project(id)}/webhooks/${enc(hook)}`)).webhook,
+      update: async (id: string, hook: string, body: WebhookInput) =>
+        (await send<{ webhook: Webhook }>("PATCH", `${project(id)}/webhooks/${enc(hook)}`, body)).webhook,
+      remove: (id: string, hook: string) =>
+        send<{ ok: true }>("DELETE", `${project(id)}/webhooks/${enc(hook)}`),
+      rotateSecret: (id: string, hook: string, keepPreviousHours?: number) =>
+        send<{ webhook: Webhook; secret: string }>(
+          "POST",
+          `${project(id)}/webhooks/${enc(hook)}/rotate-secret`,
+          keepPreviousHours === undefined ? undefined : { keepPreviousHours },
+        ),
+      ping: async (id: string, hook: string) =>
+        (await send<{ delivery: WebhookDelivery }>("POST", `${project(id)}/webhooks/${enc(hook)}/ping`))
+          .delivery,
+      deliveries: async (id: string, hook: string, limit?: number) =>
+        (
+          await get<{ deliveries: WebhookDelivery[] }>(
+            `${project(id)}/webhooks/${enc(hook)}/deliveries${query({ limit: limit === undefined ? undefined : String(limit) })}`,
+          )
+        ).deliveries,
+      delivery: (id: string, hook: string, delivery: string) =>
+        get<{ delivery: WebhookDelivery; attempts: WebhookAttempt[] }>(
+          `${project(id)}/webhooks/${enc(hook)}/deliveries/${enc(delivery)}`,
+        ),
+      redeliver: async (id: string, hook: string, delivery: string) =>
+        (
+          await send<{ delivery: WebhookDelivery }>(
+            "POST",
+            `${project(id)}/webhooks/${enc(hook)}/deliveries/${enc(delivery)}/redeliver`,
+          )
+        ).delivery,
     },
 
     audit: {

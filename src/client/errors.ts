@@ -75,6 +75,7 @@ export function exitCodeOfApi(code: ClientErrorCode): ExitCode {
     case "REQUEST_STALE":
       return EXIT.conflict;
     case "INVALID_REQUEST":
+    case "WEBHOOK_URL_REFUSED":
     case "MALFORMED_JSON":
     case "PAYLOAD_TOO_LARGE":
     case "LIMIT_EXCEEDED":

@@ -44,6 +44,18 @@ export {
 } from "./commands/team";
 export { trust } from "./commands/trust";
 export {
+  webhooksAdd,
+  webhooksDeliveries,
+  webhooksDisable,
+  webhooksEnable,
+  webhooksList,
+  webhooksPing,
+  webhooksRedeliver,
+  webhooksRm,
+  webhooksRotateSecret,
+  webhooksShow,
+} from "./commands/webhooks";
+export {
   COMPLETION_SHELLS,
   type CompletionCommand,
   completionCommand,

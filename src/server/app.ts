@@ -23,6 +23,7 @@ import { userRoutes } from "./modules/users/routes";
 import { html } from "./modules/web/html";
 import { page } from "./modules/web/layout";
 import { webRoutes } from "./modules/web/routes";
+import { webhookRoutes } from "./modules/webhooks/routes";
 import { openApiDocument, routesOf } from "./openapi";
 import { ruleOf } from "./rate-limit";
 
@@ -161,6 +162,7 @@ export function createServer(ctx: AppContext, metrics: ServerMetrics = createSer
     .use(projectRoutes(ctx))
     .use(memberRoutes(ctx))
     .use(tokenRoutes(ctx))
+    .use(webhookRoutes(ctx))
     .use(secretRoutes(ctx))
     .use(requestRoutes(ctx))
     .use(envVaultRoutes(ctx))

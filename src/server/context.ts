@@ -14,6 +14,8 @@ import { type CredentialCache, createCredentialCache } from "./auth/caller";
 import { createUsageRecorder, type UsageRecorder } from "./auth/usage";
 import { type AppSealer, createAppSealer } from "./crypto/app-seal";
 import { createOidcService, type OidcService } from "./modules/oidc/service";
+import type { Resolve } from "./modules/webhooks/address";
+import { createWebhookDispatcher, type WebhookDispatcher } from "./modules/webhooks/dispatcher";
 import { createRateLimiter, type RateLimiter } from "./rate-limit";
 import { createSnapshotCache, type SnapshotCache } from "./snapshot-cache";
 
@@ -53,9 +55,22 @@ export interface AppContext {
     | "rateLimitCredential"
     | "cacheTtlMs"
   > &
-    Partial<Pick<Config, "trustedProxies" | "oidc" | "passwordLogin">>;
+    Partial<
+      Pick<
+        Config,
+        | "trustedProxies"
+        | "oidc"
+        | "passwordLogin"
+        | "webhooksAllowHttp"
+        | "webhooksAllowPrivate"
+        | "webhooksRetryBaseMs"
+        | "webhooksTimeoutMs"
+      >
+    >;
   /** Single sign-on (modules/oidc), when `config.oidc` is set. */
   oidc: OidcService | undefined;
+  /** Webhook deliveries (modules/webhooks); started by the app role, driven by hand in tests. */
+  webhooks: WebhookDispatcher;
   log: Logger;
   now: () => number;
   random: Random;
@@ -70,6 +85,8 @@ export interface ContextOptions {
   random?: Random;
   /** The app's requests to other servers (the OpenID provider); tests wrap it. */
   fetch?: typeof fetch;
+  /** How webhook hosts are resolved (node's DNS by default); tests inject names. */
+  resolve?: Resolve;
 }
 
 /** Wires the context by hand: the app's sealer from app.key, the audit log over app.db, the limiter. */
@@ -91,6 +108,27 @@ export function createAppContext(options: ContextOptions): AppContext {
   });
   const audit = createAuditLog(options.appdb.audit, { now, log: options.log });
   const limiter = createRateLimiter(now);
+  const sealer = createAppSealer(new Map([[1, options.appdb.sealKey]]), random);
+  const webhooks = createWebhookDispatcher({
+    appdb: options.appdb,
+    sealer,
+    log: options.log,
+    now,
+    random,
+    policy: {
+      allowHttp: options.config.webhooksAllowHttp ?? false,
+      allowPrivate: options.config.webhooksAllowPrivate ?? [],
+    },
+    resolve: options.resolve,
+    retryBaseMs: options.config.webhooksRetryBaseMs,
+    timeoutMs: options.config.webhooksTimeoutMs,
+  });
+  // Every audit commit may hold events a webhook wants: the dispatcher looks at their actions.
+  const append = options.appdb.audit.append.bind(options.appdb.audit);
+  options.appdb.audit.append = async (events, at) => {
+    await append(events, at);
+    webhooks.appended(events);
+  };
   const oidcConfig = options.config.oidc;
   return {
     credentials,
@@ -98,7 +136,8 @@ export function createAppContext(options: ContextOptions): AppContext {
     usage: createUsageRecorder(options.appdb.tokens, { log: options.log }),
     appdb: options.appdb,
     keeper: options.keeper,
-    sealer: createAppSealer(new Map([[1, options.appdb.sealKey]]), random),
+    sealer,
+    webhooks,
     csrfKey: hkdf32(options.appdb.sealKey, "vault/v1/csrf"),
     audit,
     limiter,

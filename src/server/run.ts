@@ -14,6 +14,7 @@ import { collectGarbage } from "./gc";
 import { afterListen, describeEndpoint, ListenError } from "./listen";
 import { type PublicListener, startListener } from "./listener";
 import { countAuditEvents, createServerMetrics, instrumentKeeper, serverGauges } from "./metrics";
+import { webhookGauges } from "./modules/webhooks/metrics";
 import { observedHandler } from "./request-log";
 
 /** A CLI polls a hand-off for minutes; an hour later nothing can still want its row. */
@@ -46,6 +47,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     synchronous: () => appdb.synchronous(),
   });
   countAuditEvents(metrics, ctx.audit);
+  webhookGauges(metrics.registry, appdb);
   if ((await appdb.users.count()) === 0) {
     log.warn("no users yet: create the owner on this host with", {
       command: `vault admin user add EMAIL --role owner --data ${config.dataDir}`,
@@ -98,6 +100,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   };
   if (config.tlsCertFile) process.on("SIGHUP", onHangup);
   ready();
+  // Deliveries queued before a crash or a restart go out now (at least once; see modules/webhooks).
+  ctx.webhooks.start();
   const gc = setInterval(() => {
     collectGarbage({ appdb, keeper, now: Date.now, graceMs: config.gcGraceMs })
       .then((r) => r.removed > 0 && log.info("collected orphans", { removed: r.removed, scanned: r.scanned }))
@@ -106,6 +110,8 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
     appdb.handoffs.wipeExpired(Date.now()).catch(() => 0);
     // Long after any CLI stopped polling them, requests and first-poll origins go entirely.
     appdb.handoffs.purgeExpired(Date.now() - HANDOFF_PURGE_AFTER_MS).catch(() => 0);
+    // The webhook delivery log keeps 30 days of finished deliveries.
+    ctx.webhooks.purge().catch(() => 0);
   }, GC_INTERVAL_MS);
   const reason = await stopRequested;
   clearInterval(gc);
@@ -115,6 +121,7 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   const { forced } = await listener.stop(config.shutdownTimeoutMs);
   if (forced) log.warn("in-flight requests did not finish before the deadline; closed them");
   await ctx.audit.flush();
+  await ctx.webhooks.stop();
   appdb.close();
   return 0;
 }

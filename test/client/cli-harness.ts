@@ -69,8 +69,8 @@ export function tempDir(name: string): string {
   return dir;
 }
 
-export async function startCliHarness(): Promise<CliHarness> {
-  const h = await startHarness();
+export async function startCliHarness(options?: Parameters<typeof startHarness>[0]): Promise<CliHarness> {
+  const h = await startHarness(options);
   const requests: string[] = [];
   const server = Bun.serve({
     hostname: "127.0.0.1",

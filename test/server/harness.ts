@@ -59,6 +59,8 @@ export async function startHarness(
     fetch?: typeof fetch;
     /** Told of each keeper transaction that stores new values, with the number of puts it holds. */
     onKeeperCommit?: (puts: number) => void;
+    /** How webhook hosts resolve (node's DNS by default). */
+    resolve?: Parameters<typeof createAppContext>[0]["resolve"];
   } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "vault-app-"));
@@ -102,6 +104,7 @@ export async function startHarness(
       ...options.config,
     },
     fetch: options.fetch,
+    resolve: options.resolve,
   });
   const app = createServer(ctx);
   const request: Harness["request"] = async (method, path, opts = {}) => {

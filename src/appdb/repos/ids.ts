@@ -10,6 +10,8 @@ export const newId = {
   project: (random: Random) => `vlt_${hex(random, 32)}`,
   environment: (random: Random) => `env_${hex(random, 12)}`,
   token: (random: Random) => `tok_${hex(random, 12)}`,
+  webhook: (random: Random) => `whk_${hex(random, 12)}`,
+  delivery: (random: Random) => `dlv_${hex(random, 12)}`,
 };
 
 export const defaultRandom: Random = (n) => new Uint8Array(randomBytes(n));

@@ -21,6 +21,7 @@ import { signinPages } from "./pages/signin";
 import { teamPages } from "./pages/team";
 import { tokenPages } from "./pages/tokens";
 import { userPages } from "./pages/users";
+import { webhookPages } from "./pages/webhooks";
 
 export function webRoutes(ctx: AppContext) {
   return new Elysia({ name: "web" })
@@ -30,6 +31,7 @@ export function webRoutes(ctx: AppContext) {
     .use(projectPages(ctx))
     .use(teamPages(ctx))
     .use(tokenPages(ctx))
+    .use(webhookPages(ctx))
     .use(keyPages(ctx))
     .use(auditPages(ctx))
     .use(accountPages(ctx))
