@@ -125,8 +125,9 @@ export function createAppContext(options: ContextOptions): AppContext {
   });
   // Every audit commit may hold events a webhook wants: the dispatcher looks at their actions.
   const append = options.appdb.audit.append.bind(options.appdb.audit);
-  options.appdb.audit.append = async (events, at) => {
-    await append(events, at);
+  // The riders (a version committed with its event) go through: dropping them would lose the version.
+  options.appdb.audit.append = async (events, at, riders) => {
+    await append(events, at, riders);
     webhooks.appended(events);
   };
   const oidcConfig = options.config.oidc;
