@@ -26,7 +26,8 @@ import { loadChart } from "./chart";
 import { machine, QUICK, type Row } from "./lib/suite";
 
 const here = import.meta.dir;
-const NOT_BENCHES = new Set(["run.ts", "chart.ts"]);
+// push-baseline.ts is app.ts's baseline (a module, also runnable alone); profile-pull.ts a profiling tool.
+const NOT_BENCHES = new Set(["run.ts", "chart.ts", "push-baseline.ts", "profile-pull.ts"]);
 const only = process.env.BENCH_ONLY?.split(",").map((s) => (s.endsWith(".ts") ? s : `${s}.ts`));
 const benches = readdirSync(here)
   .filter((name) => name.endsWith(".ts") && !NOT_BENCHES.has(name))
@@ -160,7 +161,7 @@ function verdict(row: Row): string {
 const started = new Date();
 /** The 1-minute load average before the run: other work on the machine skews every figure. */
 const loadBefore = loadavg()[0]!;
-const command = `${QUICK ? "BENCH_QUICK=1 " : ""}${only ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}bun run bench`;
+const command = `${QUICK ? "BENCH_QUICK=1 " : ""}${only ? `BENCH_ONLY=${process.env.BENCH_ONLY} ` : ""}${process.env.BENCH_BEFORE ? `BENCH_BEFORE=${process.env.BENCH_BEFORE} ` : ""}bun run bench`;
 const outDir = join(here, "out");
 mkdirSync(outDir, { recursive: true });
 const sections: { name: string; rows: Row[]; output: string; code: number; seconds: number }[] = [];
@@ -264,11 +265,13 @@ const results = [
   ...table.map((r) => `| ${r.map(md).join(" | ")} |`),
   "",
   chart,
+  // Findings that are not one run's figures (profiles, what this machine cannot test), by hand.
+  ...(existsSync(join(here, "NOTES.md")) ? [readFileSync(join(here, "NOTES.md"), "utf8").trim(), ""] : []),
   "## How to run",
   "",
   "- `make bench` (compiles dist/vault, then `bun run bench`): every benchmark, this file and `bench/load.svg`.",
   "- `BENCH_QUICK=1 bun run bench`: every benchmark, shortened (a smoke run); `BENCH_ONLY=load,memory bun run bench`: some of them.",
-  "- Knobs: `BENCH_LOAD_SECONDS` (load, per level), `BENCH_MEMORY_REQUESTS` (memory), `BENCH_SECONDS`, `BENCH_WARMUP` and `BENCH_FULL=1` (app); `BENCH_GOALS=report` reports missed goals without failing the run (CI).",
+  "- Knobs: `BENCH_LOAD_SECONDS` (load, per level), `BENCH_MEMORY_REQUESTS` (memory), `BENCH_SECONDS`, `BENCH_WARMUP`, `BENCH_FULL=1`, `BENCH_PARTS=pull,push,size` and `BENCH_BEFORE=path/to/an/older/vault` (app, the older binary pulled and pushed in the same slices); `BENCH_GOALS=report` reports missed goals without failing the run (CI).",
   "- The resilience suite runs in CI as part of `make test`: `bun test test/resilience` (fuzzing in process; `FUZZ_RUNS=2000` for a long run,",
   "  `FUZZ_SEED` to replay) and `bun test --timeout 1200000 ./test/e2e/resilience-*.e2e.ts` (slow clients, kill -9 rounds;",
   "  `CRASH_ROUNDS=30` for a long run, `CRASH_SEED` to replay).",

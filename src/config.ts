@@ -22,6 +22,7 @@ export class ConfigError extends Error {
 }
 
 export type Role = "all" | "keeper" | "app";
+export type Durability = "full" | "fast";
 export type Endpoint = { kind: "tcp"; host: string; port: number } | { kind: "unix"; path: string };
 export type KeeperAddress = { kind: "unix"; path: string } | { kind: "https"; host: string; port: number };
 
@@ -68,6 +69,12 @@ export interface Config {
   /** Requests per second allowed for one credential (bursts of twice that); 0 turns the limit off. */
   rateLimitCredential: number;
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * How both databases sync their commits: "full" (synchronous=FULL, the default: an
+   * acknowledged write survives a power cut) or "fast" (synchronous=NORMAL: it survives a
+   * crash of the process, but the last commits before a power cut may roll back).
+   */
+  durability: Durability;
   logFormat: "json" | "pretty";
   /** How long a stopping app waits for in-flight requests before it closes them. */
   shutdownTimeoutMs: number;
@@ -190,6 +197,10 @@ export const CONFIG_FLAGS = {
   "rate-limit-credential": {
     env: "VAULT_RATE_LIMIT_CREDENTIAL",
     help: "requests per second for one credential (default 100; 0 = off)",
+  },
+  durability: {
+    env: "VAULT_DURABILITY",
+    help: "full (default: every commit is synced) | fast (a power cut may lose the last commits)",
   },
   "log-level": { env: "VAULT_LOG_LEVEL", help: "debug | info | warn | error (default info)" },
   "log-format": {
@@ -448,6 +459,14 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     10_000_000,
   );
 
+  const durability = str("durability") ?? "full";
+  if (durability !== "full" && durability !== "fast") {
+    throw new ConfigError(
+      `--durability: "${durability}" is not full or fast`,
+      "full syncs every commit (the default); fast may lose the last commits on a power cut",
+    );
+  }
+
   const logLevel = str("log-level") ?? "info";
   if (!["debug", "info", "warn", "error"].includes(logLevel)) {
     throw new ConfigError(`--log-level: "${logLevel}" is not debug, info, warn or error`);
@@ -509,6 +528,7 @@ export function loadConfig(flags: Flags, env: Env, cwd: string = process.cwd()):
     rateLimitAddress,
     rateLimitCredential,
     logLevel: logLevel as Config["logLevel"],
+    durability,
     logFormat,
     shutdownTimeoutMs,
     oidc,

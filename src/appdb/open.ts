@@ -78,6 +78,8 @@ export interface AppDb {
   /** Keys what credential rows store (derived from app.key; see keyed.ts and server/auth/credentials.ts). */
   credentialKey: Uint8Array;
   health(): Promise<boolean>;
+  /** app.db's `PRAGMA synchronous` on this connection (2 FULL, 1 NORMAL); undefined when remote. */
+  synchronous(): Promise<number | undefined>;
   close(): void;
 }
 
@@ -87,7 +89,7 @@ export interface AppDb {
  * opened by restore, tests) there is no note.
  */
 export type AppDbConfig = Pick<Config, "appDb" | "appKeyFile" | "appDbAuthTokenFile"> &
-  Partial<Pick<Config, "dataDir">>;
+  Partial<Pick<Config, "dataDir" | "durability">>;
 
 export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
   const remote = /^(libsql|https?):\/\//.test(config.appDb);
@@ -108,6 +110,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     atRestKey: appDbAtRestKey(appKey),
     authToken: config.appDbAuthTokenFile ? readFileSync(config.appDbAuthTokenFile, "utf8").trim() : undefined,
     label: "app.db",
+    durability: config.durability,
   });
   const keys = hashKeys(appKey);
   const versionMacKey = hkdf32(appKey, VERSION_MAC_LABEL);
@@ -126,7 +129,7 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
     tokens: tokensRepo(orm),
     projects: projectsRepo(orm),
     versions: versionsRepo(orm, database.client, versionMacKey),
-    audit: auditRepo(orm, database.client, keys.audit),
+    audit: auditRepo(orm, database.client, keys.audit, database.commit),
     handoffs: handoffsRepo(orm, database),
     drafts: draftsRepo(orm, database.client),
     identities: identitiesRepo(orm),
@@ -144,6 +147,10 @@ export async function openAppDb(config: AppDbConfig): Promise<AppDb> {
         return false;
       }
     },
+    synchronous: async () =>
+      database.remote
+        ? undefined
+        : Number((await database.client.execute("PRAGMA synchronous")).rows[0]?.[0]),
     close: () => database.close(),
   };
 }

@@ -125,8 +125,9 @@ export function createAppContext(options: ContextOptions): AppContext {
   });
   // Every audit commit may hold events a webhook wants: the dispatcher looks at their actions.
   const append = options.appdb.audit.append.bind(options.appdb.audit);
-  options.appdb.audit.append = async (events, at) => {
-    await append(events, at);
+  // The riders (a version committed with its event) go through: dropping them would lose the version.
+  options.appdb.audit.append = async (events, at, riders) => {
+    await append(events, at, riders);
     webhooks.appended(events);
   };
   const oidcConfig = options.config.oidc;
@@ -200,8 +201,8 @@ function forgetOnChange(
     "setGrant",
   ]);
   const commit = appdb.versions.commit.bind(appdb.versions);
-  appdb.versions.commit = async (version) => {
-    const head = await commit(version);
+  appdb.versions.commit = async (version, options) => {
+    const head = await commit(version, options);
     caches.moved(version.environmentId, head);
     return head;
   };

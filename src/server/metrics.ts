@@ -9,6 +9,7 @@
  */
 import { Elysia } from "elysia";
 import type { KeeperApi, KeeperStats } from "../vault";
+import type { Rider } from "./audit-log";
 
 type Labels = Record<string, string>;
 
@@ -233,12 +234,16 @@ export function serverGauges(
     limiter: { size(): number };
     snapshots: { size(): { entries: number; bytes: number } };
     keeper: Pick<KeeperApi, "stats">;
+    /** app.db's `PRAGMA synchronous` on the app's connection (undefined for a remote app.db). */
+    synchronous?: () => Promise<number | undefined>;
   },
 ): void {
   const r = metrics.registry;
   let stats: KeeperStats | undefined;
   let keeperUp = 0;
+  let appSynchronous: number | undefined;
   r.beforeRender(async () => {
+    appSynchronous = await ctx.synchronous?.().catch(() => undefined);
     try {
       stats = await ctx.keeper.stats();
       keeperUp = 1;
@@ -258,6 +263,16 @@ export function serverGauges(
   );
   r.gauge("vault_keeper_reseal_done", "Values re-sealed into the active term since the last rotation", () =>
     stats?.reseal ? stats.reseal.done : 0,
+  );
+  r.gauge(
+    "vault_db_synchronous",
+    "Each local database's PRAGMA synchronous: 2 = FULL (every commit synced), 1 = NORMAL (--durability fast)",
+    () => {
+      const out: [Labels, number][] = [];
+      if (appSynchronous !== undefined) out.push([{ db: "app" }, appSynchronous]);
+      if (stats?.synchronous !== undefined) out.push([{ db: "vault" }, stats.synchronous]);
+      return out;
+    },
   );
   r.gauge("vault_audit_queue_depth", "Audit events waiting for the next commit", () =>
     ctx.audit.queueDepth(),
@@ -279,11 +294,12 @@ export function serverGauges(
 /** Counts audit events by action (a fixed vocabulary: auth.lockout, secrets.read, ...). */
 export function countAuditEvents(
   metrics: ServerMetrics,
-  audit: { record(event: { action: string }): Promise<void> },
+  audit: { record(event: { action: string }, rider?: Rider): Promise<void> },
 ): void {
   const record = audit.record.bind(audit);
-  audit.record = (event) => {
+  // The rider (a version committed with its event) goes through: dropping it would lose the version.
+  audit.record = (event, rider) => {
     metrics.auditEvents.inc({ action: event.action });
-    return record(event);
+    return record(event, rider);
   };
 }

@@ -16,9 +16,18 @@ import type { ServerMetrics } from "./metrics";
 const CLIENT_ID = /^[A-Za-z0-9._:-]{8,64}$/;
 const UNMATCHED = "(unmatched)";
 
+/**
+ * A new id: 12 random hex digits drawn once per process, then a counter (12 hex digits). Ids only
+ * tie log lines together (nothing trusts them), and a call to the random source per request was
+ * 12% of the app's time in a profile of pulls at 32 clients.
+ */
+const ID_PREFIX = randomBytes(6).toString("hex");
+let idCounter = 0;
+const newRequestId = () => ID_PREFIX + (++idCounter % 2 ** 48).toString(16).padStart(12, "0");
+
 export function requestIdOf(request: Request): string {
   const given = request.headers.get("x-request-id");
-  return given && CLIENT_ID.test(given) ? given : randomBytes(12).toString("hex");
+  return given && CLIENT_ID.test(given) ? given : newRequestId();
 }
 
 export interface ObservedHandlerOptions {

@@ -39,7 +39,13 @@ export async function runApp({ config, log, ready, stopRequested }: AppRoleOptio
   const ctx = createAppContext({ appdb, keeper, config, log });
   // Discovery of the single sign-on provider in the background: the app serves without it.
   ctx.oidc?.start();
-  serverGauges(metrics, ctx);
+  serverGauges(metrics, {
+    audit: ctx.audit,
+    limiter: ctx.limiter,
+    snapshots: ctx.snapshots,
+    keeper: ctx.keeper,
+    synchronous: () => appdb.synchronous(),
+  });
   countAuditEvents(metrics, ctx.audit);
   webhookGauges(metrics.registry, appdb);
   if ((await appdb.users.count()) === 0) {

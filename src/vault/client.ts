@@ -6,13 +6,15 @@
  * request as malformed or too large), or the keeper's own code.
  */
 import type { KeeperAddress } from "../config";
+import { createGroupCommit } from "../db";
 import { KeeperError, type KeeperErrorCode, keeperErrorCode } from "./errors";
 import type { KeeperTls } from "./service";
-import type { KeeperApi, KeeperHealth, KeeperStats } from "./types";
+import type { KeeperApi, KeeperHealth, KeeperStats, Ref } from "./types";
 import {
   type ErrorBody,
   fromBase64,
   MAX_BATCH,
+  MAX_BODY_BYTES,
   OCTETS,
   packBlobs,
   packRefs,
@@ -121,12 +123,50 @@ export function createKeeperClient(options: KeeperClientOptions): KeeperApi {
     if (n > MAX_BATCH) throw new KeeperError("TOO_LARGE", `a batch holds at most ${MAX_BATCH} items`);
   };
 
+  const putOnce = async (blobs: readonly Uint8Array[]) => {
+    const bytes = await callBytes("/v1/put", packBlobs(blobs));
+    return answer(() => unpackRefs(bytes, MAX_BATCH), blobs.length);
+  };
+  /**
+   * Puts made together (concurrent pushes) go to the keeper as one call, which it stores in one
+   * transaction (group commit, src/db/group-commit.ts): one round trip and one sync of vault.db
+   * for all of them, each put answered with its own refs. A call that fails is made again put by
+   * put, so each put gets its own answer; values a failed combined call had stored anyway are
+   * orphans, which the collector removes after its grace period.
+   */
+  const puts = createGroupCommit<readonly Uint8Array[], Ref[]>(async (calls) => {
+    const answers: Ref[][] = [];
+    let chunk: (readonly Uint8Array[])[] = [];
+    let items = 0;
+    let size = 0;
+    const send = async () => {
+      if (chunk.length === 0) return;
+      const refs = await putOnce(chunk.flat());
+      let at = 0;
+      for (const blobs of chunk) {
+        answers.push(refs.slice(at, at + blobs.length));
+        at += blobs.length;
+      }
+      chunk = [];
+      items = 0;
+      size = 0;
+    };
+    for (const blobs of calls) {
+      const bytes = blobs.reduce((sum, b) => sum + b.length, 0);
+      if (items + blobs.length > MAX_BATCH || size + bytes > MAX_BODY_BYTES / 2) await send();
+      chunk.push(blobs);
+      items += blobs.length;
+      size += bytes;
+    }
+    await send();
+    return answers;
+  });
+
   return {
     async put(blobs) {
       checkBatch(blobs.length);
       if (blobs.length === 0) return [];
-      const bytes = await callBytes("/v1/put", packBlobs(blobs));
-      return answer(() => unpackRefs(bytes, MAX_BATCH), blobs.length);
+      return puts.submit(blobs);
     },
     async get(refs) {
       checkBatch(refs.length);

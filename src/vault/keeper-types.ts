@@ -34,6 +34,8 @@ export interface KeeperOptions {
   custody?: RootKeyCustody;
   /** This keeper's name in the scheduled-work lease (default random; see lease.ts). */
   holder?: string;
+  /** Told of each transaction that stores new values, with the number of puts it holds (tests). */
+  onCommit?: (puts: number) => void;
 }
 
 export interface TickReport {

@@ -19,7 +19,7 @@
  *   carries it.
  */
 import { randomBytes } from "node:crypto";
-import { migrate, newKey, truncateWal } from "../db";
+import { createGroupCommit, migrate, newKey, truncateWal } from "../db";
 import { checkRef } from "./envelope";
 import { KeeperError } from "./errors";
 import { atRestKeyFor, type Keeper, type KeeperOptions, type TickReport } from "./keeper-types";
@@ -108,6 +108,17 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
   function ensureOpen(): void {
     if (closed) throw new KeeperError("CLOSED", "the keeper is closed");
   }
+
+  /**
+   * Puts that arrive together share one transaction and one sync of vault.db (group commit,
+   * src/db/group-commit.ts); each keeps its own answer (false: its keyring went stale). A
+   * transaction that fails is tried again put by put, so one put's failure stays its own. The
+   * puts wait for it inside the shared gate, so no rotation or retirement runs meanwhile.
+   */
+  const inserts = createGroupCommit<{ values: NewValue[]; sealedKeyring: Uint8Array }, boolean>((groups) => {
+    options.onCommit?.(groups.length);
+    return store.insertValueGroups(groups, now());
+  });
 
   const sealsUnder = (term: number) => seals.get(term) ?? 0;
   const countSeals = (term: number, n: number) => seals.set(term, sealsUnder(term) + n);
@@ -212,7 +223,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
           const { term, refs, blobs: sealed } = ring.sealNew(blobs, random, now());
           const values: NewValue[] = refs.map((ref, i) => ({ ref, term, blob: sealed[i]! }));
           countSeals(term, values.length);
-          if (await store.insertValues(values, now(), sealedRing)) return refs;
+          if (await inserts.submit({ values, sealedKeyring: sealedRing })) return refs;
           countSeals(term, -values.length);
           return null;
         });
@@ -277,6 +288,9 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
         }));
         const draining = ring.drainingTerms();
         const remaining = [...byTerm].reduce((sum, [term, n]) => (term < active ? sum + n : sum), 0);
+        const synchronous = db.remote
+          ? undefined
+          : Number((await db.client.execute("PRAGMA synchronous")).rows[0]?.[0]);
         return {
           values: [...byTerm.values()].reduce((a, b) => a + b, 0),
           terms,
@@ -285,6 +299,7 @@ export async function createKeeper(options: KeeperOptions): Promise<Keeper> {
               ? null
               : { fromTerms: draining, remaining, done: counters.get(active)?.resealed ?? 0 },
           rotations: active - 1,
+          ...(synchronous === undefined ? {} : { synchronous }),
         };
       });
     },

@@ -25,7 +25,7 @@ import {
   unlinkSync,
 } from "node:fs";
 import { dirname } from "node:path";
-import type { Config } from "../config";
+import type { Config, Durability } from "../config";
 import {
   type Database,
   DatabaseError,
@@ -55,12 +55,15 @@ export interface OpenKeeperOptions {
     | "rotateMaxMs"
     | "rotateCap"
     | "resealBatch"
-  >;
+  > &
+    Partial<Pick<Config, "durability">>;
   /** Create the root key and vault.db on first start (default true; operator commands pass false). */
   create?: boolean;
   random?: Random;
   now?: () => number;
   log?: (event: KeeperEvent) => void;
+  /** Told of each transaction that stores new values, with the number of puts it holds (tests). */
+  onCommit?: (puts: number) => void;
 }
 
 export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
@@ -99,7 +102,7 @@ export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
   const next = existsSync(nextFile) ? readKeyFile(nextFile, "staged root key file") : undefined;
   const candidates = next === undefined ? [current] : [current, next];
 
-  const { db, dbKey } = await openVaultDb(config.vaultDb, remote, authToken, candidates);
+  const { db, dbKey } = await openVaultDb(config.vaultDb, remote, authToken, candidates, config.durability);
   let rootKey = dbKey;
   try {
     await migrate(db, vaultMigrations);
@@ -137,6 +140,7 @@ export async function openKeeper(options: OpenKeeperOptions): Promise<Keeper> {
       random,
       now,
       log: options.log,
+      onCommit: options.onCommit,
       custody: fileCustody(config.rootKeyFile),
     });
   } catch (error) {
@@ -173,6 +177,7 @@ async function openVaultDb(
   remote: boolean,
   authToken: string | undefined,
   candidates: Uint8Array[],
+  durability: Durability | undefined,
 ): Promise<{ db: Database; dbKey: Uint8Array }> {
   const first = candidates[0]!;
   if (remote) return { db: await openDatabase({ location, authToken, label: "vault.db" }), dbKey: first };
@@ -181,7 +186,7 @@ async function openVaultDb(
     const atRestKey = atRestKeyFor(key);
     try {
       return {
-        db: await openDatabase({ location, atRestKey, label: "vault.db", concurrency: 1 }),
+        db: await openDatabase({ location, atRestKey, label: "vault.db", concurrency: 1, durability }),
         dbKey: key,
       };
     } catch (error) {

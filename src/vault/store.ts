@@ -52,7 +52,60 @@ export function createStore(db: Database) {
         },
       });
 
+  /**
+   * Several puts' values in one transaction (the keeper's group commit), each
+   * group guarded by the keyring it was sealed under: true for a group whose
+   * rows all went in, false for one whose keyring another keeper replaced
+   * (none of its rows went in). Plain SQL: these run for every push, and
+   * building them through drizzle cost more than running them.
+   */
+  async function insertValueGroups(
+    groups: readonly { values: readonly NewValue[]; sealedKeyring: Uint8Array }[],
+    now: number,
+  ): Promise<boolean[]> {
+    const statements: InStatement[] = [];
+    /** Per group: the statements' range (its inserts are the even ones), and its size. */
+    const spans: { from: number; to: number; size: number }[] = [];
+    for (const { values, sealedKeyring } of groups) {
+      const from = statements.length;
+      const current = buf(sealedKeyring);
+      // One short statement per term, its rows passed as one JSON array of
+      // hex (ref then blob): preparing it costs the same for 1 or 10,000
+      // values, where a statement with a placeholder per column of each row
+      // cost more to prepare than to run.
+      const byTerm = new Map<number, string[]>();
+      for (const v of values) {
+        const rows = byTerm.get(v.term) ?? [];
+        byTerm.set(v.term, rows);
+        rows.push(v.ref.toHex() + v.blob.toHex());
+      }
+      for (const [term, rows] of byTerm) {
+        statements.push(
+          {
+            sql: `INSERT INTO sealed_values (ref, term, blob, created_at) SELECT unhex(substr(value, 1, ${REF_HEX})), ?, unhex(substr(value, ${REF_HEX + 1})), ? FROM json_each(?) WHERE ${KEYRING_IS}`,
+            args: [term, now, JSON.stringify(rows), current],
+          },
+          {
+            sql: `INSERT INTO term_counters (term, seals, resealed) SELECT ?, ?, 0 WHERE ${KEYRING_IS} ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals`,
+            args: [term, rows.length, current],
+          },
+        );
+      }
+      spans.push({ from, to: statements.length, size: values.length });
+    }
+    if (statements.length === 0) return groups.map(() => true);
+    const results = await db.commit(statements);
+    return spans.map(({ from, to, size }) => {
+      let inserted = 0;
+      for (let i = from; i < to; i += 2) inserted += results[i]?.rowsAffected ?? 0;
+      // One transaction, one keyring per group: every row went in, or (another keeper changed it) none.
+      return inserted === size;
+    });
+  }
+
   return {
+    insertValueGroups,
+
     async loadKeyring(): Promise<Uint8Array | null> {
       const rows = await d.select({ sealed: keyring.sealed }).from(keyring).where(eq(keyring.id, 1));
       return rows[0]?.sealed ?? null;
@@ -72,44 +125,13 @@ export function createStore(db: Database) {
      * transaction, only if the stored keyring is still `sealedKeyring` (the
      * bytes the values' term was taken from): false, and nothing written,
      * when another keeper replaced it meanwhile (a rotation or a retirement).
-     * Plain SQL: these run for every push, and building them through drizzle
-     * cost more than running them.
      */
     async insertValues(
       values: readonly NewValue[],
       now: number,
       sealedKeyring: Uint8Array,
     ): Promise<boolean> {
-      if (values.length === 0) return true;
-      const current = buf(sealedKeyring);
-      // One short statement per term, its rows passed as one JSON array of
-      // hex (ref then blob): preparing it costs the same for 1 or 10,000
-      // values, where a statement with a placeholder per column of each row
-      // cost more to prepare than to run.
-      const byTerm = new Map<number, string[]>();
-      for (const v of values) {
-        const rows = byTerm.get(v.term) ?? [];
-        byTerm.set(v.term, rows);
-        rows.push(v.ref.toHex() + v.blob.toHex());
-      }
-      const statements: InStatement[] = [];
-      for (const [term, rows] of byTerm) {
-        statements.push(
-          {
-            sql: `INSERT INTO sealed_values (ref, term, blob, created_at) SELECT unhex(substr(value, 1, ${REF_HEX})), ?, unhex(substr(value, ${REF_HEX + 1})), ? FROM json_each(?) WHERE ${KEYRING_IS}`,
-            args: [term, now, JSON.stringify(rows), current],
-          },
-          {
-            sql: `INSERT INTO term_counters (term, seals, resealed) SELECT ?, ?, 0 WHERE ${KEYRING_IS} ON CONFLICT (term) DO UPDATE SET seals = seals + excluded.seals`,
-            args: [term, rows.length, current],
-          },
-        );
-      }
-      const results = await db.client.batch(statements, "write");
-      let inserted = 0;
-      for (let i = 0; i < results.length; i += 2) inserted += results[i]?.rowsAffected ?? 0;
-      // One transaction, one keyring: every row went in, or (another keeper changed it) none.
-      return inserted === values.length;
+      return (await insertValueGroups([{ values, sealedKeyring }], now))[0]!;
     },
 
     /** The stored envelopes of the refs that exist, by ref (hex), read in one transaction. */

@@ -24,6 +24,11 @@ export interface KeeperStats {
   /** Re-seal progress after a rotation; null when nothing is being re-sealed. */
   reseal: { fromTerms: number[]; remaining: number; done: number } | null;
   rotations: number;
+  /**
+   * vault.db's `PRAGMA synchronous` on the keeper's connection: 2 (FULL, every commit synced)
+   * or 1 (NORMAL, `--durability fast`); absent for a remote vault.db, whose server decides.
+   */
+  synchronous?: number;
 }
 
 export interface KeeperHealth {

@@ -37,7 +37,13 @@ async function plaintextAppDb() {
   const path = join(tempDir(), "app.db");
   const client = createClient({ url: `file:${path}` });
   await configureLocal(client);
-  const database: Database = { client, remote: false, label: "app.db", close: () => client.close() };
+  const database: Database = {
+    client,
+    remote: false,
+    label: "app.db",
+    commit: (statements) => client.batch(statements, "write"),
+    close: () => client.close(),
+  };
   await migrate(database, migrations, appDbMigrationHooks(newKey()));
   const repo = handoffsRepo(drizzle(client, { schema }), database);
   const files = () => ({

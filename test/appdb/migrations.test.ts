@@ -11,7 +11,7 @@ afterEach(() => {
 });
 
 describe("a local database", () => {
-  it("opens in WAL mode, synchronous=NORMAL, with foreign keys, secure_delete and a checkpoint every 300 pages", async () => {
+  it("opens in WAL mode, synchronous=FULL (issue 17: every commit synced), with foreign keys, secure_delete and a checkpoint every 300 pages", async () => {
     const dir = mkdtempSync(join(tmpdir(), "vault-open-"));
     dirs.push(dir);
     const db = await openDatabase({ location: join(dir, "x.db"), atRestKey: newKey(), label: "x.db" });
@@ -19,7 +19,7 @@ describe("a local database", () => {
       const pragma = async (name: string) =>
         Object.values((await db.client.execute(`PRAGMA ${name}`)).rows[0]!)[0];
       expect(await pragma("journal_mode")).toBe("wal");
-      expect(await pragma("synchronous")).toBe(1);
+      expect(await pragma("synchronous")).toBe(2);
       expect(await pragma("foreign_keys")).toBe(1);
       expect(await pragma("wal_autocheckpoint")).toBe(300);
       expect(await pragma("secure_delete")).toBe(1);

@@ -57,6 +57,8 @@ export async function startHarness(
     start?: number;
     /** The app's outgoing requests (to an OpenID provider). */
     fetch?: typeof fetch;
+    /** Told of each keeper transaction that stores new values, with the number of puts it holds. */
+    onKeeperCommit?: (puts: number) => void;
     /** How webhook hosts resolve (node's DNS by default). */
     resolve?: Parameters<typeof createAppContext>[0]["resolve"];
   } = {},
@@ -77,6 +79,7 @@ export async function startHarness(
   });
   const realKeeper = await openKeeper({
     config: keeperConfig(dir),
+    onCommit: options.onKeeperCommit,
   });
   closers.push(
     () => realKeeper.close(),

@@ -22,7 +22,13 @@ import { freshKeeper, keeperConfig, tempDir, text, utf8 } from "./helpers";
 async function plaintextDatabase(path: string): Promise<Database> {
   const client = createClient({ url: `file:${path}` });
   await configureLocal(client);
-  return { client, remote: false, label: "vault.db", close: () => client.close() };
+  return {
+    client,
+    remote: false,
+    label: "vault.db",
+    commit: (statements) => client.batch(statements, "write"),
+    close: () => client.close(),
+  };
 }
 
 const column = async (db: Database, sql: string): Promise<Buffer[]> =>

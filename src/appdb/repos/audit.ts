@@ -169,7 +169,22 @@ const COLUMNS = [
   "hash",
 ] as const satisfies readonly (keyof AuditRow)[];
 
-export function auditRepo(db: AppDrizzle, client: Client, key: Uint8Array) {
+/**
+ * `commit` runs an append's transaction: the database's durable commit (src/db/open.ts, the sync
+ * off the event loop) in the product; a plain write batch by default. An append with riders (a
+ * new version) resolves once synced to disk; one of events alone (reads, sign-ins) once
+ * committed, its sync started right after and not waited for: a read is answered after its event
+ * is committed (it survives a crash of the process, as before), and a power cut within the one
+ * sync that follows can lose the last such events, never a version.
+ */
+export function auditRepo(
+  db: AppDrizzle,
+  client: Client,
+  key: Uint8Array,
+  commit: (statements: InStatement[], options?: { sync?: "wait" | "after" }) => Promise<unknown> = (
+    statements,
+  ) => client.batch(statements, "write"),
+) {
   const metaValue = async (name: string): Promise<string | undefined> =>
     (await db.query.meta.findFirst({ where: eq(meta.key, name) }))?.value;
   /** The stored head, and whether its MAC holds. */
@@ -196,9 +211,11 @@ export function auditRepo(db: AppDrizzle, client: Client, key: Uint8Array) {
      * appends; the chain's head is kept in memory between them, and read again
      * when another writer moved it (the insert then fails on the seq). A head
      * read from app.db must carry its MAC: appending after a head moved back
-     * over removed rows would hide their removal.
+     * over removed rows would hide their removal. `riders` are statements
+     * committed before the events in the same transaction (a new version with
+     * its event): all of it is committed, or none.
      */
-    async append(events: AuditEvent[], at: number): Promise<void> {
+    async append(events: AuditEvent[], at: number, riders: InStatement[] = []): Promise<void> {
       if (events.length === 0) return;
       for (let attempt = 0; ; attempt++) {
         let { seq, hash } = known ?? (await trustedHead());
@@ -213,8 +230,9 @@ export function auditRepo(db: AppDrizzle, client: Client, key: Uint8Array) {
         try {
           // Plain SQL, the rows as one JSON array: one short statement for any number of events
           // (drizzle building a placeholder per column of each row cost more than the insert).
-          await client.batch(
+          await commit(
             [
+              ...riders,
               {
                 sql: `INSERT INTO audit (seq, at, action, actor_kind, actor_id, actor_label, project_id, environment_id, detail, ip, prev_hash, hash) SELECT ${COLUMNS.map((_, i) => `value->>${i}`).join(", ")} FROM json_each(?)`,
                 args: [JSON.stringify(rows.map((r) => COLUMNS.map((c) => r[c] ?? null)))],
@@ -224,13 +242,15 @@ export function auditRepo(db: AppDrizzle, client: Client, key: Uint8Array) {
                 args: [HEAD_KEY, JSON.stringify({ ...next, mac: headMac(key, next) }), at],
               },
             ],
-            "write",
+            { sync: riders.length > 0 ? "wait" : "after" },
           );
           known = next;
           return;
         } catch (error) {
           known = undefined;
-          if (attempt >= 2) throw error;
+          // Tried again when the chain moved (the seq was taken); a rider's own failure is its own.
+          const chain = /audit/i.test(String((error as Error)?.message ?? error));
+          if (attempt >= 2 || (riders.length > 0 && !chain)) throw error;
         }
       }
     },

@@ -32,7 +32,7 @@
  * of a new version gains nothing.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
-import type { Client, Transaction } from "@libsql/client";
+import type { Client, InStatement, Transaction } from "@libsql/client";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { AppDrizzle } from "../orm";
 import { environments, overrides, refs, versions } from "../schema";
@@ -159,6 +159,11 @@ export interface NewVersion {
   newRefs: Buffer[];
 }
 
+export interface CommitOptions {
+  /** Commits the version's statements in a transaction of the caller's (with its audit event). */
+  commitWith?: (statements: InStatement[]) => Promise<void>;
+}
+
 function isConstraint(error: unknown): boolean {
   const text = `${(error as Error)?.message ?? ""} ${(error as { code?: string })?.code ?? ""} ${String((error as { cause?: unknown })?.cause ?? "")}`;
   return /SQLITE_CONSTRAINT|UNIQUE constraint|PRIMARY KEY/i.test(text);
@@ -196,50 +201,50 @@ export function versionsRepo(db: AppDrizzle, client: Client, macKey: Uint8Array)
     )
     .prepare();
   return {
-    /** Commits version expectedHead+1 in one transaction: the version, the new head, and its refs. */
-    async commit(v: NewVersion): Promise<number> {
+    /**
+     * Commits version expectedHead+1 in one transaction: the version, the new head, and its refs.
+     * With `commitWith`, its statements are handed to that instead, to be committed in a
+     * transaction it shares with other writes (the version's audit event, and other pushes': see
+     * server/audit-log.ts); a constraint failure then means the same as here.
+     */
+    async commit(v: NewVersion, options: CommitOptions = {}): Promise<number> {
       const number = v.expectedHead + 1;
+      const statements: InStatement[] = [
+        {
+          sql: "INSERT INTO versions (environment_id, number, entries, layout_ref, summary, kind, author_id, author_label, created_at, mac, resolves) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+          args: [
+            v.environmentId,
+            number,
+            JSON.stringify(v.entries),
+            v.layoutRef,
+            JSON.stringify(v.summary),
+            v.kind,
+            v.authorId,
+            v.authorLabel,
+            v.createdAt,
+            versionMac(macKey, { ...v, number }),
+            v.resolves ? 1 : 0,
+          ],
+        },
+        {
+          sql: "UPDATE environments SET head = ? WHERE id = ? AND head = ?",
+          args: [number, v.environmentId, v.expectedHead],
+        },
+        ...(v.newRefs.length > 0
+          ? [
+              {
+                // The refs as one JSON array of hex: one short statement, whatever their number
+                // (a placeholder per column of each row cost more to prepare than to run).
+                sql: "INSERT INTO refs (ref, environment_id, created_at) SELECT unhex(value), ?, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
+                args: [v.environmentId, v.createdAt, JSON.stringify(v.newRefs.map((r) => r.toString("hex")))],
+              },
+            ]
+          : []),
+      ];
       try {
         // Plain SQL: this runs for every push, and building it through drizzle cost more than running it.
-        await client.batch(
-          [
-            {
-              sql: "INSERT INTO versions (environment_id, number, entries, layout_ref, summary, kind, author_id, author_label, created_at, mac, resolves) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-              args: [
-                v.environmentId,
-                number,
-                JSON.stringify(v.entries),
-                v.layoutRef,
-                JSON.stringify(v.summary),
-                v.kind,
-                v.authorId,
-                v.authorLabel,
-                v.createdAt,
-                versionMac(macKey, { ...v, number }),
-                v.resolves ? 1 : 0,
-              ],
-            },
-            {
-              sql: "UPDATE environments SET head = ? WHERE id = ? AND head = ?",
-              args: [number, v.environmentId, v.expectedHead],
-            },
-            ...(v.newRefs.length > 0
-              ? [
-                  {
-                    // The refs as one JSON array of hex: one short statement, whatever their number
-                    // (a placeholder per column of each row cost more to prepare than to run).
-                    sql: "INSERT INTO refs (ref, environment_id, created_at) SELECT unhex(value), ?, ? FROM json_each(?) WHERE true ON CONFLICT DO NOTHING",
-                    args: [
-                      v.environmentId,
-                      v.createdAt,
-                      JSON.stringify(v.newRefs.map((r) => r.toString("hex"))),
-                    ],
-                  },
-                ]
-              : []),
-          ],
-          "write",
-        );
+        if (options.commitWith) await options.commitWith(statements);
+        else await client.batch(statements, "write");
       } catch (error) {
         if (isConstraint(error)) {
           const [row] = await db

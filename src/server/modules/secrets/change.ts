@@ -21,6 +21,7 @@
  * back through here with `approval` (the hold skipped, its author recorded).
  */
 import { type Environment, type Project, VersionConflictError } from "../../../appdb";
+import type { Rider } from "../../audit-log";
 import { projectAccess } from "../../auth/access";
 import { actorOf, type Caller } from "../../auth/caller";
 import type { AppContext } from "../../context";
@@ -120,6 +121,8 @@ export interface ChangeHelpers {
     env: Environment,
     detail: object,
     ip: string | null,
+    /** Statements committed in the event's transaction (a new version): both or neither. */
+    rider?: Rider,
   ): Promise<void>;
   views: Views;
   layering: Layering;
@@ -362,20 +365,42 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering, h
 
       const actor = options.approval?.author ?? actorOf(caller);
       try {
-        await ctx.appdb.versions.commit({
-          projectId: project.id,
-          environmentId: env.id,
-          expectedHead: head,
-          entries,
-          layoutRef,
-          summary,
-          kind: change.kind,
-          resolves,
-          authorId: actor.actorId,
-          authorLabel: actor.actorLabel,
-          createdAt: ctx.now(),
-          newRefs: refs,
-        });
+        await ctx.appdb.versions.commit(
+          {
+            projectId: project.id,
+            environmentId: env.id,
+            expectedHead: head,
+            entries,
+            layoutRef,
+            summary,
+            kind: change.kind,
+            resolves,
+            authorId: actor.actorId,
+            authorLabel: actor.actorLabel,
+            createdAt: ctx.now(),
+            newRefs: refs,
+          },
+          {
+            // The version commits in the transaction of its audit event, which concurrent pushes
+            // share (group commit, server/audit-log.ts): one transaction and one sync for all.
+            commitWith: (statements) =>
+              record(
+                caller,
+                `secrets.${change.kind}`,
+                project,
+                env,
+                {
+                  version: number,
+                  ...counts(summary),
+                  ...(options.approval
+                    ? { request: options.approval.request, author: options.approval.author.actorLabel }
+                    : {}),
+                },
+                options.ip,
+                statements,
+              ),
+          },
+        );
       } catch (error) {
         await ctx.keeper.delete(refs).catch(() => 0);
         if (error instanceof VersionConflictError) {
@@ -390,20 +415,6 @@ export function createChange(ctx: Deps, { snapshotAt, record, views, layering, h
         number,
         { values: stored, layout: storedLayout, entries, resolves },
         { latest: true },
-      );
-      await record(
-        caller,
-        `secrets.${change.kind}`,
-        project,
-        env,
-        {
-          version: number,
-          ...counts(summary),
-          ...(options.approval
-            ? { request: options.approval.request, author: options.approval.author.actorLabel }
-            : {}),
-        },
-        options.ip,
       );
       return { version: number, summary, unchanged: false };
     };

@@ -102,8 +102,8 @@ export function createSecretService(ctx: Deps) {
     return opened;
   };
 
-  const record: ChangeHelpers["record"] = (caller, action, project, env, detail, ip) =>
-    ctx.audit.event(caller, action, { projectId: project.id, environmentId: env.id, ip }, detail);
+  const record: ChangeHelpers["record"] = (caller, action, project, env, detail, ip, rider) =>
+    ctx.audit.event(caller, action, { projectId: project.id, environmentId: env.id, ip }, detail, rider);
 
   const views = createViews(ctx, { snapshotAt });
   const layering = createLayering(ctx, views);
